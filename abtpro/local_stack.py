@@ -1,0 +1,160 @@
+"""Background servers on 127.0.0.1 for the local experience and the integration tests.
+
+Each server is a real process (``prefect server start``, ``mlflow server``, ``bentoml serve``) whose
+pid and log live under ``<data_dir>/run``; a server already answering its health URL is reused.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server process: its name, command line, health URL and the URL people open."""
+
+    name: str
+    command: list[str]
+    health_url: str
+    url: str
+    env: dict[str, str] | None = None
+
+
+def free_port() -> int:
+    """A currently free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def healthy(url: str, timeout: float = 2.0) -> bool:
+    """True when ``url`` answers 2xx."""
+    try:
+        return httpx.get(url, timeout=timeout).is_success
+    except httpx.HTTPError:
+        return False
+
+
+def prefect_server(data_dir: Path, port: int = 4200) -> Server:
+    """A Prefect server with its own database under ``data_dir``."""
+    return Server("prefect", [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port),
+                              "--analytics-off"],
+                  f"http://127.0.0.1:{port}/api/health", f"http://127.0.0.1:{port}",
+                  env={"PREFECT_HOME": str(data_dir / "prefect")})
+
+
+def flow_runner(prefect_url: str, data_dir: Path) -> Server:
+    """``python -m flows.deployments``: registers every deployment and runs its scheduled/triggered runs."""
+    return Server("flow-runner", [sys.executable, "-m", "flows.deployments"],
+                  f"{prefect_url}/api/deployments/name/ingest/ingest", prefect_url,
+                  env={"PREFECT_API_URL": f"{prefect_url}/api", "ABTPRO_DATA_DIR": str(data_dir)})
+
+
+def mlflow_server(backend_store_uri: str, artifact_root: str, port: int = 5000) -> Server:
+    """An MLflow tracking server (and UI) over the given backend store."""
+    return Server("mlflow", [str(BIN / "mlflow"), "server", "--backend-store-uri", backend_store_uri,
+                             "--default-artifact-root", artifact_root, "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", "1"],
+                  f"http://127.0.0.1:{port}/health", f"http://127.0.0.1:{port}")
+
+
+def bentoml_server(port: int = 3000, service: str = "serving.service:MLService") -> Server:
+    """The BentoML service on ``port``."""
+    return Server("bentoml", [str(BIN / "bentoml"), "serve", service, "--host", "127.0.0.1", "--port", str(port)],
+                  f"http://127.0.0.1:{port}/readyz", f"http://127.0.0.1:{port}")
+
+
+def start(server: Server, run_dir: Path, timeout: float = 120.0, cwd: Path | None = None) -> subprocess.Popen | None:
+    """Start ``server`` in the background unless it already answers; wait until it is healthy.
+
+    Returns:
+        The process, or None when an already-running server was reused.
+
+    Raises:
+        RuntimeError: the process exited or did not become healthy in time (its log is quoted).
+    """
+    if healthy(server.health_url):
+        return None
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run_dir / f"{server.name}.log"
+    env = {**os.environ, **(server.env or {})}
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(server.command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                start_new_session=True)
+    (run_dir / f"{server.name}.pid").write_text(str(proc.pid))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with {proc.returncode}; log:\n{_tail(log_path)}")
+        if healthy(server.health_url):
+            return proc
+        time.sleep(0.5)
+    stop_process(proc)
+    raise RuntimeError(f"{server.name} not healthy at {server.health_url} after {timeout:.0f}s; log:\n{_tail(log_path)}")
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Terminate a server's whole process group."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=timeout)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def stop(name: str, run_dir: Path, timeout: float = 15.0) -> bool:
+    """Stop a server started by :func:`start` in an earlier command (by its pid file): SIGTERM to its
+    process group, then SIGKILL if it is still alive after ``timeout`` seconds."""
+    pid_file = run_dir / f"{name}.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        pid = int(pid_file.read_text())
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, ValueError):
+        pid_file.unlink(missing_ok=True)
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    if _alive(pid):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)  # reaps it when it is our child
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])

@@ -1,0 +1,86 @@
+"""Settings, read from the environment (prefix ``ABTPRO_``) by :func:`get_settings`.
+
+Nothing here runs at import time: call :func:`get_settings` where settings are needed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+#: Telemetry switches of the stack: nothing may call home, the pipeline uses no network but loopback.
+OFFLINE_ENV = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "BENTOML_DO_NOT_TRACK": "true",
+    "DO_NOT_TRACK": "1",
+    "GX_ANALYTICS_ENABLED": "False",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
+
+
+def apply_offline_env() -> None:
+    """Switch off the telemetry of every component (explicit values already in the environment win)."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+class Settings(BaseSettings):
+    """Where the pipeline keeps its data and which servers it talks to.
+
+    Every default is embedded and local (SQLite, a local MLflow store under ``data_dir``);
+    production sets ``DATABASE_URL`` to PostgreSQL and ``ABTPRO_MLFLOW_TRACKING_URI`` to a server.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ABTPRO_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".abtpro"), description="Folder for local state (SQLite, MLflow, docs).")
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "ABTPRO_DATABASE_URL"),
+        description="SQLAlchemy URL of the app database; default: a SQLite file in data_dir.",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking URI; default: a SQLite store in data_dir."
+    )
+    mlflow_artifact_root: str | None = Field(default=None, description="Artifact root for a local store.")
+    prefect_port: int = Field(default=4200, description="Port of the local Prefect server started by `abtpro run`.")
+    mlflow_port: int = Field(default=5000, description="Port of the local MLflow UI started by `abtpro run`.")
+    service_port: int = Field(default=3000, description="Port of the BentoML service started by `abtpro run`.")
+    task_runner: Literal["threads", "dask"] = Field(
+        default="threads", description="Fan-out of per-series work: threads, or Dask (local cluster or address).")
+    dask_address: str | None = Field(default=None, description="Scheduler of an existing Dask cluster.")
+    dask_workers: int = Field(default=2, gt=0, description="Workers of the local Dask cluster.")
+    ingest_chunk_rows: int = Field(default=50_000, gt=0, description="Rows per bulk-insert batch.")
+    validation_max_abs_return: float = Field(
+        default=0.25, gt=0, description="Great Expectations: largest plausible |bar return|."
+    )
+
+    def resolved_data_dir(self) -> Path:
+        """Absolute data folder (created on first use by the caller that writes to it)."""
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def db_url(self) -> str:
+        """The database URL in force."""
+        return self.database_url or f"sqlite:///{self.resolved_data_dir() / 'abtpro.db'}"
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI in force."""
+        return self.mlflow_tracking_uri or f"sqlite:///{self.resolved_data_dir() / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> str:
+        """Where a local MLflow store keeps artifacts."""
+        return self.mlflow_artifact_root or (self.resolved_data_dir() / "mlartifacts").as_uri()
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with optional explicit overrides."""
+    return Settings(**overrides)

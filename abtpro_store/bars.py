@@ -1,0 +1,190 @@
+"""Bulk I/O of market bars and quarantined rows (Core statements, never row-by-row ORM adds)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Connection, and_, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from abtpro_store.db import get_engine
+from abtpro_store.models import MarketBar, QuarantinedRow, utcnow
+
+BAR_KEY = ["symbol", "timeframe", "ts"]
+BAR_VALUES = ["open", "high", "low", "close", "volume"]
+STORED_COLUMNS = [*BAR_KEY, *BAR_VALUES, "source"]
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What an upsert did: rows new to the store and rows whose key already existed."""
+
+    inserted: int
+    merged: int
+
+
+def _count(conn: Connection, symbols: list[str]) -> int:
+    stmt = select(func.count()).select_from(MarketBar).where(MarketBar.symbol.in_(symbols))
+    return int(conn.execute(stmt).scalar_one())
+
+
+_UPDATE_SET = ", ".join(f"{c} = excluded.{c}" for c in [*BAR_VALUES, "source", "ingested_at"])
+_INSERT_COLUMNS = ", ".join([*STORED_COLUMNS, "ingested_at"])
+
+
+def _upsert_sqlite(conn: Connection, frame: pd.DataFrame, chunk_rows: int) -> None:
+    """executemany of plain tuples on the DB-API cursor: the ORM/dict layer costs more than SQLite."""
+    sql = (f"INSERT INTO market_bars ({_INSERT_COLUMNS}) VALUES ({', '.join('?' * (len(STORED_COLUMNS) + 1))})"
+           f" ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET {_UPDATE_SET}")
+    now = utcnow().isoformat(sep=" ")
+    ts_text = frame["ts"].dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+    columns = [frame["symbol"], frame["timeframe"], ts_text, *(frame[c] for c in BAR_VALUES), frame["source"]]
+    cursor = conn.connection.driver_connection.cursor()
+    for start in range(0, len(frame), chunk_rows):
+        stop = start + chunk_rows
+        rows = zip(*(c.iloc[start:stop].tolist() for c in columns), [now] * len(ts_text.iloc[start:stop]))
+        cursor.executemany(sql, rows)
+    cursor.close()
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The frame as header-less CSV, written by Arrow's C++ writer (several times faster than pandas)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), sink,
+                    pacsv.WriteOptions(include_header=False))
+    return sink.getvalue().to_pybytes()
+
+
+def _upsert_postgresql(conn: Connection, frame: pd.DataFrame) -> None:
+    """COPY into a temporary staging table, then one INSERT ... ON CONFLICT DO UPDATE."""
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS bars_stage (symbol text, timeframe text, ts timestamp, open float8,"
+        " high float8, low float8, close float8, volume float8, source text) ON COMMIT DELETE ROWS"
+    )
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        with cur.copy("COPY bars_stage FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(_csv_bytes(frame[STORED_COLUMNS]))
+    conn.exec_driver_sql(
+        f"INSERT INTO market_bars ({_INSERT_COLUMNS})"
+        " SELECT symbol, timeframe, ts, open, high, low, close, volume, source, now() at time zone 'utc'"
+        f" FROM bars_stage ON CONFLICT ON CONSTRAINT uq_market_bars_symbol_timeframe_ts DO UPDATE SET {_UPDATE_SET}"
+    )
+
+
+def upsert_bars(url: str, frame: pd.DataFrame, chunk_rows: int = 50_000) -> UpsertResult:
+    """Insert new bars and merge bars whose (symbol, timeframe, ts) already exists, in one transaction.
+
+    Args:
+        url: database URL.
+        frame: long frame with columns ``symbol, timeframe, ts, open, high, low, close, volume, source``;
+            keys must be unique within the frame (the data contract guarantees it).
+        chunk_rows: rows per executemany batch on backends without COPY.
+
+    Returns:
+        Counts of inserted and merged rows: re-ingesting the same data inserts zero.
+    """
+    if frame.empty:
+        return UpsertResult(0, 0)
+    frame = frame[STORED_COLUMNS]
+    symbols = sorted(frame["symbol"].unique().tolist())
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        before = _count(conn, symbols)
+        if engine.dialect.name == "postgresql":
+            _upsert_postgresql(conn, frame)
+        else:
+            _upsert_sqlite(conn, frame, chunk_rows)
+        inserted = _count(conn, symbols) - before
+    return UpsertResult(inserted=inserted, merged=len(frame) - inserted)
+
+
+def quarantine_rows(url: str, rows: pd.DataFrame, source: str) -> int:
+    """Store rows that failed a contract verbatim, each with its ``reason`` column; returns the count."""
+    if rows.empty:
+        return 0
+    now = utcnow()
+    records = []
+    for rec in rows.to_dict("records"):
+        reason = str(rec.pop("reason"))
+        raw = {k: (None if _is_missing(v) else _jsonable(v)) for k, v in rec.items()}
+        symbol = raw.get("symbol")
+        records.append({"source": source, "symbol": None if symbol is None else str(symbol)[:32],
+                        "raw": raw, "reason": reason, "created_at": now})
+    with get_engine(url).begin() as conn:
+        conn.execute(insert(QuarantinedRow), records)
+    return len(records)
+
+
+def _is_missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.isoformat()
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        return str(value)
+
+
+def read_bars(url: str, symbol: str, timeframe: str, start: datetime | None = None,
+              end: datetime | None = None, last: int | None = None) -> pd.DataFrame:
+    """Stored bars of one series as a bars frame (``ts`` index, float OHLCV), oldest first.
+
+    Args:
+        url: database URL.
+        symbol: symbol, e.g. ``SP500``.
+        timeframe: e.g. ``1d``.
+        start: first timestamp to include.
+        end: last timestamp to include.
+        last: only the most recent ``last`` bars (within the range).
+    """
+    cond = [MarketBar.symbol == symbol, MarketBar.timeframe == timeframe]
+    if start is not None:
+        cond.append(MarketBar.ts >= start)
+    if end is not None:
+        cond.append(MarketBar.ts <= end)
+    cols = [MarketBar.ts, MarketBar.open, MarketBar.high, MarketBar.low, MarketBar.close, MarketBar.volume]
+    stmt = select(*cols).where(and_(*cond)).order_by(MarketBar.ts.desc() if last else MarketBar.ts)
+    if last:
+        stmt = stmt.limit(last)
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame(rows, columns=["ts", *BAR_VALUES])
+    frame["ts"] = pd.to_datetime(frame["ts"])
+    frame = frame.set_index("ts").sort_index().astype("float64")
+    return frame
+
+
+def bar_counts(url: str) -> pd.DataFrame:
+    """Rows, first and last timestamp per (symbol, timeframe) in the store."""
+    stmt = (
+        select(MarketBar.symbol, MarketBar.timeframe, func.count().label("rows"),
+               func.min(MarketBar.ts).label("first"), func.max(MarketBar.ts).label("last"))
+        .group_by(MarketBar.symbol, MarketBar.timeframe)
+        .order_by(MarketBar.symbol, MarketBar.timeframe)
+    )
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(stmt).all()
+    return pd.DataFrame(rows, columns=["symbol", "timeframe", "rows", "first", "last"])
+
+
+def quarantine_count(url: str, source: str | None = None) -> int:
+    """Quarantined rows in the store, optionally for one source."""
+    stmt = select(func.count()).select_from(QuarantinedRow)
+    if source is not None:
+        stmt = stmt.where(QuarantinedRow.source == source)
+    with get_engine(url).connect() as conn:
+        return int(conn.execute(stmt).scalar_one())

@@ -1,0 +1,226 @@
+"""Reads and writes of monitoring: prediction outcomes, monitoring results and retrain-trigger records.
+
+``model_performance`` is what ``GET /ml/models/performance`` shows: per model, the latest monitoring
+results (live vs validation metrics, drift, decision) and the recent retrain triggers.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import and_, bindparam, desc, func, select, update
+
+from abtpro_store.db import get_engine, session_scope
+from abtpro_store.models import (
+    MLSignalOutcome,
+    MLSignalScore,
+    ModelMonitoring,
+    RetrainTrigger,
+    VolatilityPrediction,
+    utcnow,
+)
+
+_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
+FIRED_STATUSES = ("fired", "running", "completed", "failed")
+
+
+def timeframe_minutes(timeframe: str) -> int:
+    """Minutes in one bar of ``timeframe`` (``"1d"`` -> 1440): ``VolatilityPrediction.horizon`` is in minutes."""
+    match = re.fullmatch(r"([1-9][0-9]*)([mhdw])", timeframe)
+    if match is None:
+        raise ValueError(f"bad timeframe {timeframe!r}")
+    return int(match.group(1)) * _MINUTES[match.group(2)]
+
+
+def horizon_bars(horizon_minutes: int, timeframe: str) -> int:
+    """A stored horizon (minutes) in bars of ``timeframe`` (at least 1)."""
+    return max(1, round(horizon_minutes / timeframe_minutes(timeframe)))
+
+
+# --- volatility predictions -------------------------------------------------------------------------
+
+def unresolved_volatility(url: str) -> pd.DataFrame:
+    """Forecasts still without ``actual`` (and with a known origin): id, symbol, timeframe, as_of, horizon."""
+    m = VolatilityPrediction
+    stmt = (select(m.id, m.symbol, m.timeframe, m.as_of, m.horizon)
+            .where(m.actual.is_(None), m.as_of.is_not(None)).order_by(m.symbol, m.timeframe, m.as_of))
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame(rows, columns=["id", "symbol", "timeframe", "as_of", "horizon"])
+    frame["as_of"] = pd.to_datetime(frame["as_of"])
+    return frame
+
+
+def set_volatility_actuals(url: str, actuals: dict[int, float]) -> int:
+    """Write ``actual`` of the given forecasts (id -> realised vol); returns the rows written."""
+    if not actuals:
+        return 0
+    table = VolatilityPrediction.__table__
+    stmt = update(table).where(table.c.id == bindparam("pid")).values(actual=bindparam("value"))
+    with get_engine(url).begin() as conn:
+        conn.execute(stmt, [{"pid": int(k), "value": float(v)} for k, v in actuals.items()])
+    return len(actuals)
+
+
+def volatility_window(url: str, model_name: str, model_version: str | None = None, last: int = 250) -> pd.DataFrame:
+    """The newest ``last`` forecasts of ``model_name`` (optionally one version), oldest first.
+
+    Columns: id, symbol, timeframe, as_of, horizon, predicted, actual, lower, upper, model_version,
+    created_at, features (the dict stored with the forecast).
+    """
+    m = VolatilityPrediction
+    cond = [m.model_name == model_name]
+    if model_version is not None:
+        cond.append(m.model_version == str(model_version))
+    stmt = (select(m.id, m.symbol, m.timeframe, m.as_of, m.horizon, m.predicted, m.actual, m.lower, m.upper,
+                   m.model_version, m.created_at, m.features)
+            .where(and_(*cond)).order_by(desc(m.as_of), desc(m.id)).limit(last))
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(stmt).all()
+    cols = ["id", "symbol", "timeframe", "as_of", "horizon", "predicted", "actual", "lower", "upper",
+            "model_version", "created_at", "features"]
+    frame = pd.DataFrame(rows, columns=cols).iloc[::-1].reset_index(drop=True)
+    for col in ("predicted", "actual", "lower", "upper"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+    frame["as_of"] = pd.to_datetime(frame["as_of"])
+    return frame
+
+
+# --- scored signals ---------------------------------------------------------------------------------
+
+def unresolved_signals(url: str) -> pd.DataFrame:
+    """Scored signals with a side and a signal bar but no outcome row yet."""
+    s, o = MLSignalScore, MLSignalOutcome
+    stmt = (select(s.id, s.symbol, s.timeframe, s.side, s.signal_ts)
+            .outerjoin(o, o.score_id == s.id)
+            .where(o.id.is_(None), s.signal_ts.is_not(None), s.side.is_not(None))
+            .order_by(s.symbol, s.timeframe, s.signal_ts))
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame(rows, columns=["id", "symbol", "timeframe", "side", "signal_ts"])
+    frame["signal_ts"] = pd.to_datetime(frame["signal_ts"])
+    return frame
+
+
+def save_signal_outcomes(url: str, rows: list[dict[str, Any]]) -> int:
+    """Insert outcome rows (``score_id, outcome, realised_return, barrier, exit_ts``); returns the count."""
+    if not rows:
+        return 0
+    now = utcnow()
+    with get_engine(url).begin() as conn:
+        conn.execute(MLSignalOutcome.__table__.insert(), [{"resolved_at": now, **r} for r in rows])
+    return len(rows)
+
+
+def signal_window(url: str, model_name: str, model_version: str | None = None, last: int = 500) -> pd.DataFrame:
+    """The newest ``last`` scored signals of ``model_name`` with their outcomes (NaN when unresolved).
+
+    Columns: id, symbol, strategy, side, signal_ts, score, prediction, taken (BUY/SELL = the user acted),
+    model_version, features, outcome, realised_return. No user identifier is returned.
+    """
+    s, o = MLSignalScore, MLSignalOutcome
+    cond = [s.model_name == model_name]
+    if model_version is not None:
+        cond.append(s.model_version == str(model_version))
+    stmt = (select(s.id, s.symbol, s.strategy, s.side, s.signal_ts, s.score, s.prediction, s.model_version,
+                   s.features, o.outcome, o.realised_return)
+            .outerjoin(o, o.score_id == s.id).where(and_(*cond)).order_by(desc(s.created_at), desc(s.id)).limit(last))
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(stmt).all()
+    cols = ["id", "symbol", "strategy", "side", "signal_ts", "score", "prediction", "model_version", "features",
+            "outcome", "realised_return"]
+    frame = pd.DataFrame(rows, columns=cols).iloc[::-1].reset_index(drop=True)
+    frame["taken"] = frame["prediction"].isin(["BUY", "SELL"])
+    for col in ("score", "outcome", "realised_return"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+    return frame
+
+
+# --- monitoring results -----------------------------------------------------------------------------
+
+def save_monitoring(url: str, **values: Any) -> int:
+    """Insert one ``ModelMonitoring`` row (column values as keywords); returns its id."""
+    with session_scope(url) as session:
+        row = ModelMonitoring(**values)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _as_dict(row: Any) -> dict[str, Any]:
+    return {c.name: getattr(row, c.name) for c in row.__table__.columns}
+
+
+def monitoring_history(url: str, model_name: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """Newest monitoring results first (all models, or one)."""
+    stmt = select(ModelMonitoring).order_by(desc(ModelMonitoring.created_at), desc(ModelMonitoring.id)).limit(limit)
+    if model_name:
+        stmt = stmt.where(ModelMonitoring.model_name == model_name)
+    with session_scope(url) as session:
+        return [_as_dict(r) for r in session.execute(stmt).scalars()]
+
+
+# --- retrain triggers -------------------------------------------------------------------------------
+
+def record_trigger(url: str, **values: Any) -> int:
+    """Insert one ``RetrainTrigger`` row; returns its id."""
+    values.setdefault("result", {})
+    with session_scope(url) as session:
+        row = RetrainTrigger(**values)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def update_trigger(url: str, trigger_id: int, **values: Any) -> None:
+    """Update a trigger row (status, flow_run_id, result, completed_at ...)."""
+    with session_scope(url) as session:
+        session.execute(update(RetrainTrigger).where(RetrainTrigger.id == trigger_id).values(**values))
+
+
+def last_fired_at(url: str, model_name: str) -> datetime | None:
+    """When a retrain last fired for ``model_name`` (suppressed triggers do not count)."""
+    stmt = select(func.max(RetrainTrigger.created_at)).where(
+        RetrainTrigger.model_name == model_name, RetrainTrigger.status.in_(FIRED_STATUSES))
+    with get_engine(url).connect() as conn:
+        return conn.execute(stmt).scalar_one()
+
+
+def open_trigger(url: str, model_name: str) -> int | None:
+    """The newest fired trigger of ``model_name`` that no retrain has picked up yet."""
+    stmt = (select(RetrainTrigger.id).where(RetrainTrigger.model_name == model_name,
+                                            RetrainTrigger.status == "fired")
+            .order_by(desc(RetrainTrigger.created_at), desc(RetrainTrigger.id)).limit(1))
+    with get_engine(url).connect() as conn:
+        return conn.execute(stmt).scalar_one_or_none()
+
+
+def trigger_history(url: str, model_name: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """Newest retrain triggers first (all models, or one)."""
+    stmt = select(RetrainTrigger).order_by(desc(RetrainTrigger.created_at), desc(RetrainTrigger.id)).limit(limit)
+    if model_name:
+        stmt = stmt.where(RetrainTrigger.model_name == model_name)
+    with session_scope(url) as session:
+        return [_as_dict(r) for r in session.execute(stmt).scalars()]
+
+
+def model_performance(url: str, model_name: str | None = None, history: int = 10) -> dict[str, Any]:
+    """Monitoring results for ``GET /ml/models/performance``.
+
+    Returns:
+        ``{"models": {name: {"latest": <newest monitoring row>, "history": [<older rows>...],
+        "triggers": [<newest retrain triggers>...]}}}``; rows are plain dicts (datetimes as naive UTC).
+    """
+    rows = monitoring_history(url, model_name, limit=1000 if model_name is None else history)
+    models: dict[str, Any] = {}
+    for row in rows:
+        entry = models.setdefault(row["model_name"], {"latest": row, "history": [], "triggers": []})
+        if len(entry["history"]) < history:
+            entry["history"].append({k: row[k] for k in ("id", "model_version", "created_at", "decision",
+                                                         "n_resolved", "metrics", "reasons")})
+    for name, entry in models.items():
+        entry["triggers"] = trigger_history(url, name, limit=history)
+    return {"models": models}

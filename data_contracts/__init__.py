@@ -1,0 +1,1 @@
+"""Data contracts: pandera schemas for every frame that crosses a boundary, and Great Expectations suites."""

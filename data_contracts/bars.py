@@ -1,0 +1,160 @@
+"""Contracts for raw market bars, applied row-wise: valid rows go on, invalid rows go to quarantine.
+
+Raw input is the long frame ``symbol, timeframe, ts, open, high, low, close, volume`` as read from a
+source (values may still be strings). :func:`split_valid_invalid` coerces types, runs
+:class:`RawBarSchema` lazily and returns the valid rows plus every invalid row with a ``reason``
+naming each failed check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+KEY = ["symbol", "timeframe", "ts"]
+PRICES = ["open", "high", "low", "close"]
+NUMERIC = [*PRICES, "volume"]
+RAW_COLUMNS = [*KEY, *NUMERIC]
+
+
+class RawBarSchema(pa.DataFrameModel):
+    """One OHLCV bar per row; unique (symbol, timeframe, ts)."""
+
+    symbol: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 32})
+    timeframe: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 8})
+    ts: Series[pd.Timestamp]
+    open: Series[float] = pa.Field(gt=0)
+    high: Series[float] = pa.Field(gt=0)
+    low: Series[float] = pa.Field(gt=0)
+    close: Series[float] = pa.Field(gt=0)
+    volume: Series[float] = pa.Field(ge=0)
+
+    @pa.dataframe_check(name="high >= max(open, close)")
+    def high_covers_body(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["high"] >= df[["open", "close"]].max(axis=1)
+
+    @pa.dataframe_check(name="high >= low")
+    def high_above_low(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["high"] >= df["low"]
+
+    @pa.dataframe_check(name="low <= min(open, close)")
+    def low_under_body(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["low"] <= df[["open", "close"]].min(axis=1)
+
+    class Config:
+        strict = False
+
+
+class RawBarKeySchema(pa.DataFrameModel):
+    """Among row-valid bars, each (symbol, timeframe, ts) appears once; later repeats are rejected."""
+
+    @pa.dataframe_check(name="unique timestamp per symbol")
+    def unique_timestamp(cls, df: pd.DataFrame) -> Series[bool]:
+        return ~df.duplicated(KEY, keep="first")
+
+    class Config:
+        strict = False
+
+
+class BarsFrameSchema(pa.DataFrameModel):
+    """A single series in the ``ml`` bars convention: strictly increasing unique ``ts`` index."""
+
+    ts: pa.typing.Index[pd.Timestamp] = pa.Field(unique=True)
+    open: Series[float] = pa.Field(gt=0)
+    high: Series[float] = pa.Field(gt=0)
+    low: Series[float] = pa.Field(gt=0)
+    close: Series[float] = pa.Field(gt=0)
+    volume: Series[float] = pa.Field(ge=0)
+
+    @pa.dataframe_check(name="strictly increasing ts")
+    def increasing(cls, df: pd.DataFrame) -> bool:
+        return bool(df.index.is_monotonic_increasing and df.index.is_unique)
+
+    @pa.dataframe_check(name="high >= max(open, close) and low <= min(open, close)")
+    def ohlc_consistent(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["high"] >= df[["open", "close"]].max(axis=1)) & (df["low"] <= df[["open", "close"]].min(axis=1))
+
+
+@dataclass(frozen=True)
+class ContractSplit:
+    """Result of applying the raw-bar contract: ``valid`` (typed, sorted) and ``invalid`` (raw + reason)."""
+
+    valid: pd.DataFrame
+    invalid: pd.DataFrame
+
+
+def _parse(raw: pd.Series, col: str) -> pd.Series:
+    """Typed column: already-typed input passes through untouched (fast path for big frames)."""
+    if col == "ts":
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            return raw.dt.tz_convert(None) if getattr(raw.dt, "tz", None) is not None else raw
+        return pd.to_datetime(raw, errors="coerce", utc=True, format="mixed").dt.tz_convert(None)
+    if pd.api.types.is_float_dtype(raw):
+        return raw.astype("float64")
+    return pd.to_numeric(raw, errors="coerce").astype("float64")
+
+
+def _coerce(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
+    """Parse numbers and timestamps; note which non-empty values could not be parsed."""
+    reasons: dict[int, list[str]] = {}
+    frame = pd.DataFrame(index=raw.index)
+    for col in ("symbol", "timeframe"):
+        text = raw[col] if pd.api.types.is_string_dtype(raw[col]) else raw[col].astype("string")
+        frame[col] = text.str.strip().astype(object).where(raw[col].notna(), None)
+    for col in ["ts", *NUMERIC]:
+        frame[col] = _parse(raw[col], col)
+        lost = frame[col].isna() & raw[col].notna()
+        if not lost.any():
+            continue
+        kind = "not a timestamp" if col == "ts" else "not a number"
+        for idx in raw.index[lost]:
+            value = raw.at[idx, col]
+            if str(value).strip():
+                reasons.setdefault(idx, []).append(f"{col}: {kind} ({value!r})")
+    return frame, reasons
+
+
+def _schema_reasons(schema: type[pa.DataFrameModel], frame: pd.DataFrame) -> dict[int, list[str]]:
+    reasons: dict[int, list[str]] = {}
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases.dropna(subset=["index"])
+        for row in cases.itertuples(index=False):
+            text = row.check if row.schema_context == "DataFrameSchema" else f"{row.column}: {row.check}"
+            bucket = reasons.setdefault(int(row.index), [])
+            if text not in bucket:
+                bucket.append(text)
+    return reasons
+
+
+def split_valid_invalid(raw: pd.DataFrame) -> ContractSplit:
+    """Apply the raw-bar contract row by row.
+
+    Args:
+        raw: long frame with at least the columns ``symbol, timeframe, ts, open, high, low, close,
+            volume`` (any dtype). A missing column is a source error, raised as ``ValueError``.
+
+    Returns:
+        ``valid``: typed rows sorted by (symbol, timeframe, ts), keys unique; ``invalid``: the raw values
+        of every other row plus ``reason`` (each failed check, ``; ``-separated). Every input row is in
+        exactly one of the two.
+    """
+    missing = [c for c in RAW_COLUMNS if c not in raw.columns]
+    if missing:
+        raise ValueError(f"input is missing required column(s): {', '.join(missing)}")
+    raw = raw.reset_index(drop=True)
+    frame, reasons = _coerce(raw)
+    # Row checks first; the key check then runs on the rows that passed them, so a corrupt first
+    # occurrence does not push its valid twin into quarantine.
+    for schema in (RawBarSchema, RawBarKeySchema):
+        for idx, texts in _schema_reasons(schema, frame.drop(index=list(reasons))).items():
+            reasons[idx] = texts
+    bad = pd.Index(sorted(reasons), dtype="int64")
+    invalid = raw.loc[bad].copy()
+    invalid["reason"] = ["; ".join(reasons[i]) for i in bad]
+    valid = frame.drop(index=bad).sort_values(KEY, kind="stable").reset_index(drop=True)
+    return ContractSplit(valid=valid, invalid=invalid.reset_index(drop=True))

@@ -1,0 +1,98 @@
+"""Write docs/api_reference.md from the BentoML service's OpenAPI spec.
+
+    .venv/bin/python docs/generate_api_reference.py           # rewrite the file
+    .venv/bin/python docs/generate_api_reference.py --check   # exit 1 when the file is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parent / "api_reference.md"
+HEADER = """# API reference (generated)
+
+Generated from the OpenAPI spec of `serving.service:MLService` by `docs/generate_api_reference.py`;
+do not edit by hand. Every `/ml` endpoint requires the header `X-API-Key` (create keys with
+`abtpro users create NAME [--admin]`); the live, interactive version is the service's Swagger UI at `/`
+and the raw spec at `/docs.json`.
+
+Errors: `401` missing/unknown key, `403` not an admin (admin-only endpoints), `404` unknown symbol or
+job, `422` invalid payload (the body names the failing field), `503` no champion model yet.
+"""
+
+
+def _ref_name(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    if schema.get("type") == "array":
+        return f"list[{_ref_name(schema.get('items', {}))}]"
+    if "anyOf" in schema:
+        return " or ".join(_ref_name(s) for s in schema["anyOf"])
+    return schema.get("type", "object")
+
+
+def _fields(schema: dict[str, Any], components: dict[str, Any]) -> list[str]:
+    if "$ref" in schema:
+        schema = components.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    required = set(schema.get("required", []))
+    rows = []
+    for name, prop in schema.get("properties", {}).items():
+        desc = (prop.get("description") or "").replace("\n", " ")
+        rows.append(f"| `{name}` | {_ref_name(prop)} | {'yes' if name in required else 'no'} | {desc} |")
+    return rows
+
+
+def render(spec: dict[str, Any]) -> str:
+    components = spec.get("components", {}).get("schemas", {})
+    lines = [HEADER]
+    for path, methods in sorted(spec["paths"].items()):
+        if not path.startswith("/ml"):
+            continue
+        for method, op in methods.items():
+            lines += [f"## `{method.upper()} {path}`", ""]
+            text = (op.get("description") or op.get("summary") or "").strip()
+            if text:
+                lines += [text, ""]
+            params = op.get("parameters", [])
+            if params:
+                lines += ["| parameter | in | type | required |", "|---|---|---|---|"]
+                lines += [f"| `{p['name']}` | {p.get('in')} | {_ref_name(p.get('schema', {}))} | "
+                          f"{'yes' if p.get('required') else 'no'} |" for p in params]
+                lines.append("")
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body:
+                lines += [f"Request body: `{_ref_name(body)}`", "", "| field | type | required | description |",
+                          "|---|---|---|---|", *_fields(body, components), ""]
+            ok = op.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {}).get("schema")
+            if ok:
+                lines += [f"Response `200`: `{_ref_name(ok)}`", "", "| field | type | required | description |",
+                          "|---|---|---|---|", *_fields(ok, components), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def current_spec() -> dict[str, Any]:
+    from serving.service import MLService
+
+    return MLService.openapi_spec.asdict()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    text = render(current_spec())
+    if args.check:
+        if not OUT.exists() or OUT.read_text() != text:
+            print(f"{OUT} is out of date: run docs/generate_api_reference.py", file=sys.stderr)
+            return 1
+        return 0
+    OUT.write_text(text)
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""Model monitoring decisions (pure): live accuracy vs validation, drift, and the retraining cooldown.
+
+The monitoring flow measures a champion model on its recent, resolved live predictions and
+compares each metric with the same metric the model earned out of sample at registration (its
+MLflow run). Two families of evidence can ask for a retrain:
+
+* **accuracy decay** (late: outcomes resolve only after the horizon) — e.g. live QLIKE more than
+  ``max_qlike_increase`` above validation QLIKE, interval coverage fallen by more than
+  ``max_coverage_drop``, a scorer's AUC below ``min_auc``;
+* **feature drift** (early) — see :mod:`ml.drift`.
+
+A cooldown then decides whether the retrain may actually fire, so that a persisting problem does not
+start a retrain storm. Every function returns its reasons as text, which the flows record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from ml.classification_metrics import classification_report
+from ml.drift import DriftReport
+from ml.metrics import volatility_metrics
+
+OK = "ok"
+RETRAIN = "retrain"
+INSUFFICIENT = "insufficient_data"
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """How far live metrics may fall behind validation metrics before a retrain is asked for.
+
+    Attributes:
+        max_qlike_increase: Relative QLIKE increase over validation tolerated (0.2 = +20%).
+        max_coverage_drop: Absolute drop of interval coverage below validation tolerated.
+        min_auc: Floor on a scorer's live AUC.
+        max_brier_increase: Relative Brier-score increase over validation tolerated.
+        min_resolved: Fewest resolved live outcomes needed to judge accuracy at all.
+    """
+
+    max_qlike_increase: float = 0.2
+    max_coverage_drop: float = 0.15
+    min_auc: float = 0.55
+    max_brier_increase: float = 0.2
+    min_resolved: int = 50
+
+
+@dataclass(frozen=True)
+class Check:
+    """One tolerance check: the live value, the validation value it is held against, the limit."""
+
+    name: str
+    live: float | None
+    validation: float | None
+    limit: float | None
+    passed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class MonitoringDecision:
+    """Whether the model needs retraining, with every check and the reasons in words."""
+
+    status: str
+    retrain: bool
+    reasons: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        return {"status": self.status, "retrain": self.retrain, "reasons": list(self.reasons),
+                "checks": [asdict(c) for c in self.checks]}
+
+
+@dataclass(frozen=True)
+class CooldownDecision:
+    """Whether a retrain may fire now."""
+
+    allowed: bool
+    reason: str
+    next_allowed_at: datetime | None = None
+
+
+def _num(value: object) -> float | None:
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return out if np.isfinite(out) else None
+
+
+def volatility_live_metrics(frame: pd.DataFrame) -> dict[str, float]:
+    """Accuracy of resolved volatility forecasts.
+
+    Args:
+        frame: Columns ``predicted``, ``actual`` (realised vol, NaN when unresolved) and optionally
+            ``lower``, ``upper`` (interval) and ``trailing`` (realised vol up to the origin).
+
+    Returns:
+        ``n, qlike, mse, rmse, mae`` and, when the columns exist, ``dir_acc``, ``coverage``, ``width``
+        (see :func:`ml.metrics.volatility_metrics`); ``{"n": 0}`` when nothing is resolved.
+    """
+    ok = frame[np.isfinite(frame["actual"].astype("float64")) & (frame["actual"].astype("float64") > 0)]
+    if ok.empty:
+        return {"n": 0.0}
+    has_interval = {"lower", "upper"} <= set(ok.columns) and ok[["lower", "upper"]].notna().all(axis=None)
+    return volatility_metrics(ok["actual"], ok["predicted"], ok.get("trailing"),
+                              ok["lower"] if has_interval else None, ok["upper"] if has_interval else None)
+
+
+def scorer_live_metrics(frame: pd.DataFrame, threshold: float = 0.5) -> dict[str, float]:
+    """Accuracy of resolved signal scores and the win rate of taken vs rejected signals.
+
+    Args:
+        frame: Columns ``score`` (P(success)), ``outcome`` (1/0, NaN when unresolved), optionally
+            ``taken`` (bool: the score passed the user's threshold) and ``realised_return``.
+        threshold: Score threshold for precision/recall when ``taken`` is absent.
+
+    Returns:
+        ``n, auc, brier, precision, recall, ...`` (:func:`ml.classification_metrics.classification_report`)
+        plus ``win_rate_taken``, ``win_rate_rejected`` and ``mean_return_taken``/``_rejected``.
+    """
+    ok = frame[frame["outcome"].notna()]
+    if ok.empty:
+        return {"n": 0.0}
+    y, p = ok["outcome"].astype(float).to_numpy(), ok["score"].astype(float).to_numpy()
+    out = classification_report(y, p, threshold)
+    taken = ok["taken"].astype(bool).to_numpy() if "taken" in ok else p >= threshold
+    for label, mask in (("taken", taken), ("rejected", ~taken)):
+        out[f"n_{label}"] = float(mask.sum())
+        out[f"win_rate_{label}"] = float(y[mask].mean()) if mask.any() else float("nan")
+        if "realised_return" in ok:
+            rets = ok["realised_return"].astype(float).to_numpy()[mask]
+            out[f"mean_return_{label}"] = float(np.nanmean(rets)) if mask.any() else float("nan")
+    return out
+
+
+def validation_value(validation: Mapping[str, float], metric: str, symbols: list[str] | None = None) -> float | None:
+    """The validation value of ``metric``: the mean of its per-symbol values for ``symbols`` when the
+    run logged them (``<metric>_<symbol>``), else ``<metric>_mean``, else ``<metric>``."""
+    if symbols:
+        per = [_num(validation.get(f"{metric}_{s}")) for s in symbols]
+        per = [v for v in per if v is not None]
+        if per:
+            return float(np.mean(per))
+    for key in (f"{metric}_mean", metric):
+        if _num(validation.get(key)) is not None:
+            return _num(validation.get(key))
+    return None
+
+
+def _relative_check(name: str, live: float | None, ref: float | None, max_increase: float) -> Check | None:
+    if live is None or ref is None or ref <= 0:
+        return None
+    limit = ref * (1.0 + max_increase)
+    passed = live <= limit
+    change = live / ref - 1.0
+    verb = "within" if passed else "exceeds"
+    return Check(name, live, ref, limit, passed,
+                 f"live {name} {live:.4g} vs validation {ref:.4g} ({change:+.1%}) {verb} tolerance +{max_increase:.0%}")
+
+
+def volatility_checks(live: Mapping[str, float], validation: Mapping[str, float], tolerances: Tolerances,
+                      symbols: list[str] | None = None) -> list[Check]:
+    """Tolerance checks of a volatility model: QLIKE (relative) and interval coverage (absolute drop).
+
+    MAE/RMSE are reported but not checked: they scale with the volatility level, so a calmer or
+    wilder market moves them without any loss of skill (QLIKE is scale-free).
+    """
+    checks = []
+    qlike = _relative_check("qlike", _num(live.get("qlike")), validation_value(validation, "qlike", symbols),
+                            tolerances.max_qlike_increase)
+    if qlike:
+        checks.append(qlike)
+    cov, ref = _num(live.get("coverage")), validation_value(validation, "coverage", symbols)
+    if cov is not None and ref is not None:
+        limit = ref - tolerances.max_coverage_drop
+        passed = cov >= limit
+        checks.append(Check("coverage", cov, ref, limit, passed,
+                            f"live interval coverage {cov:.1%} vs validation {ref:.1%} "
+                            f"({'within' if passed else 'below'} tolerance -{tolerances.max_coverage_drop:.0%})"))
+    return checks
+
+
+def scorer_checks(live: Mapping[str, float], validation: Mapping[str, float], tolerances: Tolerances) -> list[Check]:
+    """Tolerance checks of a signal scorer: AUC floor and Brier score (relative to validation)."""
+    checks = []
+    auc = _num(live.get("auc"))
+    if auc is not None:
+        passed = auc >= tolerances.min_auc
+        checks.append(Check("auc", auc, validation_value(validation, "auc"), tolerances.min_auc, passed,
+                            f"live AUC {auc:.3f} {'at or above' if passed else 'below'} the floor {tolerances.min_auc:.3f}"))
+    brier = _relative_check("brier", _num(live.get("brier")), validation_value(validation, "brier"),
+                            tolerances.max_brier_increase)
+    if brier:
+        checks.append(brier)
+    return checks
+
+
+def decide(checks: list[Check], n_resolved: int, drift: DriftReport | None, tolerances: Tolerances) -> MonitoringDecision:
+    """Combine accuracy checks and drift into one decision.
+
+    Accuracy is judged only with at least ``min_resolved`` outcomes; drift is judged whenever a
+    report is given. The model needs a retrain when an accuracy check fails or the feature set drifted.
+    """
+    reasons: list[str] = []
+    judged = n_resolved >= tolerances.min_resolved
+    failed = [c for c in checks if not c.passed] if judged else []
+    reasons += [f"accuracy decay: {c.reason}" for c in failed]
+    if drift is not None and drift.drifted:
+        reasons.append(f"feature drift: {drift.share_drifted:.0%} of {len(drift.features)} features drifted "
+                       f"({', '.join(drift.drifted_features)})")
+    if reasons:
+        return MonitoringDecision(RETRAIN, True, reasons, list(checks))
+    if not judged and (drift is None or not drift.features):
+        return MonitoringDecision(INSUFFICIENT, False,
+                                  [f"{n_resolved} resolved outcomes < {tolerances.min_resolved}; no drift sample"],
+                                  list(checks))
+    not_judged = f"accuracy not judged: {n_resolved} resolved outcomes < {tolerances.min_resolved}"
+    notes = [c.reason for c in checks] if judged else [not_judged]
+    if drift is not None and drift.features:
+        notes.append(f"no feature drift: {drift.share_drifted:.0%} of {len(drift.features)} features drifted")
+    return MonitoringDecision(OK, False, notes, list(checks))
+
+
+def cooldown_check(last_fired_at: datetime | None, now: datetime, cooldown: timedelta) -> CooldownDecision:
+    """May a retrain fire at ``now`` given the last one that fired for the same model?"""
+    if last_fired_at is None:
+        return CooldownDecision(True, "no earlier retrain trigger")
+    next_at = last_fired_at + cooldown
+    if now >= next_at:
+        return CooldownDecision(True, f"last trigger at {last_fired_at:%Y-%m-%d %H:%M} is older than the cooldown "
+                                      f"({cooldown})", next_at)
+    return CooldownDecision(False, f"in cooldown: last trigger at {last_fired_at:%Y-%m-%d %H:%M}, next allowed at "
+                                   f"{next_at:%Y-%m-%d %H:%M}", next_at)

@@ -1,0 +1,13 @@
+"""BentoML serving of the ``/ml`` API (issue 5).
+
+Run it::
+
+    .venv/bin/abtpro users create alice            # prints alice's API key once
+    .venv/bin/bentoml serve serving.service:MLService --host 127.0.0.1 --port 3000
+
+Modules: :mod:`serving.service` (the ``@bentoml.service`` class and routes), :mod:`serving.schemas`
+(every request/response model), :mod:`serving.auth` (``X-API-Key`` middleware), :mod:`serving.models`
+(champion loading and hot reload), :mod:`serving.inference` (bar lookup, features via ``ml``, the
+result cache), :mod:`serving.persistence` (prediction rows, history/stats/accuracy queries),
+:mod:`serving.jobs` (non-blocking training jobs), :mod:`serving.config` (``ABTPRO_SERVING_*``).
+"""

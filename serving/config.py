@@ -1,0 +1,37 @@
+"""Settings of the serving layer (env prefix ``ABTPRO_SERVING_``), built by :func:`get_serving_settings`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServingSettings(BaseSettings):
+    """Knobs of the BentoML service; the database and MLflow URIs come from :class:`abtpro.settings.Settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="ABTPRO_SERVING_", env_file=".env", extra="ignore")
+
+    poll_seconds: float = Field(default=30.0, ge=0, description="Champion alias poll period; 0 disables polling.")
+    threads: int = Field(default=4, gt=0, description="Worker threads for the sync endpoints (read at import).")
+    workers: int = Field(default=1, gt=0, description="Server processes (read at import by the service decorator).")
+    max_batch: int = Field(default=1000, gt=0, description="Largest batch of signals/predictions per request.")
+    auth_cache_seconds: float = Field(default=30.0, ge=0, description="How long a verified key is trusted.")
+    cache_entries: int = Field(default=4096, ge=0, description="Feature/prediction cache entries (0 = off).")
+    volatility_bars: int = Field(default=400, gt=0, description="Bars read before the forecast origin.")
+    signal_bars: int = Field(default=600, gt=0, description="Bars read up to the signal bar.")
+    durable_writes: bool = Field(default=False, description="fsync every prediction row (see serving.persistence).")
+    volatility_flow: str = Field(default="flows.volatility:volatility_pipeline",
+                                 description="module:function of the volatility training flow.")
+    signal_flow: str = Field(default="flows.signal_quality:signal_quality_pipeline",
+                             description="module:function of the signal-quality training flow.")
+    volatility_deployment: str = Field(default="volatility-pipeline/volatility-pipeline",
+                                       description="Prefect deployment 'flow/deployment' tried first.")
+    signal_deployment: str = Field(default="signal-quality-pipeline/signal-quality-pipeline",
+                                   description="Prefect deployment 'flow/deployment' tried first.")
+    use_prefect_deployments: bool = Field(default=True,
+                                          description="Try the deployment when PREFECT_API_URL points at a server.")
+
+
+def get_serving_settings(**overrides: object) -> ServingSettings:
+    """Serving settings from the environment, with optional explicit overrides."""
+    return ServingSettings(**overrides)

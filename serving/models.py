@@ -1,0 +1,175 @@
+"""The champion models the service answers with, and their hot reload.
+
+Each :class:`ChampionSlot` holds one immutable :class:`abtpro.registry.LoadedModel` behind a single
+attribute. A reload loads the new version completely (artifact download + unpickling) *before*
+rebinding that attribute, and a request reads the attribute once and uses that snapshot for its whole
+life, so no request ever sees a half-loaded model or mixes two versions. Rebinding a reference is
+atomic under CPython. Reloads of one slot are serialised by a lock so the poller and the admin
+endpoint never load the same version twice in parallel.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from abtpro import registry
+from abtpro.registry import LoadedModel
+
+logger = logging.getLogger("abtpro.serving")
+
+
+class NoChampionError(RuntimeError):
+    """No version of the model holds the ``champion`` alias (yet)."""
+
+
+class ChampionSlot:
+    """The version of one registered model that currently holds the ``champion`` alias.
+
+    Args:
+        name: registered model name, e.g. ``abtpro-volatility``.
+        kind: ``"volatility"`` or ``"signal_quality"`` (for messages and metrics).
+        alias: the alias to follow.
+        loader: ``loader(name, alias) -> LoadedModel | None`` (default: :func:`abtpro.registry.load_alias`).
+        version_of: ``version_of(name, alias) -> str | None``, a cheap check before loading.
+    """
+
+    def __init__(self, name: str, kind: str, alias: str = registry.CHAMPION,
+                 loader: Callable[[str, str], LoadedModel | None] | None = None,
+                 version_of: Callable[[str, str], str | None] | None = None):
+        self.name = name
+        self.kind = kind
+        self.alias = alias
+        self._loader = loader or registry.load_alias
+        self._version_of = version_of or _alias_version_str
+        self._current: LoadedModel | None = None
+        self._lock = threading.Lock()
+        self.last_error: str | None = None
+        self.loaded_at: float | None = None
+
+    @property
+    def current(self) -> LoadedModel | None:
+        """The model in force (one atomic read; keep the returned object for the whole request)."""
+        return self._current
+
+    def require(self) -> LoadedModel:
+        """The model in force, or :class:`NoChampionError`."""
+        model = self._current
+        if model is None:
+            raise NoChampionError(
+                f"no '{self.alias}' version of model {self.name!r} is registered yet; "
+                f"train one (POST /ml/models/train) and promote it, then retry"
+            )
+        return model
+
+    def refresh(self) -> bool:
+        """Load the version holding the alias if it differs from the one in force; True when it changed.
+
+        A failure to load keeps the current model serving and records ``last_error``.
+        """
+        with self._lock:
+            try:
+                target = self._version_of(self.name, self.alias)
+                current = self._current
+                if target is None:
+                    # alias removed: keep serving what we have (fail safe), report it
+                    return False
+                if current is not None and current.version == target:
+                    return False
+                loaded = self._loader(self.name, self.alias)  # fully built before it is published
+                if loaded is None or (current is not None and loaded.version == current.version):
+                    return False
+                self._current = loaded  # the one atomic swap
+                self.loaded_at = time.time()
+                self.last_error = None
+                logger.info("serving %s version %s (was %s)", self.name, loaded.version,
+                            None if current is None else current.version)
+                return True
+            except Exception as exc:  # noqa: BLE001 - a registry outage must not kill the server
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                logger.warning("could not refresh %s: %s", self.name, self.last_error)
+                return False
+
+
+def _alias_version_str(name: str, alias: str) -> str | None:
+    version = registry.alias_version(name, alias)
+    return None if version is None else str(version.version)
+
+
+class ChampionPoller:
+    """A daemon thread refreshing slots every ``interval`` seconds until :meth:`stop`."""
+
+    def __init__(self, slots: Iterable[ChampionSlot], interval: float):
+        self.slots = list(slots)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.interval <= 0 or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="abtpro-champion-poller", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            for slot in self.slots:
+                slot.refresh()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+
+# ------------------------------------------------------------------------ unwrapping registered objects
+
+
+def attr_or_meta(obj: Any, name: str, default: Any = None) -> Any:
+    """``obj.name``, else ``obj.metadata[name]``, else ``default``."""
+    value = getattr(obj, name, None)
+    if value is not None:
+        return value
+    meta = getattr(obj, "metadata", None)
+    if isinstance(meta, dict) and meta.get(name) is not None:
+        return meta[name]
+    return default
+
+
+def volatility_estimator(model: Any, symbol: str) -> Any:
+    """The fitted volatility estimator for ``symbol`` (``SymbolModels`` bundle or a bare estimator)."""
+    return model.for_symbol(symbol) if hasattr(model, "for_symbol") else model
+
+
+def signal_parts(model: Any, symbol: str, strategy: str) -> tuple[Any, Any, Any]:
+    """``(scorer, feature_config, history)`` of a registered signal-quality object.
+
+    Accepts a bare scorer (``score_signals``), a bundle with ``for_strategy``/``for_symbol``, or a
+    wrapper exposing ``scorer`` plus optional ``feature_config``/``config`` and ``history`` (resolved
+    labelled signals for the historical win-rate factor) as attributes or ``metadata`` entries.
+    """
+    from ml.signal_quality import SignalFeatureConfig
+
+    holder = model
+    if hasattr(holder, "for_strategy"):
+        holder = holder.for_strategy(strategy)
+    elif hasattr(holder, "for_symbol"):
+        holder = holder.for_symbol(symbol)
+    scorer = getattr(holder, "scorer", None) or holder
+    config = None
+    for source in (holder, model):
+        for key in ("feature_config", "config", "signal_feature_config"):
+            candidate = attr_or_meta(source, key)
+            if isinstance(candidate, SignalFeatureConfig):
+                config = candidate
+                break
+        if config is not None:
+            break
+    history = attr_or_meta(holder, "history", None)
+    if history is None and holder is not model:
+        history = attr_or_meta(model, "history", None)
+    return scorer, config or SignalFeatureConfig(), history

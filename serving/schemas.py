@@ -1,0 +1,445 @@
+"""Every request and response model of the ``/ml`` API (pydantic v2), in one module.
+
+Volatilities are per-bar fractions (0.01 = 1% per bar) like everywhere in ``ml``; ``annualised``
+fields scale them by ``sqrt(bars per year)``. Times are naive UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SYMBOL_PATTERN = r"^[A-Za-z0-9._^=/\-]{1,32}$"
+TIMEFRAME_PATTERN = r"^[1-9][0-9]{0,3}(m|h|d|w)$"
+_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
+
+
+def timeframe_minutes(timeframe: str) -> int:
+    """Minutes in one bar of ``timeframe`` (``"1d"`` -> 1440)."""
+    m = re.fullmatch(TIMEFRAME_PATTERN, timeframe)
+    if m is None:
+        raise ValueError(f"bad timeframe {timeframe!r}")
+    return int(timeframe[:-1]) * _MINUTES[timeframe[-1]]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelRef(BaseModel):
+    """The registered model version that produced a result."""
+
+    name: str
+    version: str
+
+
+class Bar(_Strict):
+    """One OHLCV bar given inline (instead of the stored bars)."""
+
+    ts: datetime
+    open: float = Field(gt=0)
+    high: float = Field(gt=0)
+    low: float = Field(gt=0)
+    close: float = Field(gt=0)
+    volume: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Bar:
+        if self.high < max(self.open, self.close) or self.low > min(self.open, self.close) or self.high < self.low:
+            raise ValueError("inconsistent bar: need low <= open, close <= high")
+        return self
+
+
+class FeatureContribution(BaseModel):
+    """One feature's value and its contribution to the model output."""
+
+    feature: str
+    value: float | None
+    contribution: float
+
+
+class Explanation(BaseModel):
+    """Top feature contributions (TreeSHAP ``pred_contribs`` of an XGBoost booster), or why there are none."""
+
+    method: str | None = None
+    units: str | None = None
+    contributions: list[FeatureContribution] = Field(default_factory=list)
+    note: str | None = None
+
+
+# ------------------------------------------------------------------------------------ volatility
+
+
+class VolatilityRequest(_Strict):
+    """Forecast the realised volatility of the next ``horizon`` bars after ``as_of``."""
+
+    symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["SP500"])
+    timeframe: str = Field(default="1d", pattern=TIMEFRAME_PATTERN)
+    as_of: datetime | None = Field(default=None, description="Forecast origin bar; default: the latest bar.")
+    coverage: float = Field(default=0.9, gt=0.5, lt=1.0, description="Two-sided interval coverage.")
+    bars: list[Bar] | None = Field(default=None, max_length=20_000,
+                                   description="Bars to use instead of the stored ones (oldest first).")
+    explain: bool = False
+
+
+class VolatilityResult(BaseModel):
+    """One stored volatility forecast."""
+
+    id: int | None = None
+    symbol: str
+    timeframe: str
+    as_of: datetime
+    horizon_bars: int
+    horizon_minutes: int
+    predicted: float = Field(description="Forecast realised vol over the horizon, per-bar units.")
+    lower: float
+    upper: float
+    confidence: float = Field(description="Nominal coverage of [lower, upper] (split-conformal).")
+    annualised: float
+    model: ModelRef
+    explanation: Explanation | None = None
+
+
+MAX_INLINE_BARS_PER_BATCH = 50_000
+
+
+def _bounded_inline_bars(items: list[Any]) -> list[Any]:
+    """A batch's items, unless together they carry more than ``MAX_INLINE_BARS_PER_BATCH`` inline bars."""
+    if sum(len(item.bars or []) for item in items) > MAX_INLINE_BARS_PER_BATCH:
+        raise ValueError(f"at most {MAX_INLINE_BARS_PER_BATCH} inline bars per batch")
+    return items
+
+
+class VolatilityBatchRequest(_Strict):
+    """Up to ``max_batch`` forecasts in one call (one model version for all)."""
+
+    requests: list[VolatilityRequest] = Field(min_length=1, max_length=1000)
+
+    _inline_bars = field_validator("requests")(classmethod(lambda cls, value: _bounded_inline_bars(value)))
+
+
+class VolatilityBatchResponse(BaseModel):
+    model: ModelRef
+    count: int
+    predictions: list[VolatilityResult]
+
+
+class VolatilityHistoryItem(BaseModel):
+    id: int
+    symbol: str
+    timeframe: str
+    as_of: datetime | None
+    horizon: int = Field(description="Horizon in minutes (spec).")
+    predicted: float
+    actual: float | None
+    lower: float | None
+    upper: float | None
+    confidence: float
+    features: dict[str, Any] | None = None
+    model: ModelRef
+    created_at: datetime
+
+
+class VolatilityHistory(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[VolatilityHistoryItem]
+
+
+class AccuracyBlock(BaseModel):
+    """Forecast accuracy on resolved predictions (actual = realised vol over the horizon)."""
+
+    n: int
+    mae: float | None = None
+    rmse: float | None = None
+    qlike: float | None = Field(default=None, description="Mean RV²/ŷ² − ln(RV²/ŷ²) − 1 (Patton 2011).")
+    directional_accuracy: float | None = Field(default=None,
+                                               description="Share of correct up/down calls vs the trailing RV.")
+    interval_coverage: float | None = Field(default=None, description="Share of actuals inside [lower, upper].")
+    mean_confidence: float | None = None
+
+
+class VolatilityAccuracy(BaseModel):
+    n_predictions: int
+    n_resolved: int
+    overall: AccuracyBlock
+    by_symbol: dict[str, AccuracyBlock]
+    by_model_version: dict[str, AccuracyBlock]
+
+
+# ------------------------------------------------------------------------------------ signals
+
+
+class SignalRequest(_Strict):
+    """A primary strategy's signal to score (meta-labelling: P(acting on it pays))."""
+
+    symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["SP500"])
+    timeframe: str = Field(default="1d", pattern=TIMEFRAME_PATTERN)
+    strategy: str = Field(min_length=1, max_length=64, examples=["sma_crossover"])
+    side: Literal["BUY", "SELL"]
+    ts: datetime | None = Field(default=None, description="Signal bar (fires at its close); default: latest bar.")
+    strength: float = Field(default=1.0, ge=0)
+    bars: list[Bar] | None = Field(default=None, max_length=20_000)
+    explain: bool = False
+
+    @field_validator("side", mode="before")
+    @classmethod
+    def _side(cls, value: Any) -> Any:
+        mapping = {1: "BUY", -1: "SELL", "1": "BUY", "-1": "SELL", "+1": "BUY"}
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value in (1, -1):
+            return mapping[int(value)]
+        if isinstance(value, str):
+            return mapping.get(value, value.upper())
+        return value
+
+
+class SignalResult(BaseModel):
+    id: int | None = None
+    symbol: str
+    timeframe: str
+    strategy: str
+    side: str
+    ts: datetime
+    score: float = Field(description="Calibrated P(success) in [0, 1].")
+    confidence: float
+    prediction: str = Field(description="BUY/SELL when score >= threshold, else HOLD.")
+    threshold: float | None = None
+    model: ModelRef
+    explanation: Explanation | None = None
+
+
+class SignalBatchRequest(_Strict):
+    signals: list[SignalRequest] = Field(min_length=1, max_length=1000)
+
+    _inline_bars = field_validator("signals")(classmethod(lambda cls, value: _bounded_inline_bars(value)))
+
+
+class SignalBatchResponse(BaseModel):
+    model: ModelRef
+    count: int
+    scores: list[SignalResult]
+
+
+class SignalHistoryItem(BaseModel):
+    id: int
+    symbol: str
+    timeframe: str
+    strategy: str
+    side: str | None
+    ts: datetime | None
+    score: float
+    confidence: float
+    prediction: str | None
+    features: dict[str, Any] | None = None
+    model: ModelRef
+    created_at: datetime
+
+
+class SignalHistory(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[SignalHistoryItem]
+
+
+class StrategyStats(BaseModel):
+    count: int
+    mean_score: float
+    take_rate: float = Field(description="Share of signals predicted BUY/SELL (not HOLD).")
+
+
+class SignalStats(BaseModel):
+    count: int
+    mean_score: float | None
+    mean_confidence: float | None
+    score_histogram: dict[str, int] = Field(description="Counts per 0.1-wide score bin.")
+    predictions: dict[str, int]
+    by_strategy: dict[str, StrategyStats]
+    model_versions: dict[str, int]
+
+
+# ------------------------------------------------------------------------------------ models
+
+
+class RegisteredVersion(BaseModel):
+    version: str
+    aliases: list[str]
+    run_id: str | None
+    created_at: datetime | None
+    tags: dict[str, str]
+    description: str | None
+
+
+class ModelInfo(BaseModel):
+    name: str
+    kind: str
+    serving: ModelRef | None = Field(description="The version this server answers with (None: no champion).")
+    versions: list[RegisteredVersion]
+
+
+class ModelList(BaseModel):
+    models: list[ModelInfo]
+
+
+class TrainRequest(_Strict):
+    model_type: Literal["VOLATILITY", "SIGNAL_QUALITY"]
+    symbols: list[str] | None = Field(default=None, max_length=100)
+    horizon: int = Field(default=5, ge=1, le=66, description="Volatility horizon in bars.")
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols(cls, value: list[str] | None) -> list[str] | None:
+        for s in value or []:
+            if not re.fullmatch(SYMBOL_PATTERN, s):
+                raise ValueError(f"bad symbol {s!r}")
+        return value
+
+
+class JobStatus(BaseModel):
+    job_id: int
+    model_type: str
+    status: str = Field(description="TRAINING, COMPLETED or FAILED.")
+    model_version: str | None = None
+    mlflow_run_id: str | None = None
+    performance: dict[str, Any] = Field(default_factory=dict)
+    training_data: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    started_at: datetime
+    completed_at: datetime | None = None
+
+
+class ReloadResult(BaseModel):
+    models: dict[str, ModelRef | None]
+    changed: list[str]
+
+
+class ModelPerformance(BaseModel):
+    name: str
+    serving: ModelRef | None
+    registry_metrics: dict[str, float] = Field(description="Metrics of the serving version's MLflow run.")
+    live: dict[str, Any] = Field(description="Metrics from the stored predictions (all users).")
+    recent_trainings: list[JobStatus]
+
+
+class PerformanceReport(BaseModel):
+    models: list[ModelPerformance]
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    detail: Any = None
+
+
+# ------------------------------------------------------------------------------------ strategy tuning
+
+
+class TuneRequest(_Strict):
+    """Walk-forward tune a strategy's parameters on a stored series (``flows.tune.tune_strategy``)."""
+
+    strategy: str = Field(min_length=1, max_length=64, examples=["sma_crossover"],
+                          description="A key of ml.strategies.STRATEGIES.")
+    symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["GOOG"])
+    timeframe: str = Field(default="1d", pattern=TIMEFRAME_PATTERN)
+    method: str = Field(default="OPTUNA", min_length=1, max_length=32,
+                        description="A key of ml.tuner.METHODS, case-insensitive (RL_BANDIT, RL_QLEARNING, "
+                                    "RL_POLICY_GRADIENT, RL_ACTOR_CRITIC, GRID_SEARCH, RANDOM, OPTUNA, ...).")
+    budget: int = Field(default=60, ge=10, le=500, description="Distinct backtests per walk-forward window.")
+    n_windows: int = Field(default=4, ge=2, le=8, description="Walk-forward windows.")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, value: str) -> str:
+        from ml.strategies import STRATEGIES
+
+        if value not in STRATEGIES:
+            raise ValueError(f"unknown strategy {value!r}; choose from {sorted(STRATEGIES)}")
+        return value
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        from ml.tuner import METHODS  # imported on first use (optuna and the agents are not light)
+
+        if value.strip().lower() not in METHODS:
+            raise ValueError(f"unknown method {value!r}; choose from {sorted(m.upper() for m in METHODS)}")
+        return value.strip().upper()
+
+
+class TuneJob(BaseModel):
+    """A tuning job as queued (the ``StrategyOptimization`` row)."""
+
+    job_id: int
+    status: str = Field(description="PENDING, RUNNING, COMPLETED or FAILED.")
+    strategy: str
+    symbol: str | None
+    timeframe: str | None
+    method: str
+    budget: int | None = None
+    n_windows: int | None = None
+    seed: int | None = None
+    created_at: datetime
+
+
+class TuneStatus(BaseModel):
+    job_id: int
+    status: str = Field(description="PENDING, RUNNING, COMPLETED or FAILED.")
+    strategy: str
+    symbol: str | None
+    timeframe: str | None
+    method: str
+    error: str | None = None
+    request: dict[str, Any] = Field(default_factory=dict, description="budget, n_windows, seed, ...")
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class TuneResults(BaseModel):
+    """Walk-forward result of a COMPLETED tuning job."""
+
+    job_id: int
+    status: str
+    strategy: str
+    symbol: str | None
+    timeframe: str | None
+    method: str
+    recommended: bool = Field(description="Tuned parameters beat the defaults out of sample, safely.")
+    applied: bool = Field(description="These are the active parameters of (strategy, symbol, timeframe).")
+    original_params: dict[str, Any]
+    optimized_params: dict[str, Any]
+    before: dict[str, Any] = Field(description="Default parameters: mean in-/out-of-sample Sharpe, OOS return, "
+                                               "worst OOS drawdown, trades.")
+    after: dict[str, Any] = Field(description="Tuned parameters: the same aggregates.")
+    oos_improvement: float | None = Field(default=None, description="Mean tuned - mean default OOS Sharpe.")
+    deflated_sharpe: float | None = None
+    pbo: float | None = Field(default=None, description="Probability of backtest overfitting (CSCV).")
+    windows: list[dict[str, Any]] = Field(description="Per walk-forward window: bounds, tuned params, in-/out-of-"
+                                                      "sample metrics of default and tuned, DSR, PBO.")
+    mlflow_run_id: str | None = None
+    request: dict[str, Any] = Field(default_factory=dict)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class TuneApplyRequest(_Strict):
+    job_id: int = Field(ge=1, le=2**31 - 1)
+    force: bool = Field(default=False, description="Apply a result that is not recommended.")
+
+
+class TuneApplyResult(BaseModel):
+    """The parameters now active for (strategy, symbol, timeframe)."""
+
+    job_id: int
+    strategy: str
+    symbol: str | None
+    timeframe: str | None
+    params: dict[str, Any]
+    recommended: bool
+    forced: bool
+    applied_by: str
+    applied_at: datetime | None = None

@@ -1,0 +1,105 @@
+"""The service under a real ``bentoml serve`` process on 127.0.0.1 (random free port)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.serving import support
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, db_url: str):
+    root = tmp_path_factory.mktemp("serve-mlflow")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    versions = support.register_all(uri, root / "artifacts")
+    port = _free_port()
+    env = {**os.environ, **support.service_env(uri, ABTPRO_SERVING_POLL_SECONDS="1"),
+           "DATABASE_URL": db_url, "BENTOML_DO_NOT_TRACK": "true", "PYTHONPATH": str(ROOT)}
+    bentoml = Path(sys.executable).with_name("bentoml")
+    log = open(root / "serve.log", "wb")
+    proc = subprocess.Popen([str(bentoml), "serve", "serving.service:MLService", "--host", "127.0.0.1",
+                             "--port", str(port), "--working-dir", str(ROOT)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"bentoml serve exited: {(root / 'serve.log').read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"bentoml serve not ready: {(root / 'serve.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield {"base": base, "uri": uri, "versions": versions}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_real_server_scores_stores_and_exports_metrics(served, clean_db):
+    support.populate_store(clean_db)
+    base, v = served["base"], served["versions"]
+    alice = {"X-API-Key": support.KEYS["alice"]}
+    with httpx.Client(base_url=base, timeout=30) as http:
+        assert http.post("/ml/volatility/predict", json={"symbol": "SYN"}).status_code == 401
+        vol = http.post("/ml/volatility/predict", json={"symbol": "SYN"}, headers=alice)
+        assert vol.status_code == 200, vol.text
+        assert vol.json()["model"] == {"name": "abtpro-volatility", "version": v["volatility_har_gk_log"]}
+        sig = http.post("/ml/signal/score", json={"symbol": "SYN", "strategy": "sma_crossover", "side": "SELL",
+                                                  "explain": True}, headers=alice)
+        assert sig.status_code == 200, sig.text
+        assert sig.json()["explanation"]["contributions"]
+        bad = http.post("/ml/volatility/predict", json={"symbol": "SYN", "coverage": 5}, headers=alice)
+        assert bad.status_code == 422 and bad.json()["fields"] == ["coverage"]
+        assert http.post("/ml/volatility/predict", json={"symbol": "NOPE"}, headers=alice).status_code == 404
+        hist = http.get("/ml/signal/history", headers=alice).json()
+        assert hist["total"] == 1 and hist["items"][0]["id"] == sig.json()["id"]
+        metrics = http.get("/metrics").text
+        assert 'abtpro_predictions_total{endpoint="volatility_predict",model="abtpro-volatility",' \
+               f'version="{v["volatility_har_gk_log"]}"}} 1.0' in metrics
+        assert "abtpro_request_duration_seconds_bucket" in metrics and "/ml/volatility/predict" in metrics
+        assert http.get("/docs.json").status_code == 200
+
+
+def test_bentoml_build_packs_the_service(tmp_path):
+    """``bentoml build -f serving/bentofile.yaml .`` works offline and documents every /ml route."""
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "home"), "BENTOML_DO_NOT_TRACK": "true"}
+    bentoml = Path(sys.executable).with_name("bentoml")
+    out = subprocess.run([str(bentoml), "build", "-f", "serving/bentofile.yaml", "."], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    (bento,) = [p for p in (tmp_path / "home" / "bentos" / "abtpro_ml").iterdir() if p.name != "latest"]
+    spec = (bento / "apis" / "openapi.yaml").read_text()
+    for route in ("/ml/signal/score", "/ml/signal/score_batch", "/ml/signal/history", "/ml/signal/stats",
+                  "/ml/volatility/predict", "/ml/volatility/predict_batch", "/ml/volatility/history",
+                  "/ml/volatility/accuracy", "/ml/models/list", "/ml/models/train", "/ml/models/performance",
+                  "/ml/models/jobs/{job_id}", "/ml/models/reload"):
+        assert f"  {route}:" in spec, route
+    assert (bento / "src" / "abtpro_store" / "migrations" / "env.py").exists()
+    assert (bento / "src" / "serving" / "service.py").exists() and not (bento / "src" / "tests").exists()

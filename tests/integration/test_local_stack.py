@@ -1,0 +1,122 @@
+"""The production topology without Docker: PostgreSQL, ``mlflow server`` on a PostgreSQL backend store,
+``prefect server start`` and ``bentoml serve`` as processes on 127.0.0.1, with the main pipeline
+(``abtpro run``) run through them.
+
+PostgreSQL is the machine's server at 127.0.0.1:5432 (the server of ``DATABASE_URL`` when the suite runs
+on PostgreSQL); the app database and the MLflow backend store are two fresh databases created and dropped
+here, so the suite's own database is untouched whichever backend the suite runs on.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from abtpro import local_stack, registry
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# one pair per test process: concurrent runs (other checkouts, CI) share the PostgreSQL server
+APP_DB, MLFLOW_DB = f"abtpro_stack_it_{os.getpid()}", f"abtpro_stack_mlflow_it_{os.getpid()}"
+ABTPRO = [sys.executable, "-m", "abtpro.cli"]
+
+
+def pg_server_url() -> str:
+    """A URL of the PostgreSQL server to create the test databases on."""
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith("postgresql") else DEFAULT_PG
+
+
+def fresh_database(name: str) -> str:
+    """(Re)create database ``name`` on the PostgreSQL server; its URL."""
+    admin = create_engine(pg_server_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return make_url(pg_server_url()).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(name: str) -> None:
+    admin = create_engine(pg_server_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """PostgreSQL databases, an MLflow server on PostgreSQL and a Prefect server; torn down afterwards."""
+    data_dir = tmp_path / ".abtpro"
+    run_dir = data_dir / "run"
+    procs: list[subprocess.Popen] = []
+    env = {"ABTPRO_DATA_DIR": str(data_dir), "ABTPRO_PREFECT_PORT": str(local_stack.free_port()),
+           "ABTPRO_MLFLOW_PORT": str(local_stack.free_port()), "ABTPRO_SERVICE_PORT": str(local_stack.free_port())}
+    try:
+        env["DATABASE_URL"] = fresh_database(APP_DB)
+        mlflow = local_stack.mlflow_server(fresh_database(MLFLOW_DB), (tmp_path / "mlartifacts").as_uri(),
+                                           local_stack.free_port())
+        procs.append(local_stack.start(mlflow, tmp_path / "servers", timeout=180))
+        env["ABTPRO_MLFLOW_TRACKING_URI"] = mlflow.url
+        # the same Prefect server `abtpro run` would start; it finds it healthy on ABTPRO_PREFECT_PORT and reuses it
+        prefect = local_stack.prefect_server(data_dir, int(env["ABTPRO_PREFECT_PORT"]))
+        procs.append(local_stack.start(prefect, run_dir, timeout=180))
+        env["PREFECT_API_URL"] = f"{prefect.url}/api"
+        env["prefect_url"] = prefect.url
+        yield env
+    finally:
+        cli_env = {k: v for k, v in env.items() if k != "prefect_url"}
+        subprocess.run([*ABTPRO, "down"], cwd=tmp_path, env={**os.environ, **cli_env}, capture_output=True,
+                       timeout=120, check=False)
+        for proc in procs:
+            if proc is not None:
+                local_stack.stop_process(proc)
+        for name in (APP_DB, MLFLOW_DB):
+            drop_database(name)
+
+
+def test_main_pipeline_through_the_local_stack(stack: dict[str, str], tmp_path: Path):
+    env = {k: v for k, v in stack.items() if k != "prefect_url"}
+    out = subprocess.run([*ABTPRO, "run"], cwd=tmp_path, env={**os.environ, **env, "COLUMNS": "160"},
+                         capture_output=True, text=True, timeout=420, check=False)
+    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
+
+    # the models are in the MLflow server's registry, each with a champion
+    from mlflow import MlflowClient
+
+    client = MlflowClient(stack["ABTPRO_MLFLOW_TRACKING_URI"])
+    for name in (registry.VOLATILITY_MODEL, registry.SIGNAL_QUALITY_MODEL):
+        version = client.get_model_version_by_alias(name, registry.CHAMPION)
+        assert str(version.version) == "1" and version.tags["data_digest"], name
+
+    # the flow runs are recorded by the Prefect server
+    api = f"{stack['prefect_url']}/api"
+    flows = {f["id"]: f["name"] for f in httpx.post(f"{api}/flows/filter", json={}, timeout=30).json()}
+    runs = httpx.post(f"{api}/flow_runs/filter", json={"limit": 200}, timeout=30).json()
+    completed = {flows.get(r["flow_id"]) for r in runs if r["state_type"] == "COMPLETED"}
+    for name in ("ingest", "validate", "volatility-pipeline", "signal-quality-pipeline", "train-volatility",
+                 "register-volatility"):
+        assert name in completed, (name, sorted(n for n in completed if n))
+
+    # a signal scored through the service is stored in PostgreSQL
+    key = next(line for line in out.stdout.splitlines() if line.startswith("curl ")).split("X-API-Key: ")[1]
+    response = httpx.post(f"http://127.0.0.1:{stack['ABTPRO_SERVICE_PORT']}/ml/signal/score",
+                          headers={"X-API-Key": key.split("'")[0]}, timeout=60,
+                          json={"symbol": "SP500", "strategy": "sma_crossover", "side": "BUY"})
+    assert response.status_code == 200, response.text
+    engine = create_engine(stack["DATABASE_URL"])
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT symbol, model_name, score FROM ml_signal_scores WHERE id = :id"),
+                           {"id": response.json()["id"]}).one()
+    engine.dispose()
+    assert row.symbol == "SP500" and row.model_name == registry.SIGNAL_QUALITY_MODEL
+    assert abs(row.score - response.json()["score"]) < 1e-9

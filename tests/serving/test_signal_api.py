@@ -1,0 +1,126 @@
+"""/ml/signal/*: meta-labelling scores with the ml.signal_quality feature builder, storage, history, stats."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from abtpro_store.db import get_engine
+from abtpro_store.models import MLSignalScore
+from tests.serving import support
+from tests.serving.conftest import headers
+
+SIGNAL = {"symbol": "SYN", "strategy": "sma_crossover", "side": "BUY"}
+
+
+def _count(url: str) -> int:
+    with get_engine(url).connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(MLSignalScore)).scalar_one())
+
+
+def test_score_matches_the_training_feature_builder(client, store, registry_store):
+    import pandas as pd
+
+    from abtpro import registry
+    from abtpro.settings import get_settings
+    from ml.signal_quality import build_signal_features
+
+    bars = support.garch_bars()
+    ts = bars.index[-50]
+    r = client.post("/ml/signal/score", json={**SIGNAL, "ts": str(ts), "strength": 0.5}, headers=headers("alice"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["model"] == {"name": "abtpro-signal-quality", "version": registry_store["versions"]["signal"]}
+    assert 0 <= body["score"] <= 1 and 0.5 <= body["confidence"] <= 1 and body["prediction"] in ("BUY", "HOLD")
+    with support.EnvPatch({"ABTPRO_MLFLOW_TRACKING_URI": registry_store["uri"]}):
+        registry.configure(get_settings())
+        wrapped = registry.load_alias(registry.SIGNAL_QUALITY_MODEL).model
+    window = bars.loc[:ts].iloc[-600:]
+    X = build_signal_features(window, pd.DataFrame({"side": [1], "strength": [0.5]}, index=[ts]),
+                              wrapped.history, "sma_crossover", wrapped.feature_config)
+    assert abs(wrapped.scorer.score_signals(X)["score"].iloc[0] - body["score"]) < 1e-9
+    with get_engine(store).connect() as conn:
+        row = conn.execute(select(MLSignalScore)).one()
+    assert row.id == body["id"] and row.model_version == body["model"]["version"] and row.side == "BUY"
+    assert row.features["side"] == 1.0 and row.features["hist_win_rate"] is not None
+
+
+def test_side_accepts_numbers_and_lowercase(client, store):
+    for side, expected in ((-1, "SELL"), ("buy", "BUY"), ("1", "BUY")):
+        r = client.post("/ml/signal/score", json={**SIGNAL, "side": side}, headers=headers("alice"))
+        assert r.status_code == 200 and r.json()["side"] == expected
+
+
+def test_explain_returns_shap_contributions(client, store):
+    body = client.post("/ml/signal/score", json={**SIGNAL, "explain": True}, headers=headers("alice")).json()
+    expl = body["explanation"]
+    assert expl["method"] == "xgboost_pred_contribs" and 0 < len(expl["contributions"]) <= 8
+    mags = [abs(c["contribution"]) for c in expl["contributions"]]
+    assert mags == sorted(mags, reverse=True) and mags[0] > 0
+
+
+def test_errors(client, store):
+    r = client.post("/ml/signal/score", json={**SIGNAL, "symbol": "NOPE"}, headers=headers("alice"))
+    assert r.status_code == 404
+    for payload, field in (({**SIGNAL, "side": "HOLD"}, "side"), ({**SIGNAL, "strategy": ""}, "strategy"),
+                           ({**SIGNAL, "strength": -1}, "strength"), ({"symbol": "SYN", "side": "BUY"}, "strategy")):
+        r = client.post("/ml/signal/score", json=payload, headers=headers("alice"))
+        assert r.status_code == 422 and field in r.json()["fields"], r.text
+    r = client.post("/ml/signal/score", json={**SIGNAL, "ts": "2018-01-05"}, headers=headers("alice"))
+    assert r.status_code == 422 and r.json()["fields"] == ["ts"]
+    r = client.post("/ml/signal/score", json={**SIGNAL, "ts": "1990-01-01"}, headers=headers("alice"))
+    assert r.status_code == 404
+    assert _count(store) == 0
+
+
+def test_batch_scores_and_stores_each(client, store):
+    idx = support.garch_bars().index
+    signals = [{**SIGNAL, "ts": str(idx[-k]), "side": "BUY" if k % 2 else "SELL"} for k in range(1, 41)]
+    signals.append({**SIGNAL, "symbol": "SYN2", "strategy": "rsi_mean_reversion"})
+    r = client.post("/ml/signal/score_batch", json={"signals": signals}, headers=headers("alice"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["count"] == 41 and len({s["id"] for s in body["scores"]}) == 41 and _count(store) == 41
+    one = client.post("/ml/signal/score", json=signals[4], headers=headers("alice")).json()
+    assert abs(one["score"] - body["scores"][4]["score"]) < 1e-9
+    r = client.post("/ml/signal/score_batch", json={"signals": [SIGNAL] * 1001}, headers=headers("alice"))
+    assert r.status_code == 422 and r.json()["fields"] == ["signals"]
+
+
+def test_history_and_stats_are_per_user(client, store):
+    idx = support.garch_bars().index
+    for k in range(1, 6):
+        client.post("/ml/signal/score", json={**SIGNAL, "ts": str(idx[-k])}, headers=headers("alice"))
+    client.post("/ml/signal/score", json={**SIGNAL, "strategy": "donchian_breakout"}, headers=headers("alice"))
+    client.post("/ml/signal/score", json=SIGNAL, headers=headers("bob"))
+    alice = client.get("/ml/signal/history", params={"limit": 3}, headers=headers("alice")).json()
+    assert alice["total"] == 6 and len(alice["items"]) == 3
+    assert all(item["model"]["name"] == "abtpro-signal-quality" for item in alice["items"])
+    assert alice["items"][0]["features"]["side"] == 1.0
+    filtered = client.get("/ml/signal/history", params={"strategy": "donchian_breakout", "include_features": "false"},
+                          headers=headers("alice")).json()
+    assert filtered["total"] == 1 and filtered["items"][0]["features"] is None
+    bob = client.get("/ml/signal/history", headers=headers("bob")).json()
+    assert bob["total"] == 1 and bob["items"][0]["id"] not in {i["id"] for i in alice["items"]}
+    stats = client.get("/ml/signal/stats", headers=headers("alice")).json()
+    assert stats["count"] == 6 and set(stats["by_strategy"]) == {"sma_crossover", "donchian_breakout"}
+    assert sum(stats["score_histogram"].values()) == 6 and sum(stats["predictions"].values()) == 6
+    assert 0 <= stats["by_strategy"]["sma_crossover"]["take_rate"] <= 1
+    assert client.get("/ml/signal/stats", headers=headers("bob")).json()["count"] == 1
+
+
+def test_unknown_strategy_is_422(client, store):
+    r = client.post("/ml/signal/score", json={**SIGNAL, "strategy": "astrology"}, headers=headers("alice"))
+    assert r.status_code == 422 and r.json()["fields"] == ["strategy"]
+
+
+def test_adapter_reads_the_registered_scorer_bundle():
+    """The flows register ``ml.signal_quality.bundle.ScorerBundle``: the service uses its per-symbol view."""
+    from ml.signal_quality.bundle import HISTORY_COLUMNS, ScorerBundle
+    from serving.models import signal_parts
+
+    model = support.fit_signal(support.garch_bars())
+    history = model.history.assign(symbol="SYN")[HISTORY_COLUMNS]
+    bundle = ScorerBundle(model.scorer, model.feature_config, list(model.scorer.feature_names_in_), {}, history)
+    scorer, config, hist = signal_parts(bundle, "SYN", "sma_crossover")
+    assert scorer is model.scorer and config is model.feature_config and len(hist) == len(history)
+    assert len(signal_parts(bundle, "OTHER", "sma_crossover")[2]) == 0
