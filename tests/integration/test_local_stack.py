@@ -93,7 +93,8 @@ def test_main_pipeline_through_the_local_stack(stack: dict[str, str], tmp_path: 
     # the models are in the MLflow server's registry, each with a champion
     from mlflow import MlflowClient
 
-    client = MlflowClient(stack["ABTPRO_MLFLOW_TRACKING_URI"])
+    uri = stack["ABTPRO_MLFLOW_TRACKING_URI"]
+    client = MlflowClient(uri, registry_uri=uri)  # explicit: earlier tests set a process-global registry URI
     for name in (registry.VOLATILITY_MODEL, registry.SIGNAL_QUALITY_MODEL):
         version = client.get_model_version_by_alias(name, registry.CHAMPION)
         assert str(version.version) == "1" and version.tags["data_digest"], name

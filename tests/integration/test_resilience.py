@@ -119,7 +119,7 @@ def test_mlflow_down_during_registration_fails_after_retries_and_leaves_aliases_
         assert elapsed >= registration.REGISTRY_RETRIES * registration.REGISTRY_RETRY_DELAY_SECONDS
 
         proc = local_stack.start(server, tmp_path / "run", timeout=180)  # same store, same port
-        client = MlflowClient(server.url)
+        client = MlflowClient(server.url, registry_uri=server.url)  # not the process-global registry
         assert [v.version for v in client.search_model_versions(f"name='{registry.VOLATILITY_MODEL}'")] == ["1"]
         assert client.get_model_version_by_alias(registry.VOLATILITY_MODEL, registry.CHAMPION).version == "1"
         assert client.get_model_version_by_alias(registry.VOLATILITY_MODEL, registry.CHALLENGER).version == "1"
