@@ -31,7 +31,13 @@ from flows.registration import (
 )
 from ml.bundles import SymbolModels
 from ml.datasets import DAILY_SAMPLES
-from ml.volatility.evaluation import WalkForwardConfig, WalkForwardResult, evaluate_models, select_best
+from ml.volatility.evaluation import (
+    WalkForwardConfig,
+    WalkForwardResult,
+    combine_results,
+    evaluate_models,
+    select_best,
+)
 from ml.volatility.registry import DEFAULT_MODEL, make_model
 
 EXPERIMENT = "abtpro-volatility"
@@ -154,8 +160,10 @@ def train_volatility(symbols: list[str] | None = None, timeframe: str = "1d", ho
     bars = load_series(settings.db_url, symbols, timeframe)
     logger.info("walk-forward of %s on %s (refit every %d bars, test = last %.0f%%)", candidates, symbols,
                 refit_every, test_fraction * 100)
-    futures = {s: walk_forward.submit(b, candidates, config) for s, b in bars.items()}
-    per_symbol = {s: f.result() for s, f in futures.items()}
+    # one task per (series, candidate), longest series first: fine-grained enough to keep every worker busy
+    order = sorted(bars, key=lambda s: -len(bars[s]))
+    futures = {(s, c): walk_forward.submit(bars[s], [c], config) for s in order for c in candidates}
+    per_symbol = {s: combine_results([futures[s, c].result() for c in candidates]) for s in symbols}
     table = _ratios(_summary(per_symbol), candidates)
     mean = table.groupby(level="model").mean(numeric_only=True)
     # the best model whose intervals pass the coverage gate; if none does, the best by QLIKE (the

@@ -104,6 +104,16 @@ def evaluate_models(
     return WalkForwardResult(results, pd.concat(frames), config)
 
 
+def combine_results(parts: list[WalkForwardResult]) -> WalkForwardResult:
+    """One result from the results of disjoint model subsets on the same series (e.g. one per parallel task)."""
+    if not parts:
+        raise ValueError("no walk-forward results to combine")
+    results = pd.concat([p.results for p in parts])
+    if results.index.has_duplicates:
+        raise ValueError(f"models evaluated twice: {sorted(set(results.index[results.index.duplicated()]))}")
+    return WalkForwardResult(results, pd.concat([p.forecasts for p in parts]), parts[0].config)
+
+
 def qlike_ratios(results: pd.DataFrame, baseline: str | list[str]) -> pd.Series:
     """Each model's QLIKE divided by the baseline's (or by the best of several baselines)."""
     names = [baseline] if isinstance(baseline, str) else list(baseline)

@@ -13,6 +13,7 @@ from ml.datasets import load_sample
 from ml.volatility import EwmaModel, HarModel, plots
 from ml.volatility.evaluation import (
     WalkForwardConfig,
+    combine_results,
     dm_tests,
     evaluate_models,
     first_test_index,
@@ -52,6 +53,20 @@ def test_results_frame(result, bars: pd.DataFrame) -> None:
     assert fc.index.min() == bars.index[first_test_index(len(bars), result.config)]
     assert list(fc.columns) == ["model", "forecast", "lower", "upper", "realised", "current"]
     assert fc.groupby("model").size().eq(len(bars) - first_test_index(len(bars), result.config)).all()
+
+
+def test_per_model_results_combine_to_the_joint_evaluation(result, bars: pd.DataFrame) -> None:
+    """The flow evaluates one model per task; combining the parts gives the joint evaluation."""
+    parts = [evaluate_models(bars, {name: model}, result.config)
+             for name, model in {"ewma": EwmaModel(), "har_gk_log": HarModel(), "har_gk": HarModel(log=False)}.items()]
+    combined = combine_results(parts)
+    cols = result.results.columns.drop("seconds")
+    pd.testing.assert_frame_equal(combined.results[cols], result.results[cols])
+    pd.testing.assert_frame_equal(combined.forecasts, result.forecasts)
+    with pytest.raises(ValueError, match="evaluated twice"):
+        combine_results([parts[0], parts[0]])
+    with pytest.raises(ValueError, match="no walk-forward"):
+        combine_results([])
 
 
 def test_purged_refits(bars: pd.DataFrame) -> None:
