@@ -20,6 +20,9 @@ db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 console = Console()
+# the quick start tunes every strategy on every bundled daily series with the UCB1 bandit over the parameter grid
+TUNE_METHOD, TUNE_BUDGET = "rl_bandit", 24
+
 
 @app.callback()
 def _main() -> None:
@@ -187,6 +190,25 @@ def _registration_table(title: str, result) -> Table:
     return table
 
 
+def _tuning_table(settings, ids: list[int]) -> Table:
+    """One row per tuned (series, strategy): the out-of-sample verdict of the walk-forward tuning."""
+    from abtpro_store import optimizations
+
+    table = Table(title=f"Strategy tuner ({TUNE_METHOD}, walk-forward: tuned in sample, judged out of sample)")
+    for col in ("optimization", "series", "strategy", "OOS Sharpe change", "deflated Sharpe", "PBO", "recommended?"):
+        table.add_column(col, justify="right" if col not in ("series", "strategy") else "left")
+    for oid in ids:
+        row = optimizations.get(settings.db_url, oid)
+        perf = row.performance
+        if row.status != optimizations.COMPLETED:
+            table.add_row(str(oid), row.symbol, row.strategy, "", "", "", f"[red]{row.status}[/]: {row.error}")
+            continue
+        table.add_row(str(oid), row.symbol, row.strategy, f"{perf['oos_improvement']:+.3f}",
+                      f"{perf['deflated_sharpe']:.2f}", f"{perf['pbo']:.2f}",
+                      "[green]yes[/]" if row.recommended else "no (defaults stay)")
+    return table
+
+
 def _start_uis(settings) -> dict[str, str]:
     """Start (or reuse) the Prefect server and MLflow UI; flows of this process then report to Prefect."""
     from abtpro import local_stack
@@ -255,7 +277,8 @@ def run(
 
     Migrates the database, ingests and validates the bundled real data, trains, evaluates and
     registers the volatility predictor and the signal-quality scorer (each promoted to champion
-    only if it beats the current one), starts the BentoML service and prints where to look.
+    only if it beats the current one), tunes every strategy's parameters (walk-forward, out-of-sample
+    verdict), starts the BentoML service and prints where to look.
     Servers keep running in the background; ``abtpro down`` stops them.
     """
     settings = get_settings()
@@ -265,6 +288,7 @@ def run(
     from data_contracts.expectations import data_docs_index
     from flows.ingest import ingest as ingest_flow
     from flows.signal_quality import signal_quality_pipeline
+    from flows.tune import tune_many
     from flows.validate import validate as validate_flow
     from flows.volatility import volatility_pipeline
 
@@ -274,6 +298,8 @@ def run(
         ("validate stored bars", lambda: validate_flow()),
         ("train, evaluate, register volatility model", lambda: volatility_pipeline(force=False)),
         ("train, evaluate, register signal-quality scorer", lambda: signal_quality_pipeline(force=False)),
+        ("tune strategy parameters", lambda: tune_many(method=TUNE_METHOD, budget=TUNE_BUDGET, n_windows=3,
+                                                       force=False)),
         ("create demo API key", lambda: _demo_key(settings)),
     ]
     if serve:
@@ -286,6 +312,7 @@ def run(
                                       out["train, evaluate, register volatility model"]))
     console.print(_registration_table("Signal quality scorer (purged walk-forward, out of sample)",
                                       out["train, evaluate, register signal-quality scorer"]))
+    console.print(_tuning_table(settings, out["tune strategy parameters"]))
     urls["Great Expectations Data Docs"] = data_docs_index(settings.resolved_data_dir()).as_uri()
     if serve:
         service = out["start BentoML service"]

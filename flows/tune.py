@@ -107,6 +107,24 @@ def method_key(method: str) -> str:
     return key
 
 
+def _up_to_date(url: str, jobs: list[TuneJob], loads: dict) -> dict[TuneJob, int]:
+    """Jobs whose newest COMPLETED row has the same settings and was tuned on exactly the loaded bars."""
+    done = {}
+    for job in jobs:
+        try:
+            digest = registry.frame_digest(loads[job.symbol].result())
+        except Exception:  # noqa: BLE001 - the load's failure is recorded on the job's row when it runs
+            continue
+        for row in optimizations.list_optimizations(url, strategy=job.strategy, symbol=job.symbol,
+                                                    timeframe=job.timeframe, method=job.method,
+                                                    status=optimizations.COMPLETED, limit=1):
+            performance = row.performance
+            if (row.user_id == job.user_id and performance.get("request") == job.request()
+                    and performance.get("data", {}).get("digest") == digest):
+                done[job] = row.id
+    return done
+
+
 def _defaults(strategy: str) -> dict:
     return get_strategy_class(strategy)().params() if strategy in STRATEGIES else {}
 
@@ -301,7 +319,7 @@ def tune_strategy(strategy: str, symbol: str, timeframe: str = "1d", method: str
 @flow(name="tune-many", log_prints=True)
 def tune_many(symbols: list[str] | None = None, strategies: list[str] | None = None, timeframe: str = "1d",
               method: str = OPTUNA, budget: int = 30, n_windows: int = 4, seed: int = 0,
-              user_id: int | None = None) -> list[int]:
+              user_id: int | None = None, force: bool = True) -> list[int]:
     """Tune every strategy on every series: one ``StrategyOptimization`` row per (symbol, strategy).
 
     Job rows, bar loads, walk-forward tuning and out-of-sample replays are fanned out with Prefect
@@ -312,6 +330,8 @@ def tune_many(symbols: list[str] | None = None, strategies: list[str] | None = N
         symbols: Stored series (default: the bundled daily datasets).
         strategies: Strategy names (default: all of :data:`ml.strategies.STRATEGIES`).
         timeframe, method, budget, n_windows, seed, user_id: As in :func:`tune_strategy`.
+        force: With False, a pair already tuned (COMPLETED) with the same settings on exactly the current
+            bars is not tuned again; its existing row is returned (re-running the quick start is then fast).
 
     Returns:
         The rows' ids, in (symbol, strategy) order.
@@ -319,10 +339,17 @@ def tune_many(symbols: list[str] | None = None, strategies: list[str] | None = N
     url = get_settings().db_url
     logger = get_run_logger()
     symbols = list(symbols or DAILY_SAMPLES)
-    jobs = [TuneJob(strategy, symbol, timeframe, method, budget, n_windows, seed, user_id)
-            for symbol in symbols for strategy in (strategies or DEFAULT_STRATEGIES)]
-    ids = [f.result() for f in start_job.map(unmapped(url), jobs)]
+    every_job = [TuneJob(strategy, symbol, timeframe, method, budget, n_windows, seed, user_id)
+                 for symbol in symbols for strategy in (strategies or DEFAULT_STRATEGIES)]
     loads = dict(zip(symbols, load_bars.map(unmapped(url), symbols, unmapped(timeframe))))
+    done = {} if force else _up_to_date(url, every_job, loads)
+    jobs = [job for job in every_job if job not in done]
+    if done:
+        logger.info("%d of %d pairs are up to date (same settings, same bars): not tuned again", len(done),
+                    len(every_job))
+    if not jobs:
+        return [done[job] for job in every_job]
+    ids = [f.result() for f in start_job.map(unmapped(url), jobs)]
     reports = walk_forward.map([loads[job.symbol] for job in jobs], jobs)
     replays = replay_oos.map([loads[job.symbol] for job in jobs], jobs, reports)
     outcomes = []
@@ -338,7 +365,8 @@ def tune_many(symbols: list[str] | None = None, strategies: list[str] | None = N
                 sum(o.recommended for o in outcomes), len(failed))
     for o in failed:
         logger.warning("optimization %d (%s on %s) failed: %s", o.optimization_id, o.strategy, o.symbol, o.error)
-    return ids
+    new = dict(zip(jobs, ids))
+    return [done.get(job) or new[job] for job in every_job]
 
 
 @flow(name="apply-params", log_prints=True)

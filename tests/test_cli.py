@@ -71,3 +71,13 @@ def test_main_command_twice_gives_the_same_counts(tmp_path):
     assert f"http://127.0.0.1:{env['ABTPRO_PREFECT_PORT']}" in first.stdout
     assert first.stdout.count("no current champion") == 2
     assert second.stdout.count("up to date: champion v1") == 2
+    # every strategy was tuned on every daily series once; the second run reused those results
+    from abtpro_store import optimizations
+
+    rows = optimizations.list_optimizations(env.get("DATABASE_URL") or os.environ["DATABASE_URL"])
+    assert len(rows) == 9 and {r.status for r in rows} == {optimizations.COMPLETED}
+    assert {(r.symbol, r.strategy) for r in rows} == {(s, k) for s in ("SP500", "NASDAQ", "GOOG")
+                                                      for k in ("rsi_mean_reversion", "sma_crossover",
+                                                                "donchian_breakout")}
+    for out in (first.stdout, second.stdout):
+        assert "Strategy tuner" in out and all(f"│ {r.id:>12} │" in out for r in rows), out

@@ -126,3 +126,13 @@ def test_unknown_method_marks_row_failed(tuned, db_url):
         tune_strategy(strategy="sma_crossover", method="GENETIC", **FAST)
     (row,) = opt.list_optimizations(db_url, method="GENETIC")
     assert row.status == opt.FAILED and "unknown tuning method" in row.error
+
+
+def test_unforced_fan_out_reuses_up_to_date_results(tuned, db_url):
+    first = tune_many(symbols=["GOOG"], strategies=["sma_crossover"], budget=5, n_windows=2, seed=3, force=False)
+    again = tune_many(symbols=["GOOG"], strategies=["sma_crossover"], budget=5, n_windows=2, seed=3, force=False)
+    assert again == first and opt.get(db_url, first[0]).status == opt.COMPLETED
+    # other settings, or force, tune again
+    other = tune_many(symbols=["GOOG"], strategies=["sma_crossover"], budget=5, n_windows=2, seed=4, force=False)
+    forced = tune_many(symbols=["GOOG"], strategies=["sma_crossover"], budget=5, n_windows=2, seed=3)
+    assert len({first[0], other[0], forced[0]}) == 3
