@@ -288,6 +288,7 @@ def run(
     from data_contracts.expectations import data_docs_index
     from flows.ingest import ingest as ingest_flow
     from flows.signal_quality import signal_quality_pipeline
+    from flows.common import shared_dask_cluster, task_runner
     from flows.tune import tune_many
     from flows.validate import validate as validate_flow
     from flows.volatility import volatility_pipeline
@@ -298,13 +299,14 @@ def run(
         ("validate stored bars", lambda: validate_flow()),
         ("train, evaluate, register volatility model", lambda: volatility_pipeline(force=False)),
         ("train, evaluate, register signal-quality scorer", lambda: signal_quality_pipeline(force=False)),
-        ("tune strategy parameters", lambda: tune_many(method=TUNE_METHOD, budget=TUNE_BUDGET, n_windows=3,
-                                                       force=False)),
+        ("tune strategy parameters", lambda: tune_many.with_options(task_runner=task_runner(get_settings()))(
+            method=TUNE_METHOD, budget=TUNE_BUDGET, n_windows=3, force=False)),
         ("create demo API key", lambda: _demo_key(settings)),
     ]
     if serve:
         steps.append(("start BentoML service", lambda: _start_service(settings)))
-    out = _run_steps(steps)
+    with shared_dask_cluster(settings):  # ABTPRO_TASK_RUNNER=dask: one local cluster for every fan-out flow
+        out = _run_steps(steps)
     console.print(_ingest_table(out["ingest bundled real data"]))
     console.print(_validation_table(out["validate stored bars"]))
     console.print(_store_table())

@@ -1,21 +1,25 @@
 """Scale benchmark (issue 8): the training fan-out on Dask with 1 vs 2 local workers, and the end-to-end pipeline.
 
-Run: ``.venv/bin/python benchmarks/bench_scale.py [--budget 12] [--markdown out.md]``
+Run: ``.venv/bin/python benchmarks/bench_scale.py [--cluster-per-flow] [--markdown out.md]``
 
 1. A fresh data dir: a SQLite app database with the bundled daily datasets ingested (SP500, NASDAQ, GOOG),
    and a real ``prefect server start`` the flows report to.
 2. For 1 and then 2 workers, a fresh subprocess with ``ABTPRO_TASK_RUNNER=dask`` and ``ABTPRO_DASK_WORKERS=N``
-   (settings are read at start) and its own MLflow store runs the whole training fan-out, each flow on
-   ``flows.common.task_runner(settings)`` (a local Dask cluster of N single-threaded worker processes):
-   ``train-volatility`` (walk-forward per dataset), ``train-signal-quality`` (signal sets per dataset x strategy,
-   walk-forward per candidate model) and ``tune-many`` (walk-forward Optuna tuning per dataset x strategy).
-   The time of each flow includes starting and stopping its Dask cluster, as in production.
-3. ``abtpro run --no-ui --no-serve`` in another fresh data dir (migrate, ingest, validate, train, register).
-"""
+   (settings are read at start) and its own MLflow store runs the whole training fan-out (3 models x every
+   bundled daily dataset), each flow on ``flows.common.task_runner(settings)``:
+   ``train-volatility`` (walk-forward per dataset x candidate model), ``train-signal-quality`` (signal sets
+   per dataset x strategy, walk-forward per candidate model) and ``tune-many`` (walk-forward tuning per
+   dataset x strategy, with the quick start's agent and budget). As in ``abtpro run``, one local cluster of
+   N single-threaded worker processes serves all three flows (``flows.common.shared_dask_cluster``); its
+   start is timed. ``--cluster-per-flow`` lets each flow start its own cluster instead.
+3. ``abtpro run --no-ui --no-serve`` in another fresh data dir (migrate, ingest, validate, train, register,
+   tune) on the default thread runner.
+""""""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -30,31 +34,28 @@ sys.path.insert(0, str(ROOT))
 from abtpro.settings import OFFLINE_ENV
 
 
-def child(budget: int, shared_cluster: bool = False) -> None:
+def child(cluster_per_flow: bool = False) -> None:
     """Run the training fan-out on the task runner the environment configures; print timings as JSON."""
+    from abtpro.cli import TUNE_BUDGET, TUNE_METHOD
     from abtpro.settings import get_settings
-    from flows.common import task_runner
+    from flows.common import shared_dask_cluster, task_runner
     from flows.signal_quality import train_signal_quality
     from flows.tune import tune_many
     from flows.volatility import train_volatility
 
-    settings = get_settings()
     times: dict[str, float] = {}
-    cluster = None
-    if shared_cluster:  # one cluster for all three flows, started before the clock: compute time only
-        from distributed import LocalCluster
-
-        cluster = LocalCluster(n_workers=settings.dask_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        settings = settings.model_copy(update={"dask_address": cluster.scheduler_address})
-    for name, fn, kwargs in (("volatility", train_volatility, {}), ("signal_quality", train_signal_quality, {}),
-                             ("tuning", tune_many, {"budget": budget})):
-        started = time.perf_counter()
-        fn.with_options(task_runner=task_runner(settings))(**kwargs)
-        times[name] = time.perf_counter() - started
-    times["total"] = sum(times.values())
-    if cluster is not None:
-        cluster.close()
+    started = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        # as `abtpro run` does: one local cluster for every flow (or, for comparison, one per flow)
+        settings = get_settings() if cluster_per_flow else stack.enter_context(shared_dask_cluster(get_settings()))
+        times["cluster start"] = time.perf_counter() - started
+        for name, fn, kwargs in (("volatility", train_volatility, {}), ("signal_quality", train_signal_quality, {}),
+                                 ("tuning", tune_many, {"method": TUNE_METHOD, "budget": TUNE_BUDGET,
+                                                        "n_windows": 3})):
+            tic = time.perf_counter()
+            fn.with_options(task_runner=task_runner(settings))(**kwargs)
+            times[name] = time.perf_counter() - tic
+    times["total"] = time.perf_counter() - started
     print("BENCH_SCALE " + json.dumps(times), flush=True)
 
 
@@ -68,16 +69,16 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def fan_out(root: Path, prefect_api: str, workers: int, budget: int, shared: bool) -> dict[str, float]:
-    data_dir = root / f"workers-{workers}{'-shared' if shared else ''}"
+def fan_out(root: Path, prefect_api: str, workers: int, per_flow: bool) -> dict[str, float]:
+    data_dir = root / f"workers-{workers}{'-per-flow' if per_flow else ''}"
     data_dir.mkdir()
     env = _env(root / "data", DATABASE_URL=f"sqlite:///{root / 'data' / 'abtpro.db'}",
                ABTPRO_MLFLOW_TRACKING_URI=f"sqlite:///{data_dir / 'mlflow.db'}",
                ABTPRO_MLFLOW_ARTIFACT_ROOT=(data_dir / "mlartifacts").as_uri(), ABTPRO_TASK_RUNNER="dask",
                ABTPRO_DASK_WORKERS=str(workers), PREFECT_API_URL=prefect_api)
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, __file__, "--child", "--budget", str(budget),
-                          *(["--shared-cluster"] if shared else [])], cwd=ROOT, env=env,
+    out = subprocess.run([sys.executable, __file__, "--child", *(["--cluster-per-flow"] if per_flow else [])],
+                         cwd=ROOT, env=env,
                          capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     if out.returncode != 0:
@@ -102,16 +103,15 @@ def end_to_end(root: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--budget", type=int, default=12, help="Optuna trials per tuning window")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--skip-e2e", action="store_true")
-    parser.add_argument("--shared-cluster", action="store_true",
-                        help="start one Dask cluster per run before timing (ABTPRO_DASK_ADDRESS), so the times are "
-                             "compute only; default: each flow starts its own cluster, as the pipeline does")
+    parser.add_argument("--cluster-per-flow", action="store_true",
+                        help="each flow starts its own local cluster (a deployment run without ABTPRO_DASK_ADDRESS); "
+                             "default: one cluster for the whole fan-out, as `abtpro run` does")
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
     if args.child:
-        return child(args.budget, args.shared_cluster)
+        return child(args.cluster_per_flow)
 
     from abtpro import local_stack
 
@@ -131,7 +131,7 @@ def main() -> None:
                     raise SystemExit(f"{command} failed:\n{setup.stdout[-3000:]}\n{setup.stderr[-3000:]}")
             results = {}
             for workers in args.workers:
-                results[workers] = fan_out(root, f"{prefect.url}/api", workers, args.budget, args.shared_cluster)
+                results[workers] = fan_out(root, f"{prefect.url}/api", workers, args.cluster_per_flow)
                 print(f"{workers} worker(s): " + ", ".join(f"{k} {v:.1f}s" for k, v in results[workers].items()),
                       flush=True)
         finally:
@@ -139,14 +139,14 @@ def main() -> None:
                 local_stack.stop_process(proc)
         e2e = None if args.skip_e2e else end_to_end(root)
 
-    clusters = ("one shared local cluster started before timing" if args.shared_cluster
-                else "each flow starts its own local cluster")
-    lines = [(f"Training fan-out on Dask ({clusters}, 1 thread per worker; tuning budget {args.budget}), "
+    clusters = ("each flow starts its own local cluster" if args.cluster_per_flow
+                else "one local cluster for all flows, its start timed")
+    lines = [(f"Training fan-out on Dask ({clusters}, 1 thread per worker), "
              f"{os.cpu_count()} CPUs:"), "",
              "| step | " + " | ".join(f"{w} worker{'s' if w > 1 else ''} (s)" for w in args.workers)
              + (" | speed-up |" if len(args.workers) == 2 else " |"),
              "|---|" + "---:|" * (len(args.workers) + (1 if len(args.workers) == 2 else 0))]
-    for step in ("volatility", "signal_quality", "tuning", "total", "process"):
+    for step in ("cluster start", "volatility", "signal_quality", "tuning", "total", "process"):
         row = [f"{results[w][step]:.1f}" for w in args.workers]
         if len(args.workers) == 2:
             a, b = (results[w][step] for w in args.workers)

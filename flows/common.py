@@ -1,6 +1,10 @@
-"""Small pieces every flow shares: I/O retry policy and settings access."""
+"""Small pieces every flow shares: I/O retry policy, task runners and settings access."""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from prefect import Task
 from prefect.client.schemas.objects import State, TaskRun
@@ -34,5 +38,35 @@ def task_runner(settings: Settings):
 
     if settings.dask_address:
         return DaskTaskRunner(address=settings.dask_address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": settings.dask_workers, "threads_per_worker": 1,
-                                         "processes": True, "dashboard_address": None})
+    return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(settings))
+
+
+def local_cluster_kwargs(settings: Settings) -> dict:
+    """``distributed.LocalCluster`` arguments: ``ABTPRO_DASK_WORKERS`` single-threaded worker processes."""
+    return {"n_workers": settings.dask_workers, "threads_per_worker": 1, "processes": True,
+            "dashboard_address": None}
+
+
+@contextmanager
+def shared_dask_cluster(settings: Settings) -> Iterator[Settings]:
+    """One local Dask cluster for a run of several fan-out flows (the CLI's pipeline), instead of one per flow.
+
+    With ``ABTPRO_TASK_RUNNER=dask`` and no ``ABTPRO_DASK_ADDRESS``, starts a local cluster and points
+    ``ABTPRO_DASK_ADDRESS`` at it for the duration (flows read settings when they run); otherwise a no-op.
+    Yields the settings the flows will see.
+    """
+    if settings.task_runner != "dask" or settings.dask_address:
+        yield settings
+        return
+    from distributed import LocalCluster
+
+    previous = os.environ.get("ABTPRO_DASK_ADDRESS")
+    with LocalCluster(**local_cluster_kwargs(settings)) as cluster:
+        os.environ["ABTPRO_DASK_ADDRESS"] = cluster.scheduler_address
+        try:
+            yield settings.model_copy(update={"dask_address": cluster.scheduler_address})
+        finally:
+            if previous is None:
+                os.environ.pop("ABTPRO_DASK_ADDRESS", None)
+            else:
+                os.environ["ABTPRO_DASK_ADDRESS"] = previous

@@ -26,6 +26,7 @@ from prefect.cache_policies import NO_CACHE
 
 from abtpro import registry
 from abtpro.settings import get_settings
+from flows.common import task_runner
 from flows.registration import (
     Candidate,
     RegisterOutcome,
@@ -484,7 +485,8 @@ def signal_quality_pipeline(symbols: list[str] | None = None, timeframe: str = "
              "min_auc_lift": min_auc_lift}
 
     def train_and_register() -> tuple[Candidate, RegisterOutcome]:
-        outcome = train_signal_quality(symbols, timeframe, **train, **validation)
+        train_flow = train_signal_quality.with_options(task_runner=task_runner(settings))
+        outcome = train_flow(symbols, timeframe, **train, **validation)
         return outcome.candidate, register_signal_quality(outcome, symbols, timeframe, **gates)
 
     return recorded_training("SIGNAL_QUALITY", registry.SIGNAL_QUALITY_MODEL, {**train, **validation, **gates},

@@ -1,0 +1,55 @@
+"""Task runners of the fan-out flows (flows.common): thread pool, per-flow Dask cluster, one shared cluster."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from prefect import flow, task
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect_dask import DaskTaskRunner
+
+from abtpro.settings import get_settings
+from flows.common import shared_dask_cluster, task_runner
+
+
+@task
+def _worker_address(i: int) -> str:
+    from distributed import get_worker
+
+    return get_worker().address
+
+
+@flow
+def _fan_out(n: int) -> set[str]:
+    return {f.result() for f in _worker_address.map(list(range(n)))}
+
+
+def test_threads_by_default_and_shared_cluster_is_then_a_no_op(monkeypatch):
+    monkeypatch.delenv("ABTPRO_TASK_RUNNER", raising=False)
+    settings = get_settings()
+    assert isinstance(task_runner(settings), ThreadPoolTaskRunner)
+    with shared_dask_cluster(settings) as inside:
+        assert inside is settings and "ABTPRO_DASK_ADDRESS" not in os.environ
+
+
+@pytest.mark.slow
+def test_one_shared_local_cluster_serves_every_flow_of_a_run(prefect_harness, monkeypatch):
+    monkeypatch.setenv("ABTPRO_TASK_RUNNER", "dask")
+    monkeypatch.setenv("ABTPRO_DASK_WORKERS", "2")
+    monkeypatch.delenv("ABTPRO_DASK_ADDRESS", raising=False)
+    with shared_dask_cluster(get_settings()) as settings:
+        address = os.environ["ABTPRO_DASK_ADDRESS"]
+        assert settings.dask_address == address and address.startswith("tcp://127.0.0.1:")
+        from distributed import Client
+
+        with Client(address) as client:
+            workers = set(client.scheduler_info()["workers"])
+        assert len(workers) == 2
+        seen = set()
+        for _ in range(2):  # two flow runs, each building its runner from the settings as the pipelines do
+            runner = task_runner(get_settings())
+            assert isinstance(runner, DaskTaskRunner) and runner.address == address
+            seen |= _fan_out.with_options(task_runner=runner)(8)
+        assert seen and seen <= workers  # every task ran on the shared cluster's workers
+    assert "ABTPRO_DASK_ADDRESS" not in os.environ
