@@ -286,9 +286,9 @@ def run(
     urls = _start_uis(settings) if ui else {}
     from abtpro_store import migrate
     from data_contracts.expectations import data_docs_index
+    from flows.common import shared_dask_cluster, task_runner
     from flows.ingest import ingest as ingest_flow
     from flows.signal_quality import signal_quality_pipeline
-    from flows.common import shared_dask_cluster, task_runner
     from flows.tune import tune_many
     from flows.validate import validate as validate_flow
     from flows.volatility import volatility_pipeline

@@ -14,7 +14,7 @@ Run: ``.venv/bin/python benchmarks/bench_scale.py [--cluster-per-flow] [--markdo
    start is timed. ``--cluster-per-flow`` lets each flow start its own cluster instead.
 3. ``abtpro run --no-ui --no-serve`` in another fresh data dir (migrate, ingest, validate, train, register,
    tune) on the default thread runner.
-""""""
+"""
 
 from __future__ import annotations
 

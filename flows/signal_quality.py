@@ -37,14 +37,20 @@ from flows.registration import (
 from flows.volatility import data_digest, load_series
 from ml.datasets import DAILY_SAMPLES
 from ml.signal_quality import BarrierConfig, SignalFeatureConfig
-from ml.signal_quality.bundle import ScorerBundle, SignalSet, make_scorer, prepare_signal_set
+from ml.signal_quality.bundle import (
+    DEFAULT_PARAM_GRIDS,
+    ParamGrids,
+    ScorerBundle,
+    SignalSet,
+    make_scorer,
+    prepare_signal_set,
+)
 from ml.signal_quality.validation import (
     PurgedWalkForwardCV,
     evaluate_oos,
     pool_signal_sets,
     walk_forward_predict,
 )
-from ml.signal_quality.bundle import DEFAULT_PARAM_GRIDS, ParamGrids
 from ml.strategies import STRATEGIES
 
 EXPERIMENT = "abtpro-signal-quality"
