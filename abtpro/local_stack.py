@@ -46,12 +46,15 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def prefect_server(data_dir: Path, port: int = 4200) -> Server:
-    """A Prefect server with its own database under ``data_dir``."""
+def prefect_server(data_dir: Path, port: int = 4200, database_url: str | None = None) -> Server:
+    """A Prefect server with its own database: SQLite under ``data_dir``, or ``database_url``
+    (``postgresql+asyncpg://...``) as in production."""
+    env = {"PREFECT_HOME": str(data_dir / "prefect")}
+    if database_url:
+        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database_url
     return Server("prefect", [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port),
                               "--analytics-off"],
-                  f"http://127.0.0.1:{port}/api/health", f"http://127.0.0.1:{port}",
-                  env={"PREFECT_HOME": str(data_dir / "prefect")})
+                  f"http://127.0.0.1:{port}/api/health", f"http://127.0.0.1:{port}", env=env)
 
 
 def flow_runner(prefect_url: str, data_dir: Path) -> Server:

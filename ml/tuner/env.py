@@ -141,7 +141,9 @@ class ParamWalkEnv(gym.Env):
         safe = self.is_safe(params)
         if safe and value > self.best_value:
             self.best_params, self.best_value = params, value
-        info = {"params": params, "value": value, "safe": safe, "best_params": self.best_params,
+        # fresh objects on every call (gymnasium's API: users keep what an env returns)
+        info = {"params": dict(params), "value": value, "safe": safe,
+                "best_params": None if self.best_params is None else dict(self.best_params),
                 "best_value": self.best_value}
         return to_unit(params, self.space), info
 

@@ -1,10 +1,10 @@
 """The production topology without Docker: PostgreSQL, ``mlflow server`` on a PostgreSQL backend store,
-``prefect server start`` and ``bentoml serve`` as processes on 127.0.0.1, with the main pipeline
+``prefect server start`` on a PostgreSQL database and ``bentoml serve`` as processes on 127.0.0.1, with the main pipeline
 (``abtpro run``) run through them.
 
 PostgreSQL is the machine's server at 127.0.0.1:5432 (the server of ``DATABASE_URL`` when the suite runs
-on PostgreSQL); the app database and the MLflow backend store are two fresh databases created and dropped
-here, so the suite's own database is untouched whichever backend the suite runs on.
+on PostgreSQL); the app database, the MLflow backend store and the Prefect database are fresh databases
+created and dropped here, so the suite's own database is untouched whichever backend the suite runs on.
 """
 
 from __future__ import annotations
@@ -18,39 +18,15 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from abtpro import local_stack, registry
+from tests.integration.pg import drop_database, fresh_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # one pair per test process: concurrent runs (other checkouts, CI) share the PostgreSQL server
-APP_DB, MLFLOW_DB = f"abtpro_stack_it_{os.getpid()}", f"abtpro_stack_mlflow_it_{os.getpid()}"
+APP_DB, MLFLOW_DB, PREFECT_DB = (f"abtpro_stack_{part}it_{os.getpid()}" for part in ("", "mlflow_", "prefect_"))
 ABTPRO = [sys.executable, "-m", "abtpro.cli"]
-
-
-def pg_server_url() -> str:
-    """A URL of the PostgreSQL server to create the test databases on."""
-    url = os.environ.get("DATABASE_URL", "")
-    return url if url.startswith("postgresql") else DEFAULT_PG
-
-
-def fresh_database(name: str) -> str:
-    """(Re)create database ``name`` on the PostgreSQL server; its URL."""
-    admin = create_engine(pg_server_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return make_url(pg_server_url()).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(name: str) -> None:
-    admin = create_engine(pg_server_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 @pytest.fixture
@@ -68,7 +44,8 @@ def stack(tmp_path: Path) -> Iterator[dict[str, str]]:
         procs.append(local_stack.start(mlflow, tmp_path / "servers", timeout=180))
         env["ABTPRO_MLFLOW_TRACKING_URI"] = mlflow.url
         # the same Prefect server `abtpro run` would start; it finds it healthy on ABTPRO_PREFECT_PORT and reuses it
-        prefect = local_stack.prefect_server(data_dir, int(env["ABTPRO_PREFECT_PORT"]))
+        prefect = local_stack.prefect_server(data_dir, int(env["ABTPRO_PREFECT_PORT"]),
+                                             database_url=fresh_database(PREFECT_DB, driver="asyncpg"))
         procs.append(local_stack.start(prefect, run_dir, timeout=180))
         env["PREFECT_API_URL"] = f"{prefect.url}/api"
         env["prefect_url"] = prefect.url
@@ -80,7 +57,7 @@ def stack(tmp_path: Path) -> Iterator[dict[str, str]]:
         for proc in procs:
             if proc is not None:
                 local_stack.stop_process(proc)
-        for name in (APP_DB, MLFLOW_DB):
+        for name in (APP_DB, MLFLOW_DB, PREFECT_DB):
             drop_database(name)
 
 

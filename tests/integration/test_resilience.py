@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from abtpro import local_stack, registry
-from tests.integration.test_local_stack import drop_database, fresh_database, pg_server_url
+from tests.integration.pg import drop_database, fresh_database, pg_server_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
