@@ -20,7 +20,7 @@ import yaml
 from abtpro import local_stack, registry
 from tests.integration.pg import drop_database, fresh_database
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.own_postgres]
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT_DB, APP_DB = (f"abtpro_deploy_{part}_it_{os.getpid()}" for part in ("prefect", "app"))

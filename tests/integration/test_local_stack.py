@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from abtpro import local_stack, registry
 from tests.integration.pg import drop_database, fresh_database
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.own_postgres]
 
 # one pair per test process: concurrent runs (other checkouts, CI) share the PostgreSQL server
 APP_DB, MLFLOW_DB, PREFECT_DB = (f"abtpro_stack_{part}it_{os.getpid()}" for part in ("", "mlflow_", "prefect_"))

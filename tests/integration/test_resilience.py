@@ -143,6 +143,7 @@ def _set_connections(allowed: bool) -> None:
     admin.dispose()
 
 
+@pytest.mark.own_postgres
 def test_database_outage_while_serving_answers_503_then_recovers(tmp_path):
     from abtpro_store import migrate
     from tests.serving import support
