@@ -1,12 +1,12 @@
-"""Matplotlib figures of volatility forecasts (Agg backend; figures are returned, never shown)."""
+"""Matplotlib figures of volatility forecasts, returned and never shown.
+
+Figures are built with the object API (``matplotlib.figure.Figure``), not pyplot: nothing is kept in
+pyplot's global registry (long-running flow servers do not accumulate figures) and concurrent flows in
+threads do not share state.
+"""
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -27,7 +27,8 @@ def forecast_vs_realised(forecasts: pd.DataFrame, title: str = "Volatility forec
         title: Figure title.
     """
     fc = _one_model(forecasts)
-    fig, ax = plt.subplots(figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    ax = fig.subplots()
     if {"lower", "upper"} <= set(fc.columns):
         ax.fill_between(fc.index, fc["lower"], fc["upper"], color="tab:blue", alpha=0.2, label="interval")
     ax.plot(fc.index, fc["realised"], color="black", lw=0.7, label="realised")
@@ -50,7 +51,8 @@ def interval_calibration(
     fc = _one_model(forecasts).dropna(subset=["realised", "lower", "upper"])
     inside = ((fc["realised"] >= fc["lower"]) & (fc["realised"] <= fc["upper"])).astype(float)
     u = np.log(fc["realised"] / fc["lower"]) / np.log(fc["upper"] / fc["lower"])
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
+    fig = Figure(figsize=(11, 4))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
     left.plot(fc.index, inside.rolling(window, min_periods=1).mean(), lw=1.0, label=f"{window}-bar coverage")
     left.axhline(coverage, color="red", ls="--", label=f"nominal {coverage:.0%}")
     left.set(ylim=(0, 1.02), title=f"{title}: overall {inside.mean():.1%}", ylabel="coverage")
@@ -66,7 +68,8 @@ def interval_calibration(
 def feature_importance(importances: pd.Series, top: int = 20, title: str = "Feature importance") -> Figure:
     """Horizontal bar chart of the ``top`` largest importances (e.g. ``XgbModel.feature_importances_``)."""
     imp = importances.sort_values(ascending=False).head(top).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(imp) + 1.2))
+    fig = Figure(figsize=(7, 0.3 * len(imp) + 1.2))
+    ax = fig.subplots()
     ax.barh(imp.index.astype(str), imp.to_numpy(), color="tab:blue")
     ax.set(title=title, xlabel="importance")
     fig.tight_layout()
