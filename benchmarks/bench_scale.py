@@ -1,6 +1,6 @@
 """Scale benchmark (issue 8): the training fan-out on Dask with 1 vs 2 local workers, and the end-to-end pipeline.
 
-Run: ``.venv/bin/python benchmarks/bench_scale.py [--cluster-per-flow] [--markdown out.md]``
+Run: ``.venv/bin/python benchmarks/bench_scale.py [--modes sequential concurrent] [--markdown out.md]``
 
 1. A fresh data dir: a SQLite app database with the bundled daily datasets ingested (SP500, NASDAQ, GOOG),
    and a real ``prefect server start`` the flows report to.
@@ -11,7 +11,8 @@ Run: ``.venv/bin/python benchmarks/bench_scale.py [--cluster-per-flow] [--markdo
    per dataset x strategy, walk-forward per candidate model) and ``tune-many`` (walk-forward tuning per
    dataset x strategy, with the quick start's agent and budget). As in ``abtpro run``, one local cluster of
    N single-threaded worker processes serves all three flows (``flows.common.shared_dask_cluster``); its
-   start is timed. ``--cluster-per-flow`` lets each flow start its own cluster instead.
+   start is timed. Mode ``sequential`` runs the flows one after the other (as ``abtpro run``), mode
+   ``concurrent`` all three at once in threads (as three deployment runs sharing a Dask scheduler).
 3. ``abtpro run --no-ui --no-serve`` in another fresh data dir (migrate, ingest, validate, train, register,
    tune) on the default thread runner.
 """
@@ -19,7 +20,6 @@ Run: ``.venv/bin/python benchmarks/bench_scale.py [--cluster-per-flow] [--markdo
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import subprocess
@@ -34,8 +34,14 @@ sys.path.insert(0, str(ROOT))
 from abtpro.settings import OFFLINE_ENV
 
 
-def child(cluster_per_flow: bool = False) -> None:
-    """Run the training fan-out on the task runner the environment configures; print timings as JSON."""
+def child(mode: str) -> None:
+    """Run the training fan-out on the task runner the environment configures; print timings as JSON.
+
+    ``sequential``: one flow after the other, as ``abtpro run`` does; ``concurrent``: the three flows at
+    once (threads of this process), as three deployment runs sharing one Dask scheduler would run.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from abtpro.cli import TUNE_BUDGET, TUNE_METHOD
     from abtpro.settings import get_settings
     from flows.common import shared_dask_cluster, task_runner
@@ -45,16 +51,23 @@ def child(cluster_per_flow: bool = False) -> None:
 
     times: dict[str, float] = {}
     started = time.perf_counter()
-    with contextlib.ExitStack() as stack:
-        # as `abtpro run` does: one local cluster for every flow (or, for comparison, one per flow)
-        settings = get_settings() if cluster_per_flow else stack.enter_context(shared_dask_cluster(get_settings()))
+    with shared_dask_cluster(get_settings()) as settings:  # one local cluster for every flow, as `abtpro run`
         times["cluster start"] = time.perf_counter() - started
-        for name, fn, kwargs in (("volatility", train_volatility, {}), ("signal_quality", train_signal_quality, {}),
-                                 ("tuning", tune_many, {"method": TUNE_METHOD, "budget": TUNE_BUDGET,
-                                                        "n_windows": 3})):
+
+        def timed(name: str, fn, kwargs: dict) -> None:
             tic = time.perf_counter()
             fn.with_options(task_runner=task_runner(settings))(**kwargs)
             times[name] = time.perf_counter() - tic
+
+        jobs = [("volatility", train_volatility, {}), ("signal_quality", train_signal_quality, {}),
+                ("tuning", tune_many, {"method": TUNE_METHOD, "budget": TUNE_BUDGET, "n_windows": 3})]
+        if mode == "sequential":
+            for job in jobs:
+                timed(*job)
+        else:
+            with ThreadPoolExecutor(len(jobs)) as pool:
+                for future in [pool.submit(timed, *job) for job in jobs]:
+                    future.result()
     times["total"] = time.perf_counter() - started
     print("BENCH_SCALE " + json.dumps(times), flush=True)
 
@@ -69,16 +82,15 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def fan_out(root: Path, prefect_api: str, workers: int, per_flow: bool) -> dict[str, float]:
-    data_dir = root / f"workers-{workers}{'-per-flow' if per_flow else ''}"
+def fan_out(root: Path, prefect_api: str, workers: int, mode: str) -> dict[str, float]:
+    data_dir = root / f"workers-{workers}-{mode}"
     data_dir.mkdir()
     env = _env(root / "data", DATABASE_URL=f"sqlite:///{root / 'data' / 'abtpro.db'}",
                ABTPRO_MLFLOW_TRACKING_URI=f"sqlite:///{data_dir / 'mlflow.db'}",
                ABTPRO_MLFLOW_ARTIFACT_ROOT=(data_dir / "mlartifacts").as_uri(), ABTPRO_TASK_RUNNER="dask",
                ABTPRO_DASK_WORKERS=str(workers), PREFECT_API_URL=prefect_api)
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, __file__, "--child", *(["--cluster-per-flow"] if per_flow else [])],
-                         cwd=ROOT, env=env,
+    out = subprocess.run([sys.executable, __file__, "--child", "--modes", mode], cwd=ROOT, env=env,
                          capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     if out.returncode != 0:
@@ -105,13 +117,13 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--skip-e2e", action="store_true")
-    parser.add_argument("--cluster-per-flow", action="store_true",
-                        help="each flow starts its own local cluster (a deployment run without ABTPRO_DASK_ADDRESS); "
-                             "default: one cluster for the whole fan-out, as `abtpro run` does")
+    parser.add_argument("--modes", nargs="+", choices=["sequential", "concurrent"],
+                        default=["sequential", "concurrent"],
+                        help="sequential: one flow after the other, as `abtpro run`; concurrent: the three at once")
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
     if args.child:
-        return child(args.cluster_per_flow)
+        return child(args.modes[0])
 
     from abtpro import local_stack
 
@@ -129,29 +141,33 @@ def main() -> None:
                                        text=True, check=False, env=setup_env)
                 if setup.returncode != 0:
                     raise SystemExit(f"{command} failed:\n{setup.stdout[-3000:]}\n{setup.stderr[-3000:]}")
-            results = {}
-            for workers in args.workers:
-                results[workers] = fan_out(root, f"{prefect.url}/api", workers, args.cluster_per_flow)
-                print(f"{workers} worker(s): " + ", ".join(f"{k} {v:.1f}s" for k, v in results[workers].items()),
-                      flush=True)
+            results: dict[tuple[str, int], dict[str, float]] = {}
+            for mode in args.modes:
+                for workers in args.workers:
+                    results[mode, workers] = fan_out(root, f"{prefect.url}/api", workers, mode)
+                    print(f"{mode}, {workers} worker(s): "
+                          + ", ".join(f"{k} {v:.1f}s" for k, v in results[mode, workers].items()), flush=True)
         finally:
             if proc is not None:
                 local_stack.stop_process(proc)
         e2e = None if args.skip_e2e else end_to_end(root)
 
-    clusters = ("each flow starts its own local cluster" if args.cluster_per_flow
-                else "one local cluster for all flows, its start timed")
-    lines = [(f"Training fan-out on Dask ({clusters}, 1 thread per worker), "
-             f"{os.cpu_count()} CPUs:"), "",
-             "| step | " + " | ".join(f"{w} worker{'s' if w > 1 else ''} (s)" for w in args.workers)
-             + (" | speed-up |" if len(args.workers) == 2 else " |"),
-             "|---|" + "---:|" * (len(args.workers) + (1 if len(args.workers) == 2 else 0))]
+    pair = len(args.workers) == 2
+    header = []
+    for mode in args.modes:
+        header += [f"{mode}: {w} worker{'s' if w > 1 else ''} (s)" for w in args.workers] + (["ratio"] if pair else [])
+    lines = [(f"Training fan-out on Dask (one local cluster of single-threaded workers for all flows, its start "
+              f"timed), {os.cpu_count()} CPUs; sequential = one flow after the other (as `abtpro run`), "
+              "concurrent = the three flows at once:"),
+             "", "| step | " + " | ".join(header) + " |", "|---|" + "---:|" * len(header)]
     for step in ("cluster start", "volatility", "signal_quality", "tuning", "total", "process"):
-        row = [f"{results[w][step]:.1f}" for w in args.workers]
-        if len(args.workers) == 2:
-            a, b = (results[w][step] for w in args.workers)
-            row.append(f"{a / b:.2f}x")
-        label = {"process": "whole subprocess (imports, cluster starts)"}.get(step, step)
+        row = []
+        for mode in args.modes:
+            row += [f"{results[mode, w][step]:.1f}" for w in args.workers]
+            if pair:
+                a, b = (results[mode, w][step] for w in args.workers)
+                row.append(f"{a / b:.2f}x")
+        label = {"total": "**fan-out total**", "process": "whole subprocess (imports)"}.get(step, step)
         lines.append(f"| {label} | " + " | ".join(row) + " |")
     if e2e is not None:
         lines += ["", (f"End to end, `abtpro run --no-ui --no-serve` in a fresh data dir: {e2e:.1f} s "
