@@ -224,14 +224,17 @@ def _same_series(strategy: str, symbol: str | None, timeframe: str | None):
 def _lock_series(session, strategy: str, symbol: str | None, timeframe: str | None) -> list[StrategyOptimization]:
     """The rows of one series, locked until the transaction ends and re-read after the lock.
 
-    PostgreSQL: ``SELECT ... FOR UPDATE`` (a concurrent apply waits, then sees the committed rows).
+    PostgreSQL: ``SELECT ... ORDER BY id FOR UPDATE`` (a concurrent apply waits, then sees the committed rows).
     SQLite has no row locks, and pysqlite runs SELECTs outside the transaction until the first
     write; a no-op UPDATE first takes the database write lock (like ``BEGIN IMMEDIATE``), so the
     reads that follow see every apply committed before it.
     """
     if session.get_bind().dialect.name == "sqlite":
         session.execute(update(StrategyOptimization).where(false()).values(strategy=StrategyOptimization.strategy))
-    query = _same_series(strategy, symbol, timeframe).with_for_update().execution_options(populate_existing=True)
+    # locked in id order: every apply takes the series' row locks in the same order, so two never deadlock
+    # (an unordered scan can meet updated rows in a different order in each transaction)
+    query = (_same_series(strategy, symbol, timeframe).order_by(StrategyOptimization.id).with_for_update()
+             .execution_options(populate_existing=True))
     return list(session.execute(query).scalars())
 
 
