@@ -109,12 +109,15 @@ def method_key(method: str) -> str:
 
 def _up_to_date(url: str, jobs: list[TuneJob], loads: dict) -> dict[TuneJob, int]:
     """Jobs whose newest COMPLETED row has the same settings and was tuned on exactly the loaded bars."""
-    done = {}
-    for job in jobs:
+    digests = {}
+    for symbol, load in loads.items():  # once per series, not per job
         try:
-            digest = registry.frame_digest(loads[job.symbol].result())
-        except Exception:  # noqa: BLE001 - the load's failure is recorded on the job's row when it runs
+            digests[symbol] = registry.frame_digest(load.result())
+        except Exception:  # noqa: BLE001, S112 - the load's failure is recorded on the job's row when it runs
             continue
+    done = {}
+    for job in (job for job in jobs if job.symbol in digests):
+        digest = digests[job.symbol]
         for row in optimizations.list_optimizations(url, strategy=job.strategy, symbol=job.symbol,
                                                     timeframe=job.timeframe, method=job.method,
                                                     status=optimizations.COMPLETED, limit=1):
@@ -366,7 +369,7 @@ def tune_many(symbols: list[str] | None = None, strategies: list[str] | None = N
     for o in failed:
         logger.warning("optimization %d (%s on %s) failed: %s", o.optimization_id, o.strategy, o.symbol, o.error)
     new = dict(zip(jobs, ids))
-    return [done.get(job) or new[job] for job in every_job]
+    return [done[job] if job in done else new[job] for job in every_job]
 
 
 @flow(name="apply-params", log_prints=True)
