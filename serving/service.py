@@ -31,7 +31,7 @@ from abtpro.settings import apply_offline_env, get_settings
 from abtpro_store.db import session_scope
 from abtpro_store.models import AuditLog, MLModelTraining
 from abtpro_store.users import ApiUser
-from serving import db_errors, persistence
+from serving import db_errors, persistence, request_timeout
 from serving.auth import ApiKeyMiddleware, KeyCache, current_user
 from serving.config import get_serving_settings
 from serving.inference import (
@@ -96,6 +96,7 @@ from serving.tuning import (
 )
 
 apply_offline_env()
+request_timeout.install()  # BentoML 1.4 keeps every request's timeout timer alive: cancel it (tail latency)
 
 logger = logging.getLogger("abtpro.serving")
 MAX_INT32 = 2**31 - 1  # ids and offsets are 32-bit integers in the database
