@@ -286,10 +286,10 @@ def run(
     urls = _start_uis(settings) if ui else {}
     from abtpro_store import migrate
     from data_contracts.expectations import data_docs_index
-    from flows.common import shared_dask_cluster, task_runner
+    from flows.common import shared_dask_cluster
     from flows.ingest import ingest as ingest_flow
     from flows.signal_quality import signal_quality_pipeline
-    from flows.tune import tune_many
+    from flows.tune import tuning_pipeline
     from flows.validate import validate as validate_flow
     from flows.volatility import volatility_pipeline
 
@@ -299,7 +299,7 @@ def run(
         ("validate stored bars", lambda: validate_flow()),
         ("train, evaluate, register volatility model", lambda: volatility_pipeline(force=False)),
         ("train, evaluate, register signal-quality scorer", lambda: signal_quality_pipeline(force=False)),
-        ("tune strategy parameters", lambda: tune_many.with_options(task_runner=task_runner(get_settings()))(
+        ("tune strategy parameters", lambda: tuning_pipeline(
             method=TUNE_METHOD, budget=TUNE_BUDGET, n_windows=3, force=False)),
         ("create demo API key", lambda: _demo_key(settings)),
     ]

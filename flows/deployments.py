@@ -38,7 +38,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
                    "Monthly retrain + champion/challenger registration of the volatility predictor."),
     DeploymentSpec("flows.signal_quality", "signal-quality-pipeline", "0 4 1 * *",
                    "Monthly retrain + champion/challenger registration of the signal-quality scorer."),
-    DeploymentSpec("flows.tune", "tune-many", "0 5 * * 6", "Weekly walk-forward re-tuning of every strategy."),
+    DeploymentSpec("flows.tune", "tuning-pipeline", "0 5 * * 6", "Weekly walk-forward re-tuning of every strategy."),
     DeploymentSpec("flows.tune", "tune-strategy", None, "Tune one strategy (started by POST /ml/tune/start)."),
     DeploymentSpec("flows.retrain", "retrain-model", None,
                    "Retrain a model when monitoring reports drift (event trigger).", retrain_on_drift=True),

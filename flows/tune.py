@@ -6,6 +6,9 @@
   plots) and a Prefect markdown artifact.
 - ``tune-many`` (:func:`tune_many`): the same for every (symbol, strategy) pair, with the job rows,
   bar loads, tuning and replays fanned out by Prefect task mapping.
+- ``tuning-pipeline`` (:func:`tuning_pipeline`): ``tune-many`` on the configured task runner (threads, or
+  Dask with ``ABTPRO_TASK_RUNNER=dask``), as ``volatility-pipeline`` and ``signal-quality-pipeline`` run
+  their training flows; the weekly deployment and ``abtpro run`` start this one.
 - ``apply-params`` (:func:`apply_params`): make a COMPLETED, recommended result the active
   parameters of its (strategy, symbol, timeframe) (audit-logged; ``force`` for a non-recommended one).
 
@@ -32,7 +35,7 @@ from abtpro.settings import get_settings
 from abtpro_store import bars as store
 from abtpro_store import optimizations
 from data_contracts.bars import BarsFrameSchema
-from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS, retry_unless_permanent
+from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS, retry_unless_permanent, task_runner
 from ml.backtest import BacktestConfig
 from ml.datasets import DAILY_SAMPLES
 from ml.strategies import STRATEGIES, get_strategy_class
@@ -196,7 +199,7 @@ def apply_result(url: str, optimization_id: int, actor: str, force: bool) -> opt
 # ------------------------------------------------------------------------------------------ record
 
 
-def _log_run(job: TuneJob, optimization_id: int, bars: pd.DataFrame, report: WalkForwardReport,
+def _log_run(job: TuneJob, optimization_id: int, bars: pd.DataFrame, digest: str, report: WalkForwardReport,
              replay: tuning_report.OOSBacktests, summary: dict) -> str:
     """One MLflow run: parameters, metrics (per window as steps), lineage, plots and tables."""
     settings = get_settings()
@@ -219,7 +222,7 @@ def _log_run(job: TuneJob, optimization_id: int, bars: pd.DataFrame, report: Wal
             mlflow.log_metrics({k: float(v) for k, v in step.items() if pd.notna(v)}, step=w["window"])
         mlflow.set_tags({"task": "tuning", "optimization_id": str(optimization_id),
                          "recommended": str(summary["recommended"]), "code_version": registry.code_version(),
-                         "data_digest": registry.frame_digest(bars)})
+                         "data_digest": digest})
         registry.log_training_data({job.symbol: bars})
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -255,10 +258,10 @@ def _record(url: str, job: TuneJob, optimization_id: int, bars: pd.DataFrame, re
             replay: tuning_report.OOSBacktests) -> TuneOutcome:
     """Log the run to MLflow, publish the Prefect artifact, then complete the row (nothing can fail after it)."""
     summary = tuning_report.summarise(report, replay)
-    run_id = _log_run(job, optimization_id, bars, report, replay, summary)
+    digest = registry.frame_digest(bars)
+    run_id = _log_run(job, optimization_id, bars, digest, report, replay, summary)
     performance = {**summary, "mlflow_run_id": run_id,
-                   "data": {"start": bars.index[0], "end": bars.index[-1], "n_bars": len(bars),
-                            "digest": registry.frame_digest(bars)}}
+                   "data": {"start": bars.index[0], "end": bars.index[-1], "n_bars": len(bars), "digest": digest}}
     create_markdown_artifact(key=re.sub(r"[^a-z0-9-]+", "-", f"tune-{job.strategy}-{job.symbol}".lower()),
                              markdown=_markdown(job, optimization_id, summary, run_id),
                              description=f"Walk-forward tuning result of optimization {optimization_id}")
@@ -372,6 +375,17 @@ def tune_many(symbols: list[str] | None = None, strategies: list[str] | None = N
     return [done[job] if job in done else new[job] for job in every_job]
 
 
+@flow(name="tuning-pipeline", log_prints=True)
+def tuning_pipeline(symbols: list[str] | None = None, strategies: list[str] | None = None, timeframe: str = "1d",
+                    method: str = OPTUNA, budget: int = 30, n_windows: int = 4, seed: int = 0,
+                    user_id: int | None = None, force: bool = True) -> list[int]:
+    """:func:`tune_many` with its fan-out on the configured task runner (``ABTPRO_TASK_RUNNER``: Prefect's
+    thread pool, or Dask on ``ABTPRO_DASK_ADDRESS`` / a local cluster). Arguments and result as there."""
+    runner = task_runner(get_settings())
+    return tune_many.with_options(task_runner=runner)(symbols, strategies, timeframe, method, budget, n_windows,
+                                                        seed, user_id, force)
+
+
 @flow(name="apply-params", log_prints=True)
 def apply_params(optimization_id: int, actor: str = "pipeline", force: bool = False) -> ApplyOutcome:
     """Make optimization ``optimization_id`` the active parameters of its (strategy, symbol, timeframe).
@@ -401,7 +415,7 @@ if __name__ == "__main__":
 
     migrate.upgrade(get_settings().db_url, "head")  # idempotent; `abtpro db upgrade` does the same
     _ensure_samples(DAILY_SAMPLES)
-    for oid in tune_many(symbols=list(DAILY_SAMPLES), budget=20, n_windows=3):
+    for oid in tuning_pipeline(symbols=list(DAILY_SAMPLES), budget=20, n_windows=3):
         row = optimizations.get(get_settings().db_url, oid)
         print(f"{oid:4d} {row.symbol:7s} {row.strategy:20s} {row.status:9s} recommended={row.recommended!s:5s} "
               f"OOS Sharpe change {row.performance.get('oos_improvement', float('nan')):+.3f} {row.optimized_params}")

@@ -136,3 +136,26 @@ def test_unforced_fan_out_reuses_up_to_date_results(tuned, db_url):
     other = tune_many(symbols=["GOOG"], strategies=["sma_crossover"], budget=5, n_windows=2, seed=4, force=False)
     forced = tune_many(symbols=["GOOG"], strategies=["sma_crossover"], budget=5, n_windows=2, seed=3)
     assert len({first[0], other[0], forced[0]}) == 3
+
+
+@pytest.mark.slow
+def test_tuning_pipeline_fans_out_on_the_configured_dask_cluster(tuned, db_url, monkeypatch):
+    """The deployment's entry point picks the runner from the settings (as the other pipelines do)."""
+    from distributed import Client, get_task_stream
+
+    from abtpro.settings import get_settings
+    from flows.common import shared_dask_cluster
+    from flows.tune import tuning_pipeline
+
+    monkeypatch.setenv("ABTPRO_TASK_RUNNER", "dask")
+    monkeypatch.setenv("ABTPRO_DASK_WORKERS", "2")
+    monkeypatch.delenv("ABTPRO_DASK_ADDRESS", raising=False)
+    with shared_dask_cluster(get_settings()) as settings:
+        with Client(settings.dask_address) as client, get_task_stream(client) as stream:
+            ids = tuning_pipeline(symbols=["GOOG"], strategies=["sma_crossover", "donchian_breakout"], budget=4,
+                                  n_windows=2, seed=7)
+            workers = set(client.scheduler_info()["workers"])
+    assert [opt.get(db_url, i).status for i in ids] == [opt.COMPLETED, opt.COMPLETED]
+    ran = [t for t in stream.data if t.get("worker") in workers]
+    # one bar load, two job rows, two walk-forwards and two replays ran on the cluster's workers
+    assert len(ran) >= 7, [t.get("key") for t in stream.data]
