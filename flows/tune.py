@@ -5,7 +5,7 @@
   FAILED), one MLflow run in experiment ``abtpro-tuning`` (params, metrics, equity/convergence
   plots) and a Prefect markdown artifact.
 - ``tune-many`` (:func:`tune_many`): the same for every (symbol, strategy) pair, with the job rows,
-  bar loads, tuning and replays fanned out by Prefect task mapping.
+  bar loads, tuning, replays and recording (MLflow run, plots, row) fanned out by Prefect task mapping.
 - ``tuning-pipeline`` (:func:`tuning_pipeline`): ``tune-many`` on the configured task runner (threads, or
   Dask with ``ABTPRO_TASK_RUNNER=dask``), as ``volatility-pipeline`` and ``signal-quality-pipeline`` run
   their training flows; the weekly deployment and ``abtpro run`` start this one.
@@ -271,6 +271,13 @@ def _record(url: str, job: TuneJob, optimization_id: int, bars: pd.DataFrame, re
                        summary["deflated_sharpe"], summary["pbo"], run_id)
 
 
+@task(cache_policy=NO_CACHE)
+def record(url: str, job: TuneJob, optimization_id: int, bars: pd.DataFrame, report: WalkForwardReport,
+           replay: tuning_report.OOSBacktests) -> TuneOutcome:
+    """:func:`_record` as a task, so the fan-out logs and plots its pairs in parallel (on the task runner)."""
+    return _record(url, job, optimization_id, bars, report, replay)
+
+
 def _failed(url: str, job: TuneJob, optimization_id: int, err: BaseException) -> TuneOutcome:
     error = f"{type(err).__name__}: {err}"
     fail_job(url, optimization_id, error)
@@ -328,9 +335,9 @@ def tune_many(symbols: list[str] | None = None, strategies: list[str] | None = N
               user_id: int | None = None, force: bool = True) -> list[int]:
     """Tune every strategy on every series: one ``StrategyOptimization`` row per (symbol, strategy).
 
-    Job rows, bar loads, walk-forward tuning and out-of-sample replays are fanned out with Prefect
-    task mapping; each pair is then recorded (MLflow run + row). A failing pair marks its row
-    FAILED and does not stop the others.
+    Job rows, bar loads, walk-forward tuning, out-of-sample replays and the recording of each pair
+    (MLflow run with plots, Prefect artifact, row) are fanned out with Prefect task mapping. A failing
+    pair marks its row FAILED and does not stop the others.
 
     Args:
         symbols: Stored series (default: the bundled daily datasets).
@@ -356,14 +363,16 @@ def tune_many(symbols: list[str] | None = None, strategies: list[str] | None = N
     if not jobs:
         return [done[job] for job in every_job]
     ids = [f.result() for f in start_job.map(unmapped(url), jobs)]
-    reports = walk_forward.map([loads[job.symbol] for job in jobs], jobs)
-    replays = replay_oos.map([loads[job.symbol] for job in jobs], jobs, reports)
+    registry.ensure_experiment(get_settings(), EXPERIMENT)  # once, before the parallel records
+    bars = [loads[job.symbol] for job in jobs]
+    reports = walk_forward.map(bars, jobs)
+    replays = replay_oos.map(bars, jobs, reports)
+    records = record.map(unmapped(url), jobs, ids, bars, reports, replays)
     outcomes = []
-    for job, optimization_id, report, replay in zip(jobs, ids, reports, replays):
+    for job, optimization_id, *steps in zip(jobs, ids, bars, reports, replays, records):
         try:  # in pipeline order, so the first failing step's own error is the one recorded
             method_key(job.method)
-            bars = loads[job.symbol].result()
-            outcomes.append(_record(url, job, optimization_id, bars, report.result(), replay.result()))
+            outcomes.append([step.result() for step in steps][-1])
         except Exception as err:  # noqa: BLE001 - any failure of one pair is recorded on its row
             outcomes.append(_failed(url, job, optimization_id, err))
     failed = [o for o in outcomes if o.status == optimizations.FAILED]
