@@ -1,8 +1,12 @@
-"""Static checks of the production stack files (Docker does not run on the build machines)."""
+"""Checks of the production stack files: static, and ``docker compose config`` (Docker does not run here)."""
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 INFRA = Path(__file__).resolve().parents[1] / "infra"
@@ -34,3 +38,31 @@ def test_dockerfiles_copy_every_package():
     dockerfile = (INFRA / "Dockerfile").read_text()
     for package in ("abtpro", "abtpro_store", "data_contracts", "flows", "ml", "serving"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def _compose() -> list[str] | None:
+    """``docker compose`` (v2 plugin) if it works here, else Debian's ``docker-compose`` (v1), else None."""
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    return ["docker-compose"] if shutil.which("docker-compose") else None
+
+
+def test_compose_file_validates_with_docker_compose_config(tmp_path):
+    compose = _compose()
+    if compose is None:
+        if os.environ.get("CI"):
+            pytest.fail("neither `docker compose` nor `docker-compose` is installed (.ci/run installs docker-compose)")
+        pytest.skip("no docker compose on this machine (.ci/run installs Debian's docker-compose)")
+    infra = tmp_path / "infra"
+    shutil.copytree(INFRA, infra)
+    (infra / ".env").write_text((INFRA / ".env.example").read_text())  # as the header of .env.example says
+    out = subprocess.run([*compose, "-f", str(infra / "docker-compose.yml"), "--env-file", str(infra / ".env"),
+                          "config"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    resolved = yaml.safe_load(out.stdout)
+    services = resolved["services"]
+    assert {"postgres", "prefect-server", "prefect-worker", "mlflow", "bentoml"} <= set(services)
+    assert "${" not in out.stdout  # every variable resolved from the env file
+    env = _env_example()
+    assert services["postgres"]["environment"]["POSTGRES_USER"] == env["POSTGRES_USER"]
+    assert services["bentoml"]["depends_on"]["mlflow"]["condition"] == "service_healthy"
