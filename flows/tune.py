@@ -119,8 +119,10 @@ def _up_to_date(url: str, jobs: list[TuneJob], loads: dict) -> dict[TuneJob, int
         except Exception:  # noqa: BLE001, S112 - the load's failure is recorded on the job's row when it runs
             continue
     done = {}
-    for job in (job for job in jobs if job.symbol in digests):
-        digest = digests[job.symbol]
+    for job in jobs:
+        digest = digests.get(job.symbol)
+        if digest is None:  # its bars did not load
+            continue
         for row in optimizations.list_optimizations(url, strategy=job.strategy, symbol=job.symbol,
                                                     timeframe=job.timeframe, method=job.method,
                                                     status=optimizations.COMPLETED, limit=1):

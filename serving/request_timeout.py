@@ -21,6 +21,8 @@ import asyncio
 import inspect
 from typing import Any
 
+from starlette.responses import JSONResponse
+
 _MARK = "_abtpro_cancels_timer"
 LEAKY_LINE = "loop.call_later(self.timeout, self._set_timer_out, waiter)"
 
@@ -42,10 +44,8 @@ async def _call(self: Any, scope: dict, receive: Any, send: Any) -> None:
     try:
         try:
             await waiter
-        except asyncio.TimeoutError:
+        except TimeoutError:  # asyncio.TimeoutError is TimeoutError on Python 3.11+
             if fut.cancel():
-                from starlette.responses import JSONResponse
-
                 resp = JSONResponse({"error": f"Not able to process the request in {self.timeout} seconds"},
                                     status_code=504)
                 await resp(scope, receive, send)

@@ -150,12 +150,12 @@ def test_tuning_pipeline_fans_out_on_the_configured_dask_cluster(tuned, db_url, 
     monkeypatch.setenv("ABTPRO_TASK_RUNNER", "dask")
     monkeypatch.setenv("ABTPRO_DASK_WORKERS", "2")
     monkeypatch.delenv("ABTPRO_DASK_ADDRESS", raising=False)
-    with shared_dask_cluster(get_settings()) as settings:
-        with Client(settings.dask_address) as client, get_task_stream(client) as stream:
-            ids = tuning_pipeline(symbols=["GOOG"], strategies=["sma_crossover", "donchian_breakout"], budget=4,
-                                  n_windows=2, seed=7)
-            workers = set(client.scheduler_info()["workers"])
+    with (shared_dask_cluster(get_settings()) as settings, Client(settings.dask_address) as client,
+          get_task_stream(client) as stream):
+        ids = tuning_pipeline(symbols=["GOOG"], strategies=["sma_crossover", "donchian_breakout"], budget=4,
+                              n_windows=2, seed=7)
+        workers = set(client.scheduler_info()["workers"])
     assert [opt.get(db_url, i).status for i in ids] == [opt.COMPLETED, opt.COMPLETED]
     ran = [t for t in stream.data if t.get("worker") in workers]
-    # one bar load, two job rows, two walk-forwards and two replays ran on the cluster's workers
-    assert len(ran) >= 7, [t.get("key") for t in stream.data]
+    # one bar load, then per pair a job row, a walk-forward, a replay and its recording ran on the cluster's workers
+    assert len(ran) >= 9, [t.get("key") for t in stream.data]

@@ -14,7 +14,7 @@ from serving import request_timeout
 
 
 def _live_timers(loop: asyncio.AbstractEventLoop) -> list:
-    return [h for h in loop._scheduled if not h.cancelled()]  # noqa: SLF001 - the state under test
+    return [h for h in loop._scheduled if not h.cancelled()]  # the loop's timer heap: the state under test
 
 
 async def _request(app, path: str = "/x") -> list[dict]:
