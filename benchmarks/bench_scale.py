@@ -34,7 +34,20 @@ sys.path.insert(0, str(ROOT))
 from abtpro.settings import OFFLINE_ENV
 
 
-def child(mode: str) -> None:
+def tuning_params(which: str) -> dict:
+    """Parameters of the tuning fan-out: the weekly ``tuning-pipeline`` deployment's (read from
+    ``infra/prefect.yaml``: the production workload) or the quick start's (a small budget, for a fast first run)."""
+    if which == "quickstart":
+        from abtpro.cli import TUNE_BUDGET, TUNE_METHOD
+
+        return {"method": TUNE_METHOD, "budget": TUNE_BUDGET, "n_windows": 3}
+    import yaml
+
+    deployments = yaml.safe_load((ROOT / "infra" / "prefect.yaml").read_text())["deployments"]
+    return dict(next(d for d in deployments if d["name"] == "tuning-pipeline").get("parameters") or {})
+
+
+def child(mode: str, tuning: str) -> None:
     """Run the training fan-out on the task runner the environment configures; print timings as JSON.
 
     ``sequential``: one flow after the other, as ``abtpro run`` does; ``concurrent``: the three flows at
@@ -42,7 +55,6 @@ def child(mode: str) -> None:
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from abtpro.cli import TUNE_BUDGET, TUNE_METHOD
     from abtpro.settings import get_settings
     from flows.common import shared_dask_cluster, task_runner
     from flows.signal_quality import train_signal_quality
@@ -60,7 +72,7 @@ def child(mode: str) -> None:
             times[name] = time.perf_counter() - tic
 
         jobs = [("volatility", train_volatility, {}), ("signal_quality", train_signal_quality, {}),
-                ("tuning", tune_many, {"method": TUNE_METHOD, "budget": TUNE_BUDGET, "n_windows": 3})]
+                ("tuning", tune_many, tuning_params(tuning))]
         if mode == "sequential":
             for job in jobs:
                 timed(*job)
@@ -82,7 +94,7 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def fan_out(root: Path, prefect_api: str, workers: int, mode: str) -> dict[str, float]:
+def fan_out(root: Path, prefect_api: str, workers: int, mode: str, tuning: str) -> dict[str, float]:
     data_dir = root / f"workers-{workers}-{mode}"
     data_dir.mkdir()
     env = _env(root / "data", DATABASE_URL=f"sqlite:///{root / 'data' / 'abtpro.db'}",
@@ -90,7 +102,7 @@ def fan_out(root: Path, prefect_api: str, workers: int, mode: str) -> dict[str, 
                ABTPRO_MLFLOW_ARTIFACT_ROOT=(data_dir / "mlartifacts").as_uri(), ABTPRO_TASK_RUNNER="dask",
                ABTPRO_DASK_WORKERS=str(workers), PREFECT_API_URL=prefect_api)
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, __file__, "--child", "--modes", mode], cwd=ROOT, env=env,
+    out = subprocess.run([sys.executable, __file__, "--child", "--modes", mode, "--tuning", tuning], cwd=ROOT, env=env,
                          capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     if out.returncode != 0:
@@ -120,10 +132,13 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", choices=["sequential", "concurrent"],
                         default=["sequential", "concurrent"],
                         help="sequential: one flow after the other, as `abtpro run`; concurrent: the three at once")
+    parser.add_argument("--tuning", choices=["deployment", "quickstart"], default="deployment",
+                        help="tuning parameters: the weekly tuning-pipeline deployment's (infra/prefect.yaml) or "
+                             "the quick start's smaller budget")
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
     if args.child:
-        return child(args.modes[0])
+        return child(args.modes[0], args.tuning)
 
     from abtpro import local_stack
 
@@ -144,7 +159,7 @@ def main() -> None:
             results: dict[tuple[str, int], dict[str, float]] = {}
             for mode in args.modes:
                 for workers in args.workers:
-                    results[mode, workers] = fan_out(root, f"{prefect.url}/api", workers, mode)
+                    results[mode, workers] = fan_out(root, f"{prefect.url}/api", workers, mode, args.tuning)
                     print(f"{mode}, {workers} worker(s): "
                           + ", ".join(f"{k} {v:.1f}s" for k, v in results[mode, workers].items()), flush=True)
         finally:

@@ -41,6 +41,18 @@ def task_runner(settings: Settings):
     return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(settings))
 
 
+def task_threads(configured: int) -> int:
+    """Threads a task run may use: on a Dask worker, at most the worker's own thread count (the scheduler
+    places one task per worker thread, so a task using more oversubscribes the cores its neighbours run on);
+    elsewhere (the thread runner, a plain call) ``configured``."""
+    try:
+        from distributed import get_worker
+
+        return max(1, min(configured, get_worker().state.nthreads))
+    except (ImportError, ValueError):  # not on a Dask worker
+        return configured
+
+
 def local_cluster_kwargs(settings: Settings) -> dict:
     """``distributed.LocalCluster`` arguments: ``ABTPRO_DASK_WORKERS`` single-threaded worker processes."""
     return {"n_workers": settings.dask_workers, "threads_per_worker": 1, "processes": True,

@@ -26,7 +26,7 @@ from prefect.cache_policies import NO_CACHE
 
 from abtpro import registry
 from abtpro.settings import get_settings
-from flows.common import task_runner
+from flows.common import task_runner, task_threads
 from flows.registration import (
     Candidate,
     RegisterOutcome,
@@ -146,11 +146,16 @@ def prepare_set(bars: pd.DataFrame, symbol: str, strategy: str, param_sets: list
     return prepare_signal_set(bars, symbol, strategy, param_sets, config)
 
 
+def _scorer(model: str, scorer_params: dict):
+    """An unfitted scorer for a task run: its threads (``n_jobs``) capped by :func:`flows.common.task_threads`."""
+    return make_scorer(model, **{**scorer_params, "n_jobs": task_threads(scorer_params.get("n_jobs", 1))})
+
+
 @task(cache_policy=NO_CACHE)
 def walk_forward(model: str, scorer_params: dict, pooled: PooledSets, protocol: Protocol) -> pd.DataFrame:
     """Out-of-sample scores of one scorer by purged walk-forward CV over the pooled sets."""
-    oos, _ = walk_forward_predict(lambda: make_scorer(model, **scorer_params), pooled.X, pooled.labels,
-                                  protocol.cv(), pooled.weights)
+    oos, _ = walk_forward_predict(lambda: _scorer(model, scorer_params), pooled.X, pooled.labels, protocol.cv(),
+                                  pooled.weights)
     return oos
 
 
@@ -158,7 +163,7 @@ def walk_forward(model: str, scorer_params: dict, pooled: PooledSets, protocol: 
 def fit_final(model: str, scorer_params: dict, pooled: PooledSets):
     """Fit the scorer on every resolved signal (calibration on the latest of them)."""
     lab = pooled.labels
-    return make_scorer(model, **scorer_params).fit(pooled.X, lab["label"], pooled.weights,
+    return _scorer(model, scorer_params).fit(pooled.X, lab["label"], pooled.weights,
                                                    lab["exit_time"].to_numpy())
 
 

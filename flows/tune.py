@@ -4,8 +4,9 @@
   -> replay the out-of-sample windows -> one ``StrategyOptimization`` row (RUNNING -> COMPLETED |
   FAILED), one MLflow run in experiment ``abtpro-tuning`` (params, metrics, equity/convergence
   plots) and a Prefect markdown artifact.
-- ``tune-many`` (:func:`tune_many`): the same for every (symbol, strategy) pair, with the job rows,
-  bar loads, tuning, replays and recording (MLflow run, plots, row) fanned out by Prefect task mapping.
+- ``tune-many`` (:func:`tune_many`): the same for every (symbol, strategy) pair, fanned out by Prefect task
+  mapping: the job rows, the bar loads, then one ``tune_pair`` task per pair (tuning, replay and recording:
+  MLflow run, plots, row).
 - ``tuning-pipeline`` (:func:`tuning_pipeline`): ``tune-many`` on the configured task runner (threads, or
   Dask with ``ABTPRO_TASK_RUNNER=dask``), as ``volatility-pipeline`` and ``signal-quality-pipeline`` run
   their training flows; the weekly deployment and ``abtpro run`` start this one.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -273,11 +275,20 @@ def _record(url: str, job: TuneJob, optimization_id: int, bars: pd.DataFrame, re
                        summary["deflated_sharpe"], summary["pbo"], run_id)
 
 
-@task(cache_policy=NO_CACHE)
-def record(url: str, job: TuneJob, optimization_id: int, bars: pd.DataFrame, report: WalkForwardReport,
-           replay: tuning_report.OOSBacktests) -> TuneOutcome:
-    """:func:`_record` as a task, so the fan-out logs and plots its pairs in parallel (on the task runner)."""
-    return _record(url, job, optimization_id, bars, report, replay)
+@task(cache_policy=NO_CACHE, task_run_name="tune-pair-{job.strategy}-{job.symbol}")
+def tune_pair(url: str, job: TuneJob, optimization_id: int, bars: pd.DataFrame) -> TuneOutcome:
+    """One (strategy, series) pair of the fan-out end to end on one worker: walk-forward tuning, the
+    out-of-sample replay and the recording (MLflow run with plots, Prefect artifact, row); each step's
+    duration is logged. One task per pair keeps the orchestration per pair small next to its work."""
+    logger = get_run_logger()
+    tic = time.perf_counter()
+    report = walk_forward.fn(bars, job)
+    replay = replay_oos.fn(bars, job, report)
+    tuned = time.perf_counter()
+    outcome = _record(url, job, optimization_id, bars, report, replay)
+    logger.info("%s on %s: tuned and replayed in %.1f s, recorded in %.1f s", job.strategy, job.symbol,
+                tuned - tic, time.perf_counter() - tuned)
+    return outcome
 
 
 def _failed(url: str, job: TuneJob, optimization_id: int, err: BaseException) -> TuneOutcome:
@@ -337,9 +348,9 @@ def tune_many(symbols: list[str] | None = None, strategies: list[str] | None = N
               user_id: int | None = None, force: bool = True) -> list[int]:
     """Tune every strategy on every series: one ``StrategyOptimization`` row per (symbol, strategy).
 
-    Job rows, bar loads, walk-forward tuning, out-of-sample replays and the recording of each pair
-    (MLflow run with plots, Prefect artifact, row) are fanned out with Prefect task mapping. A failing
-    pair marks its row FAILED and does not stop the others.
+    Job rows, bar loads and one :func:`tune_pair` task per pair (walk-forward tuning, out-of-sample replay,
+    recording: MLflow run with plots, Prefect artifact, row) are fanned out with Prefect task mapping. A
+    failing pair marks its row FAILED and does not stop the others.
 
     Args:
         symbols: Stored series (default: the bundled daily datasets).
@@ -364,15 +375,14 @@ def tune_many(symbols: list[str] | None = None, strategies: list[str] | None = N
                     len(every_job))
     if not jobs:
         return [done[job] for job in every_job]
-    ids = [f.result() for f in start_job.map(unmapped(url), jobs)]
     registry.ensure_experiment(get_settings(), EXPERIMENT)  # once, before the parallel records
+    started = start_job.map(unmapped(url), jobs)
     bars = [loads[job.symbol] for job in jobs]
-    reports = walk_forward.map(bars, jobs)
-    replays = replay_oos.map(bars, jobs, reports)
-    records = record.map(unmapped(url), jobs, ids, bars, reports, replays)
+    pairs = tune_pair.map(unmapped(url), jobs, started, bars)  # each pair starts as soon as its row is RUNNING
+    ids = [f.result() for f in started]
     outcomes = []
-    for job, optimization_id, *steps in zip(jobs, ids, bars, reports, replays, records):
-        try:  # in pipeline order, so the first failing step's own error is the one recorded
+    for job, optimization_id, *steps in zip(jobs, ids, bars, pairs):
+        try:  # in pipeline order, so a failed bar load's own error is the one recorded
             method_key(job.method)
             outcomes.append([step.result() for step in steps][-1])
         except Exception as err:  # noqa: BLE001 - any failure of one pair is recorded on its row

@@ -10,7 +10,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
 from abtpro.settings import get_settings
-from flows.common import shared_dask_cluster, task_runner
+from flows.common import shared_dask_cluster, task_runner, task_threads
 
 
 @task
@@ -25,12 +25,24 @@ def _fan_out(n: int) -> set[str]:
     return {f.result() for f in _worker_address.map(list(range(n)))}
 
 
+@task
+def _threads(configured: int) -> int:
+    return task_threads(configured)
+
+
+@flow
+def _threads_on_runner(configured: int) -> int:
+    return _threads.submit(configured).result()
+
+
 def test_threads_by_default_and_shared_cluster_is_then_a_no_op(monkeypatch):
     monkeypatch.delenv("ABTPRO_TASK_RUNNER", raising=False)
     settings = get_settings()
     assert isinstance(task_runner(settings), ThreadPoolTaskRunner)
     with shared_dask_cluster(settings) as inside:
         assert inside is settings and "ABTPRO_DASK_ADDRESS" not in os.environ
+    # off a Dask worker (threads, a plain call) a task may use the threads it was configured with
+    assert task_threads(3) == 3 and _threads_on_runner(3) == 3
 
 
 @pytest.mark.slow
@@ -52,4 +64,6 @@ def test_one_shared_local_cluster_serves_every_flow_of_a_run(prefect_harness, mo
             assert isinstance(runner, DaskTaskRunner) and runner.address == address
             seen |= _fan_out.with_options(task_runner=runner)(8)
         assert seen and seen <= workers  # every task ran on the shared cluster's workers
+        # on a single-threaded worker, a task asking for 2 threads (XGBoost) gets 1: no oversubscribed cores
+        assert _threads_on_runner.with_options(task_runner=task_runner(get_settings()))(2) == 1
     assert "ABTPRO_DASK_ADDRESS" not in os.environ
