@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import tempfile
 from dataclasses import dataclass
@@ -120,19 +121,31 @@ def _metrics(table: pd.DataFrame, chosen: str) -> dict[str, float]:
     return metrics
 
 
-def _log_artifacts(table: pd.DataFrame, per_symbol: dict[str, WalkForwardResult], chosen: str) -> None:
+@task(cache_policy=NO_CACHE)
+def render_plots(symbol: str, forecasts: pd.DataFrame, chosen: str) -> dict[str, bytes]:
+    """PNG plots of the chosen model's out-of-sample forecasts on one series (file name -> bytes); a task, so
+    they render on the task runner alongside the final fits instead of serially in the flow."""
     from ml.volatility import plots
 
+    figures = {f"forecast_vs_realised_{symbol}.png": plots.forecast_vs_realised(
+                   forecasts, title=f"{symbol}: {chosen} vs realised"),
+               f"interval_calibration_{symbol}.png": plots.interval_calibration(
+                   forecasts, title=f"{symbol}: interval calibration")}
+    pngs = {}
+    for name, figure in figures.items():
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=110)
+        pngs[name] = buffer.getvalue()
+    return pngs
+
+
+def _log_artifacts(table: pd.DataFrame, pngs: dict[str, bytes]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         table.round(6).to_csv(root / "walk_forward_results.csv")
         (root / "walk_forward_results.md").write_text(table.round(4).to_markdown())
-        for symbol, wf in per_symbol.items():
-            forecasts = wf.forecasts[wf.forecasts["model"] == chosen]
-            plots.forecast_vs_realised(forecasts, title=f"{symbol}: {chosen} vs realised").savefig(
-                root / f"forecast_vs_realised_{symbol}.png", dpi=110)
-            plots.interval_calibration(forecasts, title=f"{symbol}: interval calibration").savefig(
-                root / f"interval_calibration_{symbol}.png", dpi=110)
+        for name, png in pngs.items():
+            (root / name).write_bytes(png)
         mlflow.log_artifacts(str(root), artifact_path="evaluation")
 
 
@@ -171,7 +184,10 @@ def train_volatility(symbols: list[str] | None = None, timeframe: str = "1d", ho
     chosen = model or select_best(mean, metric="qlike", coverage_band=COVERAGE_BAND,
                                   default=str(mean["qlike"].astype("float64").idxmin()))
     logger.info("chosen model: %s (mean out-of-sample QLIKE %.4f)", chosen, mean.loc[chosen, "qlike"])
-    fitted = {s: f.result() for s, f in {s: fit_final.submit(b, chosen, horizon) for s, b in bars.items()}.items()}
+    fits = {s: fit_final.submit(b, chosen, horizon) for s, b in bars.items()}
+    plots = [render_plots.submit(s, wf.forecasts[wf.forecasts["model"] == chosen], chosen)
+             for s, wf in per_symbol.items()]
+    fitted = {s: f.result() for s, f in fits.items()}
     digest = data_digest(bars)
     bundle = SymbolModels(fitted, default_symbol=symbols[0], metadata={
         "model": chosen, "horizon": horizon, "timeframe": timeframe, "units": "per-bar realised volatility",
@@ -187,7 +203,7 @@ def train_volatility(symbols: list[str] | None = None, timeframe: str = "1d", ho
         mlflow.set_tags({"data_digest": digest, "code_version": registry.code_version(),
                          "data_ranges": json.dumps(bundle.metadata["data_ranges"]), "task": "volatility"})
         registry.log_training_data(bars)
-        _log_artifacts(table, per_symbol, chosen)
+        _log_artifacts(table, {name: png for f in plots for name, png in f.result().items()})
         example = bars[symbols[0]].tail(300).reset_index().assign(symbol=symbols[0])
         info = registry.log_model(bundle, example[["symbol", "ts", "open", "high", "low", "close", "volume"]])
     create_markdown_artifact(key="volatility-walk-forward", markdown=(
