@@ -9,10 +9,14 @@ Run: ``.venv/bin/python benchmarks/bench_scale.py [--modes sequential concurrent
    bundled daily dataset), each flow on ``flows.common.task_runner(settings)``:
    ``train-volatility`` (walk-forward per dataset x candidate model), ``train-signal-quality`` (signal sets
    per dataset x strategy, walk-forward per candidate model) and ``tune-many`` (walk-forward tuning per
-   dataset x strategy, with the quick start's agent and budget). As in ``abtpro run``, one local cluster of
+   dataset x strategy, with the weekly ``tuning-pipeline`` deployment's parameters from ``infra/prefect.yaml``,
+   or the quick start's smaller budget with ``--tuning quickstart``). As in ``abtpro run``, one local cluster of
    N single-threaded worker processes serves all three flows (``flows.common.shared_dask_cluster``); its
    start is timed. Mode ``sequential`` runs the flows one after the other (as ``abtpro run``), mode
    ``concurrent`` all three at once in threads (as three deployment runs sharing a Dask scheduler).
+   Besides each flow's wall time, Dask's task stream gives the span of the fan-out itself (first task start to
+   last task end on the workers) and the workers' busy time. ``--repeat N`` interleaves N rounds and reports
+   medians (this VM's timings vary by 20-40% between runs).
 3. ``abtpro run --no-ui --no-serve`` in another fresh data dir (migrate, ingest, validate, train, register,
    tune) on the default thread runner.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,6 +60,8 @@ def child(mode: str, tuning: str) -> None:
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from distributed import Client, get_task_stream
+
     from abtpro.settings import get_settings
     from flows.common import shared_dask_cluster, task_runner
     from flows.signal_quality import train_signal_quality
@@ -62,26 +69,42 @@ def child(mode: str, tuning: str) -> None:
     from flows.volatility import train_volatility
 
     times: dict[str, float] = {}
+    windows: dict[str, tuple[float, float]] = {}
     started = time.perf_counter()
-    with shared_dask_cluster(get_settings()) as settings:  # one local cluster for every flow, as `abtpro run`
+    with (shared_dask_cluster(get_settings()) as settings,  # one local cluster for every flow, as `abtpro run`
+          Client(settings.dask_address) as client):
         times["cluster start"] = time.perf_counter() - started
 
         def timed(name: str, fn, kwargs: dict) -> None:
-            tic = time.perf_counter()
+            tic, wall = time.perf_counter(), time.time()
             fn.with_options(task_runner=task_runner(settings))(**kwargs)
             times[name] = time.perf_counter() - tic
+            windows[name] = (wall, time.time())
 
         jobs = [("volatility", train_volatility, {}), ("signal_quality", train_signal_quality, {}),
                 ("tuning", tune_many, tuning_params(tuning))]
-        if mode == "sequential":
-            for job in jobs:
-                timed(*job)
-        else:
-            with ThreadPoolExecutor(len(jobs)) as pool:
-                for future in [pool.submit(timed, *job) for job in jobs]:
-                    future.result()
+        with get_task_stream(client) as stream:
+            if mode == "sequential":
+                for job in jobs:
+                    timed(*job)
+            else:
+                with ThreadPoolExecutor(len(jobs)) as pool:
+                    for future in [pool.submit(timed, *job) for job in jobs]:
+                        future.result()
     times["total"] = time.perf_counter() - started
+    times.update(task_span(stream.data, windows if mode == "sequential" else {}))
     print("BENCH_SCALE " + json.dumps(times), flush=True)
+
+
+def task_span(records: list[dict], windows: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """From Dask's task stream: the span of the fan-out (first task start to last task end on the workers,
+    summed over the flows' time windows when they ran one after the other) and the workers' busy time
+    (task compute, all workers). The flows' serial parts (loading, selection, MLflow logging) lie outside."""
+    computes = [(ss["start"], ss["stop"]) for r in records for ss in r.get("startstops", ())
+                if ss["action"] == "compute"]
+    groups = [[c for c in computes if lo <= c[0] <= hi] for lo, hi in windows.values()] or [computes]
+    span = sum(max(stop for _, stop in g) - min(start for start, _ in g) for g in groups if g)
+    return {"task span": span, "worker busy": sum(stop - start for start, stop in computes)}
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -94,8 +117,8 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def fan_out(root: Path, prefect_api: str, workers: int, mode: str, tuning: str) -> dict[str, float]:
-    data_dir = root / f"workers-{workers}-{mode}"
+def fan_out(root: Path, prefect_api: str, workers: int, mode: str, tuning: str, round_: int) -> dict[str, float]:
+    data_dir = root / f"round-{round_}-workers-{workers}-{mode}"
     data_dir.mkdir()
     env = _env(root / "data", DATABASE_URL=f"sqlite:///{root / 'data' / 'abtpro.db'}",
                ABTPRO_MLFLOW_TRACKING_URI=f"sqlite:///{data_dir / 'mlflow.db'}",
@@ -135,6 +158,8 @@ def main() -> None:
     parser.add_argument("--tuning", choices=["deployment", "quickstart"], default="deployment",
                         help="tuning parameters: the weekly tuning-pipeline deployment's (infra/prefect.yaml) or "
                              "the quick start's smaller budget")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of every (mode, workers) run, interleaved; the table shows medians")
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
     if args.child:
@@ -156,34 +181,50 @@ def main() -> None:
                                        text=True, check=False, env=setup_env)
                 if setup.returncode != 0:
                     raise SystemExit(f"{command} failed:\n{setup.stdout[-3000:]}\n{setup.stderr[-3000:]}")
-            results: dict[tuple[str, int], dict[str, float]] = {}
-            for mode in args.modes:
-                for workers in args.workers:
-                    results[mode, workers] = fan_out(root, f"{prefect.url}/api", workers, mode, args.tuning)
-                    print(f"{mode}, {workers} worker(s): "
-                          + ", ".join(f"{k} {v:.1f}s" for k, v in results[mode, workers].items()), flush=True)
+            runs: dict[tuple[str, int], list[dict[str, float]]] = {}
+            for round_ in range(args.repeat):  # interleaved, so slow drifts of the machine hit both sides
+                for mode in args.modes:
+                    for workers in args.workers:
+                        run = fan_out(root, f"{prefect.url}/api", workers, mode, args.tuning, round_)
+                        runs.setdefault((mode, workers), []).append(run)
+                        print(f"round {round_ + 1}, {mode}, {workers} worker(s): "
+                              + ", ".join(f"{k} {v:.1f}s" for k, v in run.items()), flush=True)
         finally:
             if proc is not None:
                 local_stack.stop_process(proc)
         e2e = None if args.skip_e2e else end_to_end(root)
 
+    results = {key: {step: statistics.median(run[step] for run in rounds) for step in rounds[0]}
+               for key, rounds in runs.items()}
     pair = len(args.workers) == 2
     header = []
     for mode in args.modes:
         header += [f"{mode}: {w} worker{'s' if w > 1 else ''} (s)" for w in args.workers] + (["ratio"] if pair else [])
     lines = [(f"Training fan-out on Dask (one local cluster of single-threaded workers for all flows, its start "
-              f"timed), {os.cpu_count()} CPUs; sequential = one flow after the other (as `abtpro run`), "
-              "concurrent = the three flows at once:"),
+              f"timed), {os.cpu_count()} CPUs, tuning with the {args.tuning} parameters "
+              f"({json.dumps(tuning_params(args.tuning))}); sequential = one flow after the other (as `abtpro run`), "
+              f"concurrent = the three flows at once; "
+              + (f"median of {args.repeat} interleaved rounds:" if args.repeat > 1 else "one round:")),
              "", "| step | " + " | ".join(header) + " |", "|---|" + "---:|" * len(header)]
-    for step in ("cluster start", "volatility", "signal_quality", "tuning", "total", "process"):
+    for step in ("cluster start", "volatility", "signal_quality", "tuning", "total", "task span", "worker busy",
+                 "process"):
         row = []
         for mode in args.modes:
             row += [f"{results[mode, w][step]:.1f}" for w in args.workers]
             if pair:
                 a, b = (results[mode, w][step] for w in args.workers)
                 row.append(f"{a / b:.2f}x")
-        label = {"total": "**fan-out total**", "process": "whole subprocess (imports)"}.get(step, step)
+        label = {"total": "**fan-out total** (the three flows)",
+                 "task span": "Dask task span (first task start to last task end, per flow, summed)",
+                 "worker busy": "worker busy (task compute summed over workers)",
+                 "process": "whole subprocess (imports)"}.get(step, step)
         lines.append(f"| {label} | " + " | ".join(row) + " |")
+    if args.repeat > 1 and pair:
+        for mode in args.modes:
+            ratios = [a["total"] / b["total"] for a, b in zip(*(runs[mode, w] for w in args.workers))]
+            spans = [a["task span"] / b["task span"] for a, b in zip(*(runs[mode, w] for w in args.workers))]
+            lines.append(f"\n{mode}, per round: fan-out total {', '.join(f'{r:.2f}x' for r in ratios)}; "
+                         f"task span {', '.join(f'{r:.2f}x' for r in spans)}")
     if e2e is not None:
         lines += ["", (f"End to end, `abtpro run --no-ui --no-serve` in a fresh data dir: {e2e:.1f} s "
                       f"({'under' if e2e < 300 else 'OVER'} the 5-minute target)")]
