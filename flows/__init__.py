@@ -2,3 +2,7 @@
 
 Every flow module runs with ``python -m flows.<name>``; flow names match deployment names.
 """
+
+from flows import heartbeat
+
+heartbeat.install()  # flow runs end when their work does, not up to a second later (see flows.heartbeat)
