@@ -163,8 +163,7 @@ def walk_forward(model: str, scorer_params: dict, pooled: PooledSets, protocol: 
 def fit_final(model: str, scorer_params: dict, pooled: PooledSets):
     """Fit the scorer on every resolved signal (calibration on the latest of them)."""
     lab = pooled.labels
-    return _scorer(model, scorer_params).fit(pooled.X, lab["label"], pooled.weights,
-                                                   lab["exit_time"].to_numpy())
+    return _scorer(model, scorer_params).fit(pooled.X, lab["label"], pooled.weights, lab["exit_time"].to_numpy())
 
 
 # ------------------------------------------------------------------------------- steps, metrics
