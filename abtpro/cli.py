@@ -21,7 +21,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 console = Console()
 # the quick start tunes every strategy on every bundled daily series with the UCB1 bandit over the parameter grid
-TUNE_METHOD, TUNE_BUDGET = "rl_bandit", 24
+TUNE_METHOD, TUNE_BUDGET, TUNE_WINDOWS = "rl_bandit", 24, 3
 
 
 @app.callback()
@@ -300,7 +300,7 @@ def run(
         ("train, evaluate, register volatility model", lambda: volatility_pipeline(force=False)),
         ("train, evaluate, register signal-quality scorer", lambda: signal_quality_pipeline(force=False)),
         ("tune strategy parameters", lambda: tuning_pipeline(
-            method=TUNE_METHOD, budget=TUNE_BUDGET, n_windows=3, force=False)),
+            method=TUNE_METHOD, budget=TUNE_BUDGET, n_windows=TUNE_WINDOWS, force=False)),
         ("create demo API key", lambda: _demo_key(settings)),
     ]
     if serve:

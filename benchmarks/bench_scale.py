@@ -43,9 +43,9 @@ def tuning_params(which: str) -> dict:
     """Parameters of the tuning fan-out: the weekly ``tuning-pipeline`` deployment's (read from
     ``infra/prefect.yaml``: the production workload) or the quick start's (a small budget, for a fast first run)."""
     if which == "quickstart":
-        from abtpro.cli import TUNE_BUDGET, TUNE_METHOD
+        from abtpro.cli import TUNE_BUDGET, TUNE_METHOD, TUNE_WINDOWS
 
-        return {"method": TUNE_METHOD, "budget": TUNE_BUDGET, "n_windows": 3}
+        return {"method": TUNE_METHOD, "budget": TUNE_BUDGET, "n_windows": TUNE_WINDOWS}
     import yaml
 
     deployments = yaml.safe_load((ROOT / "infra" / "prefect.yaml").read_text())["deployments"]
@@ -221,10 +221,10 @@ def main() -> None:
         lines.append(f"| {label} | " + " | ".join(row) + " |")
     if args.repeat > 1 and pair:
         for mode in args.modes:
-            ratios = [a["total"] / b["total"] for a, b in zip(*(runs[mode, w] for w in args.workers))]
-            spans = [a["task span"] / b["task span"] for a, b in zip(*(runs[mode, w] for w in args.workers))]
-            lines.append(f"\n{mode}, per round: fan-out total {', '.join(f'{r:.2f}x' for r in ratios)}; "
-                         f"task span {', '.join(f'{r:.2f}x' for r in spans)}")
+            rounds = list(zip(*(runs[mode, w] for w in args.workers)))
+            per_round = {step: ", ".join(f"{a[step] / b[step]:.2f}x" for a, b in rounds)
+                         for step in ("total", "task span")}
+            lines.append(f"\n{mode}, per round: fan-out total {per_round['total']}; task span {per_round['task span']}")
     if e2e is not None:
         lines += ["", (f"End to end, `abtpro run --no-ui --no-serve` in a fresh data dir: {e2e:.1f} s "
                       f"({'under' if e2e < 300 else 'OVER'} the 5-minute target)")]
