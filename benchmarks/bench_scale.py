@@ -16,7 +16,8 @@ Run: ``.venv/bin/python benchmarks/bench_scale.py [--modes sequential concurrent
    ``concurrent`` all three at once in threads (as three deployment runs sharing a Dask scheduler).
    Besides each flow's wall time, Dask's task stream gives the span of the fan-out itself (first task start to
    last task end on the workers) and the workers' busy time. ``--repeat N`` interleaves N rounds and reports
-   medians (this VM's timings vary by 20-40% between runs).
+   medians (this VM's timings vary by 20-40% between runs). With ``BENCH_SCALE_TRACE=<dir>`` each run also
+   writes every task's start, stop and worker and the flows' time windows there as JSON (for timelines).
 3. ``abtpro run --no-ui --no-serve`` in another fresh data dir (migrate, ingest, validate, train, register,
    tune) on the default thread runner.
 """
@@ -93,6 +94,11 @@ def child(mode: str, tuning: str) -> None:
                         future.result()
     times["total"] = time.perf_counter() - started
     times.update(task_span(stream.data, windows if mode == "sequential" else {}))
+    if trace := os.environ.get("BENCH_SCALE_TRACE"):
+        name = f"{mode}-{settings.dask_workers}-workers-{int(time.time())}.json"
+        (Path(trace) / name).write_text(json.dumps({"windows": windows, "tasks": [
+            {"key": r["key"], "worker": r["worker"], "start": ss["start"], "stop": ss["stop"], "action": ss["action"]}
+            for r in stream.data for ss in r.get("startstops", ())]}))
     print("BENCH_SCALE " + json.dumps(times), flush=True)
 
 

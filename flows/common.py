@@ -38,7 +38,7 @@ def task_runner(settings: Settings):
 
     if settings.dask_address:
         return DaskTaskRunner(address=settings.dask_address)
-    return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(settings))
+    return DaskTaskRunner(cluster_class=local_cluster, cluster_kwargs=local_cluster_kwargs(settings))
 
 
 def task_threads(configured: int) -> int:
@@ -59,6 +59,21 @@ def local_cluster_kwargs(settings: Settings) -> dict:
             "dashboard_address": None}
 
 
+def local_cluster(**kwargs):
+    """A ``distributed.LocalCluster`` whose scheduler sends a worker no more tasks than it has threads.
+
+    Dask's default ``worker-saturation`` (1.1) rounds up to two tasks per single-threaded worker: near the end
+    of a fan-out a worker then sits idle while a task waits behind another one's on its neighbour. 1.0 keeps
+    the rest queued on the scheduler for whichever worker frees up first (set the same on a production
+    scheduler: ``DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION=1.0``).
+    """
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+        return LocalCluster(**kwargs)
+
+
 @contextmanager
 def shared_dask_cluster(settings: Settings) -> Iterator[Settings]:
     """One local Dask cluster for a run of several fan-out flows (the CLI's pipeline), instead of one per flow.
@@ -70,10 +85,8 @@ def shared_dask_cluster(settings: Settings) -> Iterator[Settings]:
     if settings.task_runner != "dask" or settings.dask_address:
         yield settings
         return
-    from distributed import LocalCluster
-
     previous = os.environ.get("ABTPRO_DASK_ADDRESS")
-    with LocalCluster(**local_cluster_kwargs(settings)) as cluster:
+    with local_cluster(**local_cluster_kwargs(settings)) as cluster:
         os.environ["ABTPRO_DASK_ADDRESS"] = cluster.scheduler_address
         try:
             yield settings.model_copy(update={"dask_address": cluster.scheduler_address})

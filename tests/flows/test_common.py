@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
+from distributed import Event
 from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
 from abtpro.settings import get_settings
-from flows.common import shared_dask_cluster, task_runner, task_threads
+from flows.common import local_cluster, shared_dask_cluster, task_runner, task_threads
 
 
 @task
@@ -35,6 +37,23 @@ def _threads_on_runner(configured: int) -> int:
     return _threads.submit(configured).result()
 
 
+def _wait_for(event) -> bool:
+    return event.wait(timeout=30)
+
+
+def _processing(client) -> list[int]:
+    """Tasks the scheduler has sent to each worker."""
+    return client.run_on_scheduler(
+        lambda dask_scheduler: [len(ws.processing) for ws in dask_scheduler.workers.values()])
+
+
+def test_per_flow_local_cluster_uses_the_one_cluster_factory(monkeypatch):
+    monkeypatch.setenv("ABTPRO_TASK_RUNNER", "dask")
+    monkeypatch.delenv("ABTPRO_DASK_ADDRESS", raising=False)
+    runner = task_runner(get_settings())
+    assert runner.cluster_class is local_cluster and runner.cluster_kwargs["threads_per_worker"] == 1
+
+
 def test_threads_by_default_and_shared_cluster_is_then_a_no_op(monkeypatch):
     monkeypatch.delenv("ABTPRO_TASK_RUNNER", raising=False)
     settings = get_settings()
@@ -57,6 +76,18 @@ def test_one_shared_local_cluster_serves_every_flow_of_a_run(prefect_harness, mo
 
         with Client(address) as client:
             workers = set(client.scheduler_info()["workers"])
+            # one task per single-threaded worker at a time, the rest queued on the scheduler for whichever
+            # worker frees up first (Dask's default saturation 1.1 would hand each worker two)
+            release = Event(client=client)
+            futures = client.map(_wait_for, [release] * 5, pure=False)
+            deadline = time.monotonic() + 30
+            while sum(_processing(client)) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)  # time enough to hand out more, were the workers oversaturated
+            assert _processing(client) == [1, 1]
+            assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.queued)) == 3
+            release.set()
+            assert client.gather(futures) == [True] * 5
         assert len(workers) == 2
         seen = set()
         for _ in range(2):  # two flow runs, each building its runner from the settings as the pipelines do
