@@ -6,11 +6,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prefect import Task
+import pandas as pd
+from prefect import Task, task
+from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
 from abtpro.settings import Settings
+from abtpro_store import bars as store
 from abtpro_store.sources import SourceError
+from data_contracts.bars import BarsFrameSchema
 
 IO_RETRIES = 2
 IO_RETRY_DELAY_SECONDS = 2
@@ -25,6 +29,22 @@ def retry_unless_permanent(task: Task, task_run: TaskRun, state: State) -> bool:
     except Exception:
         return True
     return False
+
+
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAY_SECONDS, retry_condition_fn=retry_unless_permanent,
+      cache_policy=NO_CACHE)
+def load_bars(url: str, symbol: str, timeframe: str) -> pd.DataFrame:
+    """Stored bars of one series, checked against the bars-frame contract (what every training flow reads).
+    A missing series or a contract violation fails at once; database errors are retried."""
+    bars = store.read_bars(url, symbol, timeframe)
+    if bars.empty:
+        raise ValueError(f"no stored bars for {symbol}/{timeframe}; run the ingest flow first")
+    return BarsFrameSchema.validate(bars)
+
+
+def load_series(url: str, symbols: list[str], timeframe: str) -> dict[str, pd.DataFrame]:
+    """Stored bars of every series (one task run each)."""
+    return {s: load_bars(url, s, timeframe) for s in symbols}
 
 
 def task_runner(settings: Settings):

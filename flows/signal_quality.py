@@ -26,7 +26,7 @@ from prefect.cache_policies import NO_CACHE
 
 from abtpro import registry
 from abtpro.settings import get_settings
-from flows.common import task_runner, task_threads
+from flows.common import load_series, task_runner, task_threads
 from flows.registration import (
     Candidate,
     RegisterOutcome,
@@ -34,7 +34,7 @@ from flows.registration import (
     register_candidate,
     up_to_date_champion,
 )
-from flows.volatility import data_digest, load_series
+from flows.volatility import data_digest
 from ml.datasets import DAILY_SAMPLES
 from ml.signal_quality import BarrierConfig, SignalFeatureConfig
 from ml.signal_quality.bundle import (

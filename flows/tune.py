@@ -36,8 +36,7 @@ from abtpro import registry
 from abtpro.settings import get_settings
 from abtpro_store import bars as store
 from abtpro_store import optimizations
-from data_contracts.bars import BarsFrameSchema
-from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS, retry_unless_permanent, task_runner
+from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS, load_bars, retry_unless_permanent, task_runner
 from ml.backtest import BacktestConfig
 from ml.datasets import DAILY_SAMPLES
 from ml.strategies import STRATEGIES, get_strategy_class
@@ -153,16 +152,6 @@ def start_job(url: str, job: TuneJob) -> int:
     return optimizations.start(url, job.strategy, job.symbol, job.timeframe, job.method.upper(),
                                optimization_id=job.optimization_id, user_id=job.user_id,
                                original_params=_defaults(job.strategy), request=job.request())
-
-
-@task(retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAY_SECONDS, retry_condition_fn=retry_unless_permanent,
-      cache_policy=NO_CACHE)
-def load_bars(url: str, symbol: str, timeframe: str) -> pd.DataFrame:
-    """Stored bars of one series, checked against the bars-frame contract."""
-    bars = store.read_bars(url, symbol, timeframe)
-    if bars.empty:
-        raise ValueError(f"no stored bars for {symbol}/{timeframe}; run the ingest flow first")
-    return BarsFrameSchema.validate(bars)
 
 
 @task(cache_policy=NO_CACHE)

@@ -19,9 +19,7 @@ from prefect.cache_policies import NO_CACHE
 
 from abtpro import registry
 from abtpro.settings import get_settings
-from abtpro_store import bars as store
-from data_contracts.bars import BarsFrameSchema
-from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS, task_runner
+from flows.common import load_bars, load_series, task_runner
 from flows.registration import (
     Candidate,
     RegisterOutcome,
@@ -56,20 +54,6 @@ class TrainOutcome:
     model_name: str
     horizon: int
     data_digest: str
-
-
-@task(retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAY_SECONDS, cache_policy=NO_CACHE)
-def load_bars(url: str, symbol: str, timeframe: str) -> pd.DataFrame:
-    """Stored bars of one series, checked against the bars-frame contract."""
-    bars = store.read_bars(url, symbol, timeframe)
-    if bars.empty:
-        raise ValueError(f"no stored bars for {symbol}/{timeframe}; run the ingest flow first")
-    return BarsFrameSchema.validate(bars)
-
-
-def load_series(url: str, symbols: list[str], timeframe: str) -> dict[str, pd.DataFrame]:
-    """Stored bars of every series (one task run each)."""
-    return {s: load_bars(url, s, timeframe) for s in symbols}
 
 
 def data_digest(bars: dict[str, pd.DataFrame]) -> str:

@@ -12,7 +12,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
 from abtpro.settings import get_settings
-from flows.common import local_cluster, shared_dask_cluster, task_runner, task_threads
+from flows.common import load_bars, local_cluster, shared_dask_cluster, task_runner, task_threads
 
 
 @task
@@ -98,3 +98,37 @@ def test_one_shared_local_cluster_serves_every_flow_of_a_run(prefect_harness, mo
         # on a single-threaded worker, a task asking for 2 threads (XGBoost) gets 1: no oversubscribed cores
         assert _threads_on_runner.with_options(task_runner=task_runner(get_settings()))(2) == 1
     assert "ABTPRO_DASK_ADDRESS" not in os.environ
+
+
+@flow
+def _load(url: str, symbol: str) -> tuple[bool, str]:
+    """Whether loading the series failed, and the error."""
+    state = load_bars(url, symbol, "1d", return_state=True)
+    return state.is_failed(), str(state.result(raise_on_failure=False))
+
+
+def test_load_bars_fails_at_once_on_a_missing_series_and_retries_database_errors(prefect_harness, clean_db,
+                                                                                   monkeypatch):
+    from flows import common
+
+    monkeypatch.setattr(load_bars, "retry_delay_seconds", 0)
+    calls, read_bars = [], common.store.read_bars
+
+    def counted(url, symbol, timeframe):
+        calls.append(symbol)
+        return read_bars(url, symbol, timeframe)
+
+    monkeypatch.setattr(common.store, "read_bars", counted)
+    failed, error = _load(clean_db, "NOPE")
+    assert failed and "no stored bars for NOPE/1d" in error
+    assert calls == ["NOPE"]  # a permanent error: one attempt, no retry delays for the training flows
+
+    def down(url, symbol, timeframe):
+        calls.append(symbol)
+        raise ConnectionError("database restarting")
+
+    calls.clear()
+    monkeypatch.setattr(common.store, "read_bars", down)
+    failed, error = _load(clean_db, "SPY")
+    assert failed and "database restarting" in error
+    assert calls == ["SPY"] * (1 + common.IO_RETRIES)  # transient: retried
