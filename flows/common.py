@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pandas as pd
+from pandera.errors import SchemaError, SchemaErrors
 from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
@@ -24,7 +25,7 @@ def retry_unless_permanent(task: Task, task_run: TaskRun, state: State) -> bool:
     """Retry transient I/O failures, not errors that another attempt cannot fix."""
     try:
         state.result()
-    except (SourceError, ValueError, KeyError):
+    except (SourceError, ValueError, KeyError, SchemaError, SchemaErrors):
         return False
     except Exception:
         return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 
+import pandas as pd
 import pytest
 from distributed import Event
 from prefect import flow, task
@@ -122,6 +123,12 @@ def test_load_bars_fails_at_once_on_a_missing_series_and_retries_database_errors
     failed, error = _load(clean_db, "NOPE")
     assert failed and "no stored bars for NOPE/1d" in error
     assert calls == ["NOPE"]  # a permanent error: one attempt, no retry delays for the training flows
+
+    calls.clear()
+    monkeypatch.setattr(common.store, "read_bars", lambda url, symbol, timeframe: (
+        calls.append(symbol), pd.DataFrame({"close": [1.0]}))[1])  # violates the bars-frame contract
+    failed, error = _load(clean_db, "BAD")
+    assert failed and "open" in error and calls == ["BAD"]  # the stored data is wrong: retrying cannot help
 
     def down(url, symbol, timeframe):
         calls.append(symbol)
