@@ -18,6 +18,7 @@ Run: ``.venv/bin/python benchmarks/bench_scale.py [--modes sequential concurrent
    last task end on the workers) and the workers' busy time. ``--repeat N`` interleaves N rounds and reports
    medians (this VM's timings vary by 20-40% between runs). With ``BENCH_SCALE_TRACE=<dir>`` each run also
    writes every task's start, stop and worker and the flows' time windows there as JSON (for timelines).
+   ``--database-url`` / ``--mlflow-uri`` put the app database and the MLflow store on PostgreSQL instead.
 3. ``abtpro run --no-ui --no-serve`` in another fresh data dir (migrate, ingest, validate, train, register,
    tune) on the default thread runner.
 """
@@ -123,11 +124,12 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def fan_out(root: Path, prefect_api: str, workers: int, mode: str, tuning: str, round_: int) -> dict[str, float]:
+def fan_out(root: Path, prefect_api: str, workers: int, mode: str, tuning: str, round_: int, db_url: str,
+            mlflow_uri: str | None) -> dict[str, float]:
     data_dir = root / f"round-{round_}-workers-{workers}-{mode}"
     data_dir.mkdir()
-    env = _env(root / "data", DATABASE_URL=f"sqlite:///{root / 'data' / 'abtpro.db'}",
-               ABTPRO_MLFLOW_TRACKING_URI=f"sqlite:///{data_dir / 'mlflow.db'}",
+    env = _env(root / "data", DATABASE_URL=db_url,
+               ABTPRO_MLFLOW_TRACKING_URI=mlflow_uri or f"sqlite:///{data_dir / 'mlflow.db'}",
                ABTPRO_MLFLOW_ARTIFACT_ROOT=(data_dir / "mlartifacts").as_uri(), ABTPRO_TASK_RUNNER="dask",
                ABTPRO_DASK_WORKERS=str(workers), PREFECT_API_URL=prefect_api)
     started = time.perf_counter()
@@ -166,6 +168,10 @@ def main() -> None:
                              "the quick start's smaller budget")
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds of every (mode, workers) run, interleaved; the table shows medians")
+    parser.add_argument("--database-url", help="app database (default: a fresh SQLite file); an empty PostgreSQL "
+                        "database, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/benchapp, for production stores")
+    parser.add_argument("--mlflow-uri", help="MLflow tracking store of every run (default: a fresh SQLite store "
+                        "per run), e.g. an empty PostgreSQL database")
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
     if args.child:
@@ -180,7 +186,8 @@ def main() -> None:
         prefect = local_stack.prefect_server(root, local_stack.free_port())
         proc = local_stack.start(prefect, root / "run", timeout=180)
         try:
-            setup_env = _env(root / "data", DATABASE_URL=f"sqlite:///{root / 'data' / 'abtpro.db'}",
+            db_url = args.database_url or f"sqlite:///{root / 'data' / 'abtpro.db'}"
+            setup_env = _env(root / "data", DATABASE_URL=db_url,
                              PREFECT_API_URL=f"{prefect.url}/api")
             for command in (["db", "upgrade"], ["ingest"]):
                 setup = subprocess.run([sys.executable, "-m", "abtpro.cli", *command], cwd=ROOT, capture_output=True,
@@ -191,7 +198,8 @@ def main() -> None:
             for round_ in range(args.repeat):  # interleaved, so slow drifts of the machine hit both sides
                 for mode in args.modes:
                     for workers in args.workers:
-                        run = fan_out(root, f"{prefect.url}/api", workers, mode, args.tuning, round_)
+                        run = fan_out(root, f"{prefect.url}/api", workers, mode, args.tuning, round_, db_url,
+                                      args.mlflow_uri)
                         runs.setdefault((mode, workers), []).append(run)
                         print(f"round {round_ + 1}, {mode}, {workers} worker(s): "
                               + ", ".join(f"{k} {v:.1f}s" for k, v in run.items()), flush=True)
