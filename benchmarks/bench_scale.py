@@ -94,21 +94,20 @@ def child(mode: str, tuning: str) -> None:
                     for future in [pool.submit(timed, *job) for job in jobs]:
                         future.result()
     times["total"] = time.perf_counter() - started
-    times.update(task_span(stream.data, windows if mode == "sequential" else {}))
+    tasks = [{"key": r["key"], "worker": r["worker"], "start": ss["start"], "stop": ss["stop"], "action": ss["action"]}
+             for r in stream.data for ss in r.get("startstops", ())]
+    times.update(task_span(tasks, windows if mode == "sequential" else {}))
     if trace := os.environ.get("BENCH_SCALE_TRACE"):
         name = f"{mode}-{settings.dask_workers}-workers-{int(time.time())}.json"
-        (Path(trace) / name).write_text(json.dumps({"windows": windows, "tasks": [
-            {"key": r["key"], "worker": r["worker"], "start": ss["start"], "stop": ss["stop"], "action": ss["action"]}
-            for r in stream.data for ss in r.get("startstops", ())]}))
+        (Path(trace) / name).write_text(json.dumps({"windows": windows, "tasks": tasks}))
     print("BENCH_SCALE " + json.dumps(times), flush=True)
 
 
-def task_span(records: list[dict], windows: dict[str, tuple[float, float]]) -> dict[str, float]:
-    """From Dask's task stream: the span of the fan-out (first task start to last task end on the workers,
+def task_span(tasks: list[dict], windows: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """From Dask's task stream (one entry per start/stop of a task): the span of the fan-out (first task start to last task end on the workers,
     summed over the flows' time windows when they ran one after the other) and the workers' busy time
     (task compute, all workers). The flows' serial parts (loading, selection, MLflow logging) lie outside."""
-    computes = [(ss["start"], ss["stop"]) for r in records for ss in r.get("startstops", ())
-                if ss["action"] == "compute"]
+    computes = [(t["start"], t["stop"]) for t in tasks if t["action"] == "compute"]
     groups = [[c for c in computes if lo <= c[0] <= hi] for lo, hi in windows.values()] or [computes]
     span = sum(max(stop for _, stop in g) - min(start for start, _ in g) for g in groups if g)
     return {"task span": span, "worker busy": sum(stop - start for start, stop in computes)}

@@ -124,9 +124,12 @@ def test_load_bars_fails_at_once_on_a_missing_series_and_retries_database_errors
     assert failed and "no stored bars for NOPE/1d" in error
     assert calls == ["NOPE"]  # a permanent error: one attempt, no retry delays for the training flows
 
+    def bad(url, symbol, timeframe):
+        calls.append(symbol)
+        return pd.DataFrame({"close": [1.0]})  # violates the bars-frame contract
+
     calls.clear()
-    monkeypatch.setattr(common.store, "read_bars", lambda url, symbol, timeframe: (
-        calls.append(symbol), pd.DataFrame({"close": [1.0]}))[1])  # violates the bars-frame contract
+    monkeypatch.setattr(common.store, "read_bars", bad)
     failed, error = _load(clean_db, "BAD")
     assert failed and "open" in error and calls == ["BAD"]  # the stored data is wrong: retrying cannot help
 
