@@ -1,6 +1,7 @@
 """Background servers on 127.0.0.1 for the local experience and the integration tests.
 
-Each server is a real process (``prefect server start``, ``mlflow server``, ``bentoml serve``) whose
+Each server is a real process (``prefect server start``, ``mlflow server``, ``bentoml serve``, ``dask scheduler``
+and ``dask worker``) whose
 pid and log live under ``<data_dir>/run``; a server already answering its health URL is reused.
 """
 
@@ -76,6 +77,28 @@ def bentoml_server(port: int = 3000, service: str = "serving.service:MLService")
     """The BentoML service on ``port``."""
     return Server("bentoml", [str(BIN / "bentoml"), "serve", service, "--host", "127.0.0.1", "--port", str(port)],
                   f"http://127.0.0.1:{port}/readyz", f"http://127.0.0.1:{port}")
+
+
+def dask_scheduler(port: int = 8786, dashboard_port: int = 8787) -> Server:
+    """A Dask scheduler (the compose stack's ``dask-scheduler``) that hands a single-threaded worker one task at a
+    time (``worker-saturation`` 1.0, as ``flows.common.local_cluster``); its URL is the address flows take as
+    ``ABTPRO_DASK_ADDRESS``."""
+    return Server("dask-scheduler", [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                     "--dashboard-address", f"127.0.0.1:{dashboard_port}"],
+                  f"http://127.0.0.1:{dashboard_port}/health", f"tcp://127.0.0.1:{port}",
+                  env={"DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"})
+
+
+def dask_workers(scheduler_address: str, n_workers: int = 2, dashboard_port: int = 8788,
+                 env: dict[str, str] | None = None) -> Server:
+    """``n_workers`` single-threaded Dask worker processes (the compose stack's ``dask-worker``) under one nanny
+    command. They run the fan-out tasks, so they need the pipeline's settings (``DATABASE_URL``, MLflow, Prefect)
+    in their environment (``env`` on top of this process's). The first worker's HTTP server answers the health
+    URL."""
+    return Server("dask-worker", [str(BIN / "dask"), "worker", scheduler_address, "--nworkers", str(n_workers),
+                                  "--nthreads", "1", "--host", "127.0.0.1",
+                                  "--dashboard-address", f"127.0.0.1:{dashboard_port}"],
+                  f"http://127.0.0.1:{dashboard_port}/health", scheduler_address, env=env)
 
 
 def start(server: Server, run_dir: Path, timeout: float = 120.0, cwd: Path | None = None) -> subprocess.Popen | None:

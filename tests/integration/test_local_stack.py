@@ -1,6 +1,7 @@
 """The production topology without Docker: PostgreSQL, ``mlflow server`` on a PostgreSQL backend store,
-``prefect server start`` on a PostgreSQL database and ``bentoml serve`` as processes on 127.0.0.1, with the main pipeline
-(``abtpro run``) run through them.
+``prefect server start`` on a PostgreSQL database, a ``dask scheduler`` with two ``dask worker`` processes and
+``bentoml serve`` as processes on 127.0.0.1, with the main pipeline (``abtpro run``) run through them: its fan-out
+tasks run on the Dask workers (``ABTPRO_TASK_RUNNER=dask``, ``ABTPRO_DASK_ADDRESS``), as in the compose stack.
 
 PostgreSQL is the machine's server at 127.0.0.1:5432 (the server of ``DATABASE_URL`` when the suite runs
 on PostgreSQL); the app database, the MLflow backend store and the Prefect database are fresh databases
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from distributed import Client
 from sqlalchemy import create_engine, text
 
 from abtpro import local_stack, registry
@@ -31,7 +33,8 @@ ABTPRO = [sys.executable, "-m", "abtpro.cli"]
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """PostgreSQL databases, an MLflow server on PostgreSQL and a Prefect server; torn down afterwards."""
+    """PostgreSQL databases, an MLflow server on PostgreSQL, a Prefect server and a Dask scheduler with two
+    workers; torn down afterwards."""
     data_dir = tmp_path / ".abtpro"
     run_dir = data_dir / "run"
     procs: list[subprocess.Popen] = []
@@ -48,6 +51,15 @@ def stack(tmp_path: Path) -> Iterator[dict[str, str]]:
                                              database_url=fresh_database(PREFECT_DB, driver="asyncpg"))
         procs.append(local_stack.start(prefect, run_dir, timeout=180))
         env["PREFECT_API_URL"] = f"{prefect.url}/api"
+        scheduler = local_stack.dask_scheduler(local_stack.free_port(), local_stack.free_port())
+        procs.append(local_stack.start(scheduler, tmp_path / "servers", timeout=60))
+        # the workers run the fan-out tasks, so they see the pipeline's settings, as the compose services do
+        workers = local_stack.dask_workers(scheduler.url, 2, local_stack.free_port(),
+                                           env={**env, "ABTPRO_TASK_RUNNER": "dask"})
+        procs.append(local_stack.start(workers, tmp_path / "servers", timeout=120))
+        with Client(scheduler.url, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+        env.update(ABTPRO_TASK_RUNNER="dask", ABTPRO_DASK_ADDRESS=scheduler.url)
         env["prefect_url"] = prefect.url
         yield env
     finally:
@@ -84,6 +96,14 @@ def test_main_pipeline_through_the_local_stack(stack: dict[str, str], tmp_path: 
     for name in ("ingest", "validate", "volatility-pipeline", "signal-quality-pipeline", "train-volatility",
                  "register-volatility"):
         assert name in completed, (name, sorted(n for n in completed if n))
+
+    # the fan-out ran on the stack's Dask workers: the scheduler counts each kind of task it completed
+    with Client(stack["ABTPRO_DASK_ADDRESS"], timeout=60) as client:
+        done = client.run_on_scheduler(
+            lambda dask_scheduler: {name: prefix.state_counts["memory"]
+                                    for name, prefix in dask_scheduler.task_prefixes.items()})
+    for prefix in ("walk_forward", "fit_final", "prepare_set", "tune_pair"):
+        assert done.get(prefix, 0) > 0, (prefix, done)
 
     # a signal scored through the service is stored in PostgreSQL
     key = next(line for line in out.stdout.splitlines() if line.startswith("curl ")).split("X-API-Key: ")[1]
