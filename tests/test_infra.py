@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 INFRA = Path(__file__).resolve().parents[1] / "infra"
-STACK = {"postgres", "prefect-server", "prefect-worker", "mlflow", "bentoml"}
+STACK = {"postgres", "prefect-server", "prefect-worker", "mlflow", "bentoml", "dask-scheduler", "dask-worker"}
 
 
 def _env_example() -> dict[str, str]:
@@ -23,10 +23,25 @@ def test_compose_has_the_stack_with_health_checks():
     compose = yaml.safe_load((INFRA / "docker-compose.yml").read_text())
     services = compose["services"]
     assert STACK <= set(services)
-    for name in ("postgres", "prefect-server", "mlflow", "bentoml"):
+    for name in ("postgres", "prefect-server", "mlflow", "bentoml", "dask-scheduler", "dask-worker"):
         assert "healthcheck" in services[name], name
     assert "postgresql" in _env_example()["MLFLOW_BACKEND_STORE_URI"]
     assert services["bentoml"]["command"].startswith("bentoml serve serving.service:MLService")
+
+
+def test_flow_runs_fan_out_on_the_stacks_dask_cluster():
+    """The deployments' flow runs (prefect-worker) send their fan-out to the dask-scheduler service, whose workers
+    see the same settings and which hands each single-threaded worker one task at a time."""
+    services = yaml.safe_load((INFRA / "docker-compose.yml").read_text())["services"]
+    env = _env_example()
+    assert env["ABTPRO_TASK_RUNNER"] == "dask"
+    host, port = env["ABTPRO_DASK_ADDRESS"].removeprefix("tcp://").split(":")
+    assert host == "dask-scheduler" and f"--port {port}" in services[host]["command"]
+    assert services[host]["environment"]["DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"] == "1.0"
+    worker = services["dask-worker"]
+    assert worker["command"].split()[:3] == ["dask", "worker", "${ABTPRO_DASK_ADDRESS}"]
+    assert "--nthreads 1" in worker["command"] and worker["env_file"] == services["prefect-worker"]["env_file"]
+    assert services["prefect-worker"]["depends_on"]["dask-worker"]["condition"] == "service_healthy"
 
 
 def test_every_compose_variable_is_in_env_example():
@@ -67,3 +82,4 @@ def test_compose_file_validates_with_docker_compose_config(tmp_path):
     env = _env_example()
     assert services["postgres"]["environment"]["POSTGRES_USER"] == env["POSTGRES_USER"]
     assert services["bentoml"]["depends_on"]["mlflow"]["condition"] == "service_healthy"
+    assert services["dask-worker"]["command"].startswith("dask worker tcp://dask-scheduler:8786 --nworkers 2 ")
