@@ -19,6 +19,9 @@ Run: ``.venv/bin/python benchmarks/bench_scale.py [--modes sequential concurrent
    medians (this VM's timings vary by 20-40% between runs). With ``BENCH_SCALE_TRACE=<dir>`` each run also
    writes every task's start, stop and worker and the flows' time windows there as JSON (for timelines).
    ``--database-url`` / ``--mlflow-uri`` put the app database and the MLflow store on PostgreSQL instead.
+   ``--cluster stack`` measures the production topology instead: a ``dask scheduler`` and N ``dask worker``
+   processes (as the compose stack and ``tests/integration/test_local_stack.py``), the fan-out run twice on the
+   same long-lived workers and the second pass reported (the first pass's total is shown too).
 3. ``abtpro run --no-ui --no-serve`` in another fresh data dir (migrate, ingest, validate, train, register,
    tune) on the default thread runner.
 """
@@ -124,13 +127,42 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def fan_out(root: Path, prefect_api: str, workers: int, mode: str, tuning: str, round_: int, db_url: str,
-            mlflow_uri: str | None) -> dict[str, float]:
+            mlflow_uri: str | None, cluster: str) -> dict[str, float]:
+    """One measured run. ``local``: the child starts its own local cluster (as ``abtpro run``). ``stack``: the
+    production topology, a ``dask scheduler`` and ``workers`` ``dask worker`` processes started here with the
+    child's settings (``abtpro.local_stack``, as the no-Docker stack test); the fan-out runs twice on the same
+    workers and the second (warm: long-lived workers have their imports done) is reported, with the first
+    pass's total as ``cold total``."""
     data_dir = root / f"round-{round_}-workers-{workers}-{mode}"
     data_dir.mkdir()
     env = _env(root / "data", DATABASE_URL=db_url,
                ABTPRO_MLFLOW_TRACKING_URI=mlflow_uri or f"sqlite:///{data_dir / 'mlflow.db'}",
                ABTPRO_MLFLOW_ARTIFACT_ROOT=(data_dir / "mlartifacts").as_uri(), ABTPRO_TASK_RUNNER="dask",
                ABTPRO_DASK_WORKERS=str(workers), PREFECT_API_URL=prefect_api)
+    if cluster == "local":
+        return _child(env, workers, mode, tuning)
+    from distributed import Client
+
+    from abtpro import local_stack
+
+    scheduler = local_stack.dask_scheduler(local_stack.free_port(), local_stack.free_port())
+    procs = []
+    try:
+        procs.append(local_stack.start(scheduler, data_dir / "run", timeout=60))
+        procs.append(local_stack.start(local_stack.dask_workers(scheduler.url, workers, local_stack.free_port(),
+                                                                env=env), data_dir / "run", timeout=120))
+        with Client(scheduler.url, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=60)
+        env["ABTPRO_DASK_ADDRESS"] = scheduler.url
+        cold = _child(env, workers, mode, tuning)
+        return {**_child(env, workers, mode, tuning), "cold total": cold["total"]}
+    finally:
+        for proc in procs:
+            if proc is not None:
+                local_stack.stop_process(proc)
+
+
+def _child(env: dict[str, str], workers: int, mode: str, tuning: str) -> dict[str, float]:
     started = time.perf_counter()
     out = subprocess.run([sys.executable, __file__, "--child", "--modes", mode, "--tuning", tuning], cwd=ROOT, env=env,
                          capture_output=True, text=True, check=False)
@@ -171,6 +203,9 @@ def main() -> None:
                         "database, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/benchapp, for production stores")
     parser.add_argument("--mlflow-uri", help="MLflow tracking store of every run (default: a fresh SQLite store "
                         "per run), e.g. an empty PostgreSQL database")
+    parser.add_argument("--cluster", choices=["local", "stack"], default="local",
+                        help="local: a local cluster started by the run (as `abtpro run`); stack: a `dask scheduler` "
+                             "and `dask worker` processes, as the compose stack, measured on warm workers")
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
     if args.child:
@@ -198,7 +233,7 @@ def main() -> None:
                 for mode in args.modes:
                     for workers in args.workers:
                         run = fan_out(root, f"{prefect.url}/api", workers, mode, args.tuning, round_, db_url,
-                                      args.mlflow_uri)
+                                      args.mlflow_uri, args.cluster)
                         runs.setdefault((mode, workers), []).append(run)
                         print(f"round {round_ + 1}, {mode}, {workers} worker(s): "
                               + ", ".join(f"{k} {v:.1f}s" for k, v in run.items()), flush=True)
@@ -213,14 +248,15 @@ def main() -> None:
     header = []
     for mode in args.modes:
         header += [f"{mode}: {w} worker{'s' if w > 1 else ''} (s)" for w in args.workers] + (["ratio"] if pair else [])
-    lines = [(f"Training fan-out on Dask (one local cluster of single-threaded workers for all flows, its start "
-              f"timed), {os.cpu_count()} CPUs, tuning with the {args.tuning} parameters "
+    cluster = ("one local cluster of single-threaded workers for all flows, its start timed" if args.cluster == "local"
+               else "a `dask scheduler` and single-threaded `dask worker` processes, second pass on the same workers")
+    lines = [(f"Training fan-out on Dask ({cluster}), {os.cpu_count()} CPUs, tuning with the {args.tuning} parameters "
               f"({json.dumps(tuning_params(args.tuning))}); sequential = one flow after the other (as `abtpro run`), "
               f"concurrent = the three flows at once; "
               + (f"median of {args.repeat} interleaved rounds:" if args.repeat > 1 else "one round:")),
              "", "| step | " + " | ".join(header) + " |", "|---|" + "---:|" * len(header)]
-    for step in ("cluster start", "volatility", "signal_quality", "tuning", "total", "task span", "worker busy",
-                 "process"):
+    steps = ["cluster start", "volatility", "signal_quality", "tuning", "total", "task span", "worker busy", "process"]
+    for step in steps + (["cold total"] if args.cluster == "stack" else []):
         row = []
         for mode in args.modes:
             row += [f"{results[mode, w][step]:.1f}" for w in args.workers]
@@ -230,7 +266,8 @@ def main() -> None:
         label = {"total": "**fan-out total** (the three flows)",
                  "task span": "Dask task span (first task start to last task end, per flow, summed)",
                  "worker busy": "worker busy (task compute summed over workers)",
-                 "process": "whole subprocess (imports)"}.get(step, step)
+                 "process": "whole subprocess (imports)",
+                 "cold total": "fan-out total, first pass on fresh workers"}.get(step, step)
         lines.append(f"| {label} | " + " | ".join(row) + " |")
     if args.repeat > 1 and pair:
         for mode in args.modes:
