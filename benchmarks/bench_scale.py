@@ -21,7 +21,8 @@ Run: ``.venv/bin/python benchmarks/bench_scale.py [--modes sequential concurrent
    ``--database-url`` / ``--mlflow-uri`` put the app database and the MLflow store on PostgreSQL instead.
    ``--cluster stack`` measures the production topology instead: a ``dask scheduler`` and N ``dask worker``
    processes (as the compose stack and ``tests/integration/test_local_stack.py``), the fan-out run twice on the
-   same long-lived workers and the second pass reported (the first pass's total is shown too).
+   same long-lived workers and the second pass reported (the first pass's total is shown too). The second pass
+   also finds the MLflow store the first created, as a production run finds its tracking server's.
 3. ``abtpro run --no-ui --no-serve`` in another fresh data dir (migrate, ingest, validate, train, register,
    tune) on the default thread runner.
 """
