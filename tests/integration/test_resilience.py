@@ -4,7 +4,9 @@
 (b) the MLflow server down during registration: the flow fails clearly after its retries, and after the
     server is back no alias points at a half-registered version;
 (c) the app database unreachable while serving: requests answer 503 (not 500, not a hang) and the
-    same ``bentoml serve`` process answers 200 again once the database is back.
+    same ``bentoml serve`` process answers 200 again once the database is back;
+(d) a Dask worker process dying mid-task on the production topology (``dask scheduler`` + ``dask worker``):
+    the scheduler reruns the task on another worker and the flow run completes with every result.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy import create_engine, text
 
 from abtpro import local_stack, registry
@@ -194,3 +198,47 @@ def test_database_outage_while_serving_answers_503_then_recovers(tmp_path):
         if proc is not None:
             local_stack.stop_process(proc)
         drop_database(SERVE_DB)
+
+
+# ---------------------------------------------------------------- (d) a Dask worker dies mid-task
+
+
+@task(cache_policy=NO_CACHE)
+def _doubled_unless_first_try(i: int, marker: str) -> tuple[int, int]:
+    """Task 3's first attempt kills its worker process (as an OOM kill or a lost host would)."""
+    if i == 3 and not Path(marker).exists():
+        Path(marker).write_text(str(os.getpid()))
+        os._exit(1)
+    time.sleep(0.2)
+    return i * 2, os.getpid()
+
+
+@flow
+def _fan_out(n: int, marker: str) -> list[tuple[int, int]]:
+    futures = [_doubled_unless_first_try.submit(i, marker) for i in range(n)]
+    return [f.result() for f in futures]
+
+
+def test_dask_worker_dying_mid_task_reruns_it_on_another_worker(tmp_path, prefect_harness):
+    from distributed import Client
+    from prefect_dask import DaskTaskRunner
+
+    scheduler = local_stack.dask_scheduler(local_stack.free_port(), local_stack.free_port())
+    procs = []
+    try:
+        procs.append(local_stack.start(scheduler, tmp_path, timeout=60))
+        # the workers import this module to run its task
+        procs.append(local_stack.start(local_stack.dask_workers(scheduler.url, 2, local_stack.free_port(),
+                                                                env={"PYTHONPATH": str(ROOT)}), tmp_path, timeout=120))
+        with Client(scheduler.url, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+            marker = tmp_path / "killed-worker-pid"
+            results = _fan_out.with_options(task_runner=DaskTaskRunner(address=scheduler.url))(6, str(marker))
+            assert [value for value, _ in results] == [0, 2, 4, 6, 8, 10]  # every result, none lost
+            killed = int(marker.read_text())
+            assert results[3][1] != killed  # task 3 ran again, on another worker process
+            client.wait_for_workers(2, timeout=60)  # the nanny restarted the dead worker
+    finally:
+        for proc in procs:
+            if proc is not None:
+                local_stack.stop_process(proc)
