@@ -13,6 +13,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +101,26 @@ def dask_workers(scheduler_address: str, n_workers: int = 2, dashboard_port: int
                                   "--nthreads", "1", "--host", "127.0.0.1",
                                   "--dashboard-address", f"127.0.0.1:{dashboard_port}"],
                   f"http://127.0.0.1:{dashboard_port}/health", scheduler_address, env=env)
+
+
+@contextmanager
+def dask_cluster(run_dir: Path, n_workers: int = 2, env: dict[str, str] | None = None) -> Iterator[str]:
+    """:func:`dask_scheduler` and :func:`dask_workers` (with ``env``) on free ports, logs under ``run_dir``.
+    Yields the scheduler address once all ``n_workers`` have registered; stops both afterwards."""
+    from distributed import Client
+
+    scheduler = dask_scheduler(free_port(), free_port())
+    procs = []
+    try:
+        procs.append(start(scheduler, run_dir, timeout=60))
+        procs.append(start(dask_workers(scheduler.url, n_workers, free_port(), env=env), run_dir, timeout=120))
+        with Client(scheduler.url, timeout=60) as client:
+            client.wait_for_workers(n_workers, timeout=60)
+        yield scheduler.url
+    finally:
+        for proc in reversed(procs):
+            if proc is not None:
+                stop_process(proc)
 
 
 def start(server: Server, run_dir: Path, timeout: float = 120.0, cwd: Path | None = None) -> subprocess.Popen | None:

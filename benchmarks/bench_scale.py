@@ -142,25 +142,12 @@ def fan_out(root: Path, prefect_api: str, workers: int, mode: str, tuning: str, 
                ABTPRO_DASK_WORKERS=str(workers), PREFECT_API_URL=prefect_api)
     if cluster == "local":
         return _child(env, workers, mode, tuning)
-    from distributed import Client
-
     from abtpro import local_stack
 
-    scheduler = local_stack.dask_scheduler(local_stack.free_port(), local_stack.free_port())
-    procs = []
-    try:
-        procs.append(local_stack.start(scheduler, data_dir / "run", timeout=60))
-        procs.append(local_stack.start(local_stack.dask_workers(scheduler.url, workers, local_stack.free_port(),
-                                                                env=env), data_dir / "run", timeout=120))
-        with Client(scheduler.url, timeout=60) as client:
-            client.wait_for_workers(workers, timeout=60)
-        env["ABTPRO_DASK_ADDRESS"] = scheduler.url
+    with local_stack.dask_cluster(data_dir / "run", workers, env=env) as address:
+        env["ABTPRO_DASK_ADDRESS"] = address
         cold = _child(env, workers, mode, tuning)
         return {**_child(env, workers, mode, tuning), "cold total": cold["total"]}
-    finally:
-        for proc in procs:
-            if proc is not None:
-                local_stack.stop_process(proc)
 
 
 def _child(env: dict[str, str], workers: int, mode: str, tuning: str) -> dict[str, float]:

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -38,6 +39,7 @@ def stack(tmp_path: Path) -> Iterator[dict[str, str]]:
     data_dir = tmp_path / ".abtpro"
     run_dir = data_dir / "run"
     procs: list[subprocess.Popen] = []
+    cleanup = ExitStack()  # the Dask cluster
     env = {"ABTPRO_DATA_DIR": str(data_dir), "ABTPRO_PREFECT_PORT": str(local_stack.free_port()),
            "ABTPRO_MLFLOW_PORT": str(local_stack.free_port()), "ABTPRO_SERVICE_PORT": str(local_stack.free_port())}
     try:
@@ -51,21 +53,17 @@ def stack(tmp_path: Path) -> Iterator[dict[str, str]]:
                                              database_url=fresh_database(PREFECT_DB, driver="asyncpg"))
         procs.append(local_stack.start(prefect, run_dir, timeout=180))
         env["PREFECT_API_URL"] = f"{prefect.url}/api"
-        scheduler = local_stack.dask_scheduler(local_stack.free_port(), local_stack.free_port())
-        procs.append(local_stack.start(scheduler, tmp_path / "servers", timeout=60))
         # the workers run the fan-out tasks, so they see the pipeline's settings, as the compose services do
-        workers = local_stack.dask_workers(scheduler.url, 2, local_stack.free_port(),
-                                           env={**env, "ABTPRO_TASK_RUNNER": "dask"})
-        procs.append(local_stack.start(workers, tmp_path / "servers", timeout=120))
-        with Client(scheduler.url, timeout=60) as client:
-            client.wait_for_workers(2, timeout=60)
-        env.update(ABTPRO_TASK_RUNNER="dask", ABTPRO_DASK_ADDRESS=scheduler.url)
+        address = cleanup.enter_context(local_stack.dask_cluster(tmp_path / "servers", 2,
+                                                                 env={**env, "ABTPRO_TASK_RUNNER": "dask"}))
+        env.update(ABTPRO_TASK_RUNNER="dask", ABTPRO_DASK_ADDRESS=address)
         env["prefect_url"] = prefect.url
         yield env
     finally:
         cli_env = {k: v for k, v in env.items() if k != "prefect_url"}
         subprocess.run([*ABTPRO, "down"], cwd=tmp_path, env={**os.environ, **cli_env}, capture_output=True,
                        timeout=120, check=False)
+        cleanup.close()
         for proc in procs:
             if proc is not None:
                 local_stack.stop_process(proc)

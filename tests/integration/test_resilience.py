@@ -223,22 +223,12 @@ def test_dask_worker_dying_mid_task_reruns_it_on_another_worker(tmp_path, prefec
     from distributed import Client
     from prefect_dask import DaskTaskRunner
 
-    scheduler = local_stack.dask_scheduler(local_stack.free_port(), local_stack.free_port())
-    procs = []
-    try:
-        procs.append(local_stack.start(scheduler, tmp_path, timeout=60))
-        # the workers import this module to run its task
-        procs.append(local_stack.start(local_stack.dask_workers(scheduler.url, 2, local_stack.free_port(),
-                                                                env={"PYTHONPATH": str(ROOT)}), tmp_path, timeout=120))
-        with Client(scheduler.url, timeout=60) as client:
-            client.wait_for_workers(2, timeout=60)
-            marker = tmp_path / "killed-worker-pid"
-            results = _fan_out.with_options(task_runner=DaskTaskRunner(address=scheduler.url))(6, str(marker))
-            assert [value for value, _ in results] == [0, 2, 4, 6, 8, 10]  # every result, none lost
-            killed = int(marker.read_text())
-            assert results[3][1] != killed  # task 3 ran again, on another worker process
-            client.wait_for_workers(2, timeout=60)  # the nanny restarted the dead worker
-    finally:
-        for proc in procs:
-            if proc is not None:
-                local_stack.stop_process(proc)
+    # the workers import this module to run its task
+    with (local_stack.dask_cluster(tmp_path, 2, env={"PYTHONPATH": str(ROOT)}) as address,
+          Client(address, timeout=60) as client):
+        marker = tmp_path / "killed-worker-pid"
+        results = _fan_out.with_options(task_runner=DaskTaskRunner(address=address))(6, str(marker))
+        assert [value for value, _ in results] == [0, 2, 4, 6, 8, 10]  # every result, none lost
+        killed = int(marker.read_text())
+        assert results[3][1] != killed  # task 3 ran again, on another worker process
+        client.wait_for_workers(2, timeout=60)  # the nanny restarted the dead worker
