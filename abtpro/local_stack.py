@@ -85,10 +85,12 @@ def dask_scheduler(port: int = 8786, dashboard_port: int = 8787) -> Server:
     """A Dask scheduler (the compose stack's ``dask-scheduler``) that hands a single-threaded worker one task at a
     time (``worker-saturation`` 1.0, as ``flows.common.local_cluster``); its URL is the address flows take as
     ``ABTPRO_DASK_ADDRESS``."""
+    from flows.common import WORKER_SATURATION
+
     return Server("dask-scheduler", [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                      "--dashboard-address", f"127.0.0.1:{dashboard_port}"],
                   f"http://127.0.0.1:{dashboard_port}/health", f"tcp://127.0.0.1:{port}",
-                  env={"DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"})
+                  env={"DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": str(WORKER_SATURATION)})
 
 
 def dask_workers(scheduler_address: str, n_workers: int = 2, dashboard_port: int = 8788,

@@ -19,6 +19,7 @@ from data_contracts.bars import BarsFrameSchema
 
 IO_RETRIES = 2
 IO_RETRY_DELAY_SECONDS = 2
+WORKER_SATURATION = 1.0  # Dask scheduler: tasks per worker thread at once (see local_cluster)
 
 
 def retry_unless_permanent(task: Task, task_run: TaskRun, state: State) -> bool:
@@ -91,7 +92,7 @@ def local_cluster(**kwargs):
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+    with dask.config.set({"distributed.scheduler.worker-saturation": WORKER_SATURATION}):
         return LocalCluster(**kwargs)
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from flows.common import WORKER_SATURATION
+
 INFRA = Path(__file__).resolve().parents[1] / "infra"
 STACK = {"postgres", "prefect-server", "prefect-worker", "mlflow", "bentoml", "dask-scheduler", "dask-worker"}
 
@@ -37,7 +39,8 @@ def test_flow_runs_fan_out_on_the_stacks_dask_cluster():
     assert env["ABTPRO_TASK_RUNNER"] == "dask"
     host, port = env["ABTPRO_DASK_ADDRESS"].removeprefix("tcp://").split(":")
     assert host == "dask-scheduler" and f"--port {port}" in services[host]["command"]
-    assert services[host]["environment"]["DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"] == "1.0"
+    # the same saturation as the local clusters and the no-Docker stack
+    assert services[host]["environment"]["DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"] == str(WORKER_SATURATION)
     worker = services["dask-worker"]
     assert worker["command"].split()[:3] == ["dask", "worker", "${ABTPRO_DASK_ADDRESS}"]
     assert "--nthreads 1" in worker["command"] and worker["env_file"] == services["prefect-worker"]["env_file"]
