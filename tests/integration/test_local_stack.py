@@ -32,29 +32,33 @@ APP_DB, MLFLOW_DB, PREFECT_DB = (f"abtpro_stack_{part}it_{os.getpid()}" for part
 ABTPRO = [sys.executable, "-m", "abtpro.cli"]
 
 
+def _stop_later(servers: ExitStack, proc: subprocess.Popen | None) -> None:
+    if proc is not None:  # None: an already-running server was reused
+        servers.callback(local_stack.stop_process, proc)
+
+
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[dict[str, str]]:
     """PostgreSQL databases, an MLflow server on PostgreSQL, a Prefect server and a Dask scheduler with two
     workers; torn down afterwards."""
     data_dir = tmp_path / ".abtpro"
     run_dir = data_dir / "run"
-    procs: list[subprocess.Popen] = []
-    cleanup = ExitStack()  # the Dask cluster
+    servers = ExitStack()  # stopped in reverse: Dask cluster, then Prefect, then MLflow
     env = {"ABTPRO_DATA_DIR": str(data_dir), "ABTPRO_PREFECT_PORT": str(local_stack.free_port()),
            "ABTPRO_MLFLOW_PORT": str(local_stack.free_port()), "ABTPRO_SERVICE_PORT": str(local_stack.free_port())}
     try:
         env["DATABASE_URL"] = fresh_database(APP_DB)
         mlflow = local_stack.mlflow_server(fresh_database(MLFLOW_DB), (tmp_path / "mlartifacts").as_uri(),
                                            local_stack.free_port())
-        procs.append(local_stack.start(mlflow, tmp_path / "servers", timeout=180))
+        _stop_later(servers, local_stack.start(mlflow, tmp_path / "servers", timeout=180))
         env["ABTPRO_MLFLOW_TRACKING_URI"] = mlflow.url
         # the same Prefect server `abtpro run` would start; it finds it healthy on ABTPRO_PREFECT_PORT and reuses it
         prefect = local_stack.prefect_server(data_dir, int(env["ABTPRO_PREFECT_PORT"]),
                                              database_url=fresh_database(PREFECT_DB, driver="asyncpg"))
-        procs.append(local_stack.start(prefect, run_dir, timeout=180))
+        _stop_later(servers, local_stack.start(prefect, run_dir, timeout=180))
         env["PREFECT_API_URL"] = f"{prefect.url}/api"
         # the workers run the fan-out tasks, so they see the pipeline's settings, as the compose services do
-        address = cleanup.enter_context(local_stack.dask_cluster(tmp_path / "servers", 2,
+        address = servers.enter_context(local_stack.dask_cluster(tmp_path / "servers", 2,
                                                                  env={**env, "ABTPRO_TASK_RUNNER": "dask"}))
         env.update(ABTPRO_TASK_RUNNER="dask", ABTPRO_DASK_ADDRESS=address)
         env["prefect_url"] = prefect.url
@@ -63,10 +67,7 @@ def stack(tmp_path: Path) -> Iterator[dict[str, str]]:
         cli_env = {k: v for k, v in env.items() if k != "prefect_url"}
         subprocess.run([*ABTPRO, "down"], cwd=tmp_path, env={**os.environ, **cli_env}, capture_output=True,
                        timeout=120, check=False)
-        cleanup.close()
-        for proc in procs:
-            if proc is not None:
-                local_stack.stop_process(proc)
+        servers.close()
         for name in (APP_DB, MLFLOW_DB, PREFECT_DB):
             drop_database(name)
 
