@@ -13,6 +13,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
 from abtpro.settings import get_settings
+from flows import task_overhead
 from flows.common import load_bars, local_cluster, shared_dask_cluster, task_runner, task_threads
 
 
@@ -98,6 +99,9 @@ def test_one_shared_local_cluster_serves_every_flow_of_a_run(prefect_harness, mo
         assert seen and seen <= workers  # every task ran on the shared cluster's workers
         # on a single-threaded worker, a task asking for 2 threads (XGBoost) gets 1: no oversubscribed cores
         assert _threads_on_runner.with_options(task_runner=task_runner(get_settings()))(2) == 1
+        with Client(address) as client:  # the workers ran those task runs with flows.task_overhead's fixes
+            assert list(client.run(task_overhead.installed).values()) == [
+                {"ssl": True, "serialize": True, "hydrate": True}] * 2
     assert "ABTPRO_DASK_ADDRESS" not in os.environ
 
 
