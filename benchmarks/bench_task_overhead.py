@@ -135,8 +135,8 @@ def main() -> None:
     rows = [("wall time of the flow run, per task", "wall"), ("worker CPU per task", "worker"),
             ("Prefect server CPU per task", "server"), ("flow process CPU per task", "flow"),
             ("**all three, CPU per task**", "total")]
-    lines = [f"{args.tasks} no-op Prefect tasks on a warm single-threaded `dask worker` (`dask scheduler` + worker + "
-             f"`prefect server start` on 127.0.0.1), {os.cpu_count()} CPUs, median of {args.repeat} rounds (ms):", "",
+    lines = [(f"{args.tasks} no-op Prefect tasks on a warm single-threaded `dask worker` (`dask scheduler` + worker + "
+             f"`prefect server start` on 127.0.0.1), {os.cpu_count()} CPUs, median of {args.repeat} rounds (ms):"), "",
              f"| step | {sides['off']} | {sides['on']} | ratio |", "|---|---:|---:|---:|"]
     for label, key in rows:
         off, on = per_task_ms("off", key), per_task_ms("on", key)

@@ -13,7 +13,11 @@ import certifi
 from prefect import task_engine
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.context import SettingsContext, hydrated_context
-from prefect.settings import PREFECT_API_TLS_INSECURE_SKIP_VERIFY, PREFECT_TASKS_DEFAULT_RETRIES, temporary_settings
+from prefect.settings import (
+    PREFECT_API_TLS_INSECURE_SKIP_VERIFY,
+    PREFECT_TASKS_DEFAULT_RETRIES,
+    temporary_settings,
+)
 
 from flows import task_overhead
 
