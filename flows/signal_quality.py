@@ -152,10 +152,12 @@ def _scorer(model: str, scorer_params: dict):
 
 
 @task(cache_policy=NO_CACHE)
-def walk_forward(model: str, scorer_params: dict, pooled: PooledSets, protocol: Protocol) -> pd.DataFrame:
-    """Out-of-sample scores of one scorer by purged walk-forward CV over the pooled sets."""
+def walk_forward(model: str, scorer_params: dict, pooled: PooledSets, protocol: Protocol,
+                 folds: list[int] | None = None) -> pd.DataFrame:
+    """Out-of-sample scores of one scorer by purged walk-forward CV over the pooled sets (only ``folds``, if
+    given)."""
     oos, _ = walk_forward_predict(lambda: _scorer(model, scorer_params), pooled.X, pooled.labels, protocol.cv(),
-                                  pooled.weights)
+                                  pooled.weights, folds=folds)
     return oos
 
 
@@ -182,9 +184,15 @@ def build_sets(bars: dict[str, pd.DataFrame], settings: ModelSettings) -> Pooled
 
 def evaluate_models(pooled: PooledSets, models: list[str], scorer_params: dict,
                     protocol: Protocol) -> dict[str, pd.DataFrame]:
-    """Out-of-sample scores of every model (walk-forward runs concurrently)."""
-    futures = {m: walk_forward.submit(m, scorer_params, pooled, protocol) for m in models}
-    return {m: f.result() for m, f in futures.items()}
+    """Out-of-sample scores of every model, all concurrently: the first (the scorer being trained, the costly
+    one) as one task run per test fold, latest (largest training set) first, the baselines (cheap) one task
+    run each. Folds computed apart and concatenated in fold order equal the whole walk-forward."""
+    first, *rest = models
+    resolved = int(pooled.labels["label"].notna().sum())
+    folds = [walk_forward.submit(first, scorer_params, pooled, protocol, [fold])
+             for fold in reversed(protocol.cv().test_folds(resolved))]
+    futures = {m: walk_forward.submit(m, scorer_params, pooled, protocol) for m in rest}
+    return {first: pd.concat([f.result() for f in reversed(folds)]), **{m: f.result() for m, f in futures.items()}}
 
 
 def oos_metrics(oos: pd.DataFrame) -> dict[str, float]:

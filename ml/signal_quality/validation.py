@@ -10,7 +10,7 @@ also trains on later folds, which is where the embargo matters.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,13 +54,17 @@ class PurgedWalkForwardCV:
         a, b = _ns(t0), _ns(t1)
         if np.any(np.diff(a) < 0):
             raise ValueError("samples must be sorted by t0")
-        n = len(a)
-        first = int(n * self.min_train_fraction) if self.walk_forward else 0
-        embargo = int(self.embargo_pct * (a[-1] - a[0])) if n else 0
-        for test in np.array_split(np.arange(first, n), self.n_splits):
-            if test.size == 0:
-                continue
+        embargo = int(self.embargo_pct * (a[-1] - a[0])) if len(a) else 0
+        for test in self._tests(len(a)):
             yield self._train_indices(a, b, test, embargo), test
+
+    def test_folds(self, n: int) -> list[int]:
+        """Numbers of the test folds :meth:`split` yields for ``n`` samples (0 = the earliest)."""
+        return list(range(len(self._tests(n))))
+
+    def _tests(self, n: int) -> list[np.ndarray]:
+        first = int(n * self.min_train_fraction) if self.walk_forward else 0
+        return [test for test in np.array_split(np.arange(first, n), self.n_splits) if test.size]
 
     def _train_indices(self, a, b, test, embargo) -> np.ndarray:
         start, end = a[test[0]], b[test].max()
@@ -79,8 +83,9 @@ def walk_forward_predict(
     labels: pd.DataFrame,
     cv: PurgedWalkForwardCV = PurgedWalkForwardCV(),
     sample_weight: pd.Series | None = None,
+    folds: Collection[int] | None = None,
 ) -> tuple[pd.DataFrame, list]:
-    """Out-of-sample scores for every test fold of ``cv``.
+    """Out-of-sample scores for every test fold of ``cv`` (or only the folds numbered in ``folds``).
 
     Each fold fits a fresh model (which calibrates and chooses its threshold on its own, later
     training rows) on the purged training set and scores the test fold.
@@ -92,6 +97,8 @@ def walk_forward_predict(
         labels: Triple-barrier labels (``label``, ``exit_time``, ``ret``); unresolved rows are dropped.
         cv: Splitter.
         sample_weight: Optional weights aligned with ``X``.
+        folds: Fold numbers (0 = earliest test fold) to compute; the others are skipped, so the folds can be
+            computed apart (in parallel) and concatenated in fold order, which equals computing them all.
 
     Returns:
         ``(oos, models)``: frame indexed by signal time with ``fold``, ``score``, ``threshold``,
@@ -105,6 +112,8 @@ def walk_forward_predict(
     y, t1 = lab["label"].to_numpy(), lab["exit_time"]
     parts, models = [], []
     for fold, (tr, te) in enumerate(cv.split(Xs.index, t1)):
+        if folds is not None and fold not in folds:
+            continue
         model = make_model().fit(Xs.iloc[tr], y[tr], None if w is None else w[tr], t1.iloc[tr].to_numpy())
         score = model.score_array(Xs.iloc[te])
         parts.append(pd.DataFrame({"fold": fold, "score": score, "threshold": model.threshold_,
@@ -114,6 +123,8 @@ def walk_forward_predict(
         if "group" in lab.columns:
             parts[-1]["group"] = lab["group"].to_numpy()[te]
         models.append(model)
+    if not parts:
+        raise ValueError(f"no test fold of the splitter is among folds={sorted(folds or [])}")
     return pd.concat(parts), models
 
 

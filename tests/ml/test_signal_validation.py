@@ -114,3 +114,19 @@ def test_pooled_sets_are_time_ordered_and_purged_across_sets():
     oos, _ = walk_forward_predict(lambda: SignalQualityScorer(n_estimators=10), X, labels,
                                   PurgedWalkForwardCV(n_splits=2))
     assert set(oos["group"]) == {"a", "b"}
+
+
+def test_folds_computed_apart_and_concatenated_equal_the_whole_walk_forward():
+    X, labels, _ = synthetic_signals(3_000)
+    labels.iloc[::50, labels.columns.get_loc("label")] = np.nan  # unresolved rows are dropped either way
+    cv = PurgedWalkForwardCV(n_splits=4, min_train_fraction=0.4)
+    resolved = int(labels["label"].notna().sum())
+    assert cv.test_folds(resolved) == [0, 1, 2, 3]
+    assert cv.test_folds(3) == [0, 1]  # 2 samples to test in 4 splits: the 2 empty folds are not counted
+    whole, _ = walk_forward_predict(lambda: SignalQualityScorer(n_estimators=30, n_jobs=1), X, labels, cv)
+    parts = [walk_forward_predict(lambda: SignalQualityScorer(n_estimators=30, n_jobs=1), X, labels, cv,
+                                  folds=[fold])[0] for fold in reversed(cv.test_folds(resolved))]
+    pd.testing.assert_frame_equal(pd.concat(parts[::-1]), whole)
+    assert sorted(parts[0]["fold"].unique()) == [3]
+    with pytest.raises(ValueError, match="no test fold"):
+        walk_forward_predict(lambda: SignalQualityScorer(n_estimators=30, n_jobs=1), X, labels, cv, folds=[9])
