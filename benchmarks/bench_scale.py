@@ -23,6 +23,8 @@ Run: ``.venv/bin/python benchmarks/bench_scale.py [--modes sequential concurrent
    processes (as the compose stack and ``tests/integration/test_local_stack.py``), the fan-out run twice on the
    same long-lived workers and the second pass reported (the first pass's total is shown too). The second pass
    also finds the MLflow store the first created, as a production run finds its tracking server's.
+   Before each round, :func:`machine_ceiling` measures the machine's own 1-vs-2 ratio on plain CPU-bound work
+   (shared or hyper-threaded vCPUs give well under 2x; no fan-out ratio measured here can beat it).
 3. ``abtpro run --no-ui --no-serve`` in another fresh data dir (migrate, ingest, validate, train, register,
    tune) on the default thread runner.
 """
@@ -115,6 +117,40 @@ def task_span(tasks: list[dict], windows: dict[str, tuple[float, float]]) -> dic
     groups = [[c for c in computes if lo <= c[0] <= hi] for lo, hi in windows.values()] or [computes]
     span = sum(max(stop for _, stop in g) - min(start for start, _ in g) for g in groups if g)
     return {"task span": span, "worker busy": sum(stop - start for start, stop in computes)}
+
+
+def _cpu_work(units: int) -> float:
+    """``units`` of CPU-bound work like the tasks' (a Python loop and NumPy arithmetic); returns its seconds."""
+    import numpy as np
+
+    tic = time.perf_counter()
+    rng = np.random.default_rng(0)
+    for _ in range(units):
+        total = 0.0
+        for i in range(400_000):
+            total += i % 7
+        a = rng.standard_normal((200, 200))
+        for _ in range(40):
+            a = np.tanh(a @ a.T / 200)
+    return time.perf_counter() - tic
+
+
+def machine_ceiling(units: int = 6) -> float:
+    """This machine's own 1-vs-2 ratio: the time of two processes doing ``units`` of :func:`_cpu_work` one after
+    the other over the time of both at once. On two real, idle cores it is ~2; shared or hyper-threaded vCPUs
+    give less, and no 1-vs-2-worker ratio measured on the machine can beat it."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_cpu_work, [1, 1]))  # both processes started and warm
+        tic = time.perf_counter()
+        for _ in range(2):
+            pool.submit(_cpu_work, units).result()
+        one_after_the_other = time.perf_counter() - tic
+        tic = time.perf_counter()
+        list(pool.map(_cpu_work, [units, units]))
+        at_once = time.perf_counter() - tic
+    return one_after_the_other / at_once
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -217,7 +253,10 @@ def main() -> None:
                 if setup.returncode != 0:
                     raise SystemExit(f"{command} failed:\n{setup.stdout[-3000:]}\n{setup.stderr[-3000:]}")
             runs: dict[tuple[str, int], list[dict[str, float]]] = {}
+            ceilings = []
             for round_ in range(args.repeat):  # interleaved, so slow drifts of the machine hit both sides
+                ceilings.append(machine_ceiling())
+                print(f"round {round_ + 1}: this machine's own 1-vs-2 ratio {ceilings[-1]:.2f}x", flush=True)
                 for mode in args.modes:
                     for workers in args.workers:
                         run = fan_out(root, f"{prefect.url}/api", workers, mode, args.tuning, round_, db_url,
@@ -263,6 +302,9 @@ def main() -> None:
             per_round = {step: ", ".join(f"{a[step] / b[step]:.2f}x" for a, b in rounds)
                          for step in ("total", "task span")}
             lines.append(f"\n{mode}, per round: fan-out total {per_round['total']}; task span {per_round['task span']}")
+    lines.append(f"\nThis machine's own 1-vs-2 ratio (two processes of CPU-bound work one after the other vs at once, "
+                 f"before each round): {', '.join(f'{c:.2f}x' for c in ceilings)}; median "
+                 f"{statistics.median(ceilings):.2f}x")
     if e2e is not None:
         lines += ["", (f"End to end, `abtpro run --no-ui --no-serve` in a fresh data dir: {e2e:.1f} s "
                       f"({'under' if e2e < 300 else 'OVER'} the 5-minute target)")]
