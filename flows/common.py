@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +43,17 @@ def load_bars(url: str, symbol: str, timeframe: str) -> pd.DataFrame:
     if bars.empty:
         raise ValueError(f"no stored bars for {symbol}/{timeframe}; run the ingest flow first")
     return BarsFrameSchema.validate(bars)
+
+
+def png_files(figures: dict, dpi: int) -> dict[str, bytes]:
+    """Matplotlib figures as PNG files (``<name>.png`` -> bytes): what a plotting task returns to its flow, which
+    writes them into the MLflow run (figures rendered on the task runner, not serially in the flow)."""
+    files = {}
+    for name, figure in figures.items():
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=dpi)
+        files[f"{name}.png"] = buffer.getvalue()
+    return files
 
 
 def load_series(url: str, symbols: list[str], timeframe: str) -> dict[str, pd.DataFrame]:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from abtpro import registry
 from abtpro.settings import get_settings
-from flows.common import load_bars, load_series, task_runner
+from flows.common import load_bars, load_series, png_files, task_runner
 from flows.registration import (
     Candidate,
     RegisterOutcome,
@@ -111,16 +110,10 @@ def render_plots(symbol: str, forecasts: pd.DataFrame, chosen: str) -> dict[str,
     they render on the task runner alongside the final fits instead of serially in the flow."""
     from ml.volatility import plots
 
-    figures = {f"forecast_vs_realised_{symbol}.png": plots.forecast_vs_realised(
-                   forecasts, title=f"{symbol}: {chosen} vs realised"),
-               f"interval_calibration_{symbol}.png": plots.interval_calibration(
-                   forecasts, title=f"{symbol}: interval calibration")}
-    pngs = {}
-    for name, figure in figures.items():
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=110)
-        pngs[name] = buffer.getvalue()
-    return pngs
+    return png_files({f"forecast_vs_realised_{symbol}": plots.forecast_vs_realised(
+                          forecasts, title=f"{symbol}: {chosen} vs realised"),
+                      f"interval_calibration_{symbol}": plots.interval_calibration(
+                          forecasts, title=f"{symbol}: interval calibration")}, dpi=110)
 
 
 def _log_artifacts(table: pd.DataFrame, pngs: dict[str, bytes]) -> None:
