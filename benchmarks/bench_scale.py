@@ -120,9 +120,12 @@ def task_span(tasks: list[dict], windows: dict[str, tuple[float, float]]) -> dic
 
 
 def _cpu_work(units: int) -> float:
-    """``units`` of CPU-bound work like the tasks' (a Python loop and NumPy arithmetic); returns its seconds."""
+    """``units`` of CPU-bound work like the tasks' (a Python loop and NumPy arithmetic) on one thread (BLAS
+    limited to one, as Dask's nanny does for its workers); returns its seconds."""
     import numpy as np
+    from threadpoolctl import threadpool_limits
 
+    threadpool_limits(1)
     tic = time.perf_counter()
     rng = np.random.default_rng(0)
     for _ in range(units):
