@@ -79,7 +79,7 @@ def child(address: str, server_pid: int, n_tasks: int) -> None:
     assert many(n_tasks) == n_tasks * (n_tasks - 1) // 2
     wall = time.perf_counter() - tic
     after = {k: _cpu(pid, ch) for k, (pid, ch) in pids.items()}
-    out = {"wall": wall, **{k: after[k] - before[k] for k in pids}, "patched": task_overhead.install()}
+    out = {"wall": wall, **{k: after[k] - before[k] for k in pids}, "patched": task_overhead.installed()}
     print("BENCH_OVERHEAD " + json.dumps(out), flush=True)
 
 

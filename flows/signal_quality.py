@@ -301,26 +301,22 @@ def _markdown(model: str, protocol: Protocol, run_id: str, scorer: Any, table: p
             + "\n\nSignals per set (after warm-up): " + ", ".join(f"{k} {n}" for k, n in counts.items()))
 
 
-def _importance(scorer: Any) -> pd.Series | None:
-    return scorer.gain_importance() if hasattr(scorer, "gain_importance") else None
-
-
 @task(cache_policy=NO_CACHE)
-def render_plots(oos: pd.DataFrame, scorer: Any) -> dict[str, bytes]:
+def render_plots(oos: pd.DataFrame, sweep: pd.DataFrame, importance: pd.Series | None) -> dict[str, bytes]:
     """PNG plots of the out-of-sample evaluation (calibration, ROC, threshold sweep, feature importance); a task,
     so they render on the task runner while the flow logs the run."""
     from ml.signal_quality import plots
 
     y, p = oos["label"], oos["score"]
     figures = {"calibration": plots.plot_calibration(y, p), "roc": plots.plot_roc(y, p),
-               "threshold_sweep": plots.plot_threshold_sweep(evaluate_oos(oos)["sweep"])}
-    if (importance := _importance(scorer)) is not None:
+               "threshold_sweep": plots.plot_threshold_sweep(sweep)}
+    if importance is not None:
         figures["feature_importance"] = plots.plot_feature_importance(importance)
     return png_files(figures, dpi=90)
 
 
-def _log_artifacts(oos: pd.DataFrame, table: pd.DataFrame, scorer: Any, pngs: dict[str, bytes]) -> None:
-    ev = evaluate_oos(oos)
+def _log_artifacts(table: pd.DataFrame, ev: dict[str, pd.DataFrame], importance: pd.Series | None,
+                   pngs: dict[str, bytes]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         table.round(6).to_csv(root / "oos_summary.csv")
@@ -328,7 +324,7 @@ def _log_artifacts(oos: pd.DataFrame, table: pd.DataFrame, scorer: Any, pngs: di
         ev["sweep"].round(6).to_csv(root / "threshold_sweep.csv", index=False)
         (root / "threshold_sweep.md").write_text(ev["sweep"].round(4).to_markdown(index=False))
         ev["calibration"].round(6).to_csv(root / "calibration_deciles.csv", index=False)
-        if (importance := _importance(scorer)) is not None:
+        if importance is not None:
             importance.rename("gain_share").to_csv(root / "feature_importance.csv")
         for name, png in pngs.items():
             (root / name).write_bytes(png)
@@ -404,7 +400,9 @@ def train_signal_quality(symbols: list[str] | None = None, timeframe: str = "1d"
     metrics = flat_metrics(table, ms.model)
     _log_summary(ms.model, table)
     scorer = final.result()
-    plots = render_plots.submit(oos[ms.model], scorer)  # on the task runner while the run is logged below
+    evaluation = evaluate_oos(oos[ms.model])
+    importance = scorer.gain_importance() if hasattr(scorer, "gain_importance") else None
+    plots = render_plots.submit(oos[ms.model], evaluation["sweep"], importance)  # rendered while the run is logged
     digest = data_digest(bars)
     bundle = ScorerBundle(scorer, ms.feature_config(), list(pooled.X.columns), ms.param_grids, pooled.history,
                           {"model": ms.model, "timeframe": timeframe, "symbols": symbols,
@@ -414,7 +412,7 @@ def train_signal_quality(symbols: list[str] | None = None, timeframe: str = "1d"
         _log_run(ms, protocol, bars, pooled, scorer, metrics, digest, timeframe)
         _log_reference(pooled)
         info = registry.log_model(bundle, pooled.X.tail(5).reset_index(drop=True))
-        _log_artifacts(oos[ms.model], table, scorer, plots.result())
+        _log_artifacts(table, evaluation, importance, plots.result())
     create_markdown_artifact(key="signal-quality-oos", markdown=_markdown(ms.model, protocol, run.info.run_id,
                                                                           scorer, table, pooled.counts),
                              description="Out-of-sample scorer vs baselines, per dataset and strategy")

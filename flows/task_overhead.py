@@ -66,16 +66,16 @@ class CachingSSL(types.ModuleType):
 
 
 class _LRU(OrderedDict):
-    def remember(self, key: Any, value: Any) -> Any:
+    def remember(self, key: Any, value: Any) -> None:
         self[key] = value
         self.move_to_end(key)
         while len(self) > _CACHE_SIZE:
             self.popitem(last=False)
-        return value
 
 
 def _memoised_serialize(original):
-    """``SettingsContext.serialize`` computed once per (context object, its settings object, include_secrets)."""
+    """``SettingsContext.serialize`` computed once per (context object, its settings object, include_secrets).
+    Each entry keeps both objects alive, so no other object can take their ids while it is remembered."""
     seen = _LRU()
     lock = threading.Lock()
 
@@ -83,7 +83,7 @@ def _memoised_serialize(original):
         key = (id(self), id(self.settings), include_secrets)
         with lock:
             hit = seen.get(key)
-        if hit is None or hit[0] is not self or hit[1] is not self.settings:
+        if hit is None:
             hit = (self, self.settings, original(self, include_secrets=include_secrets))
             with lock:
                 seen.remember(key, hit)
