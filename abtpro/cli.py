@@ -43,7 +43,7 @@ def _quiet_prefect() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Migrate the database (DATABASE_URL) up to REVISION."""
-    from abtpro_store import migrate
+    from store import migrate
 
     url = get_settings().db_url
     migrate.upgrade(url, revision)
@@ -53,7 +53,7 @@ def db_upgrade(revision: str = "head") -> None:
 @db_app.command("downgrade")
 def db_downgrade(revision: str = "base") -> None:
     """Migrate the database down to REVISION (default: base, i.e. drop every table)."""
-    from abtpro_store import migrate
+    from store import migrate
 
     url = get_settings().db_url
     migrate.downgrade(url, revision)
@@ -63,7 +63,7 @@ def db_downgrade(revision: str = "base") -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's migration revision."""
-    from abtpro_store import migrate
+    from store import migrate
 
     console.print(migrate.current(get_settings().db_url) or "unversioned")
 
@@ -84,7 +84,7 @@ def _ingest_table(summary: list) -> Table:
 
 
 def _store_table() -> Table:
-    from abtpro_store.bars import bar_counts, quarantine_count
+    from store.bars import bar_counts, quarantine_count
 
     url = get_settings().db_url
     table = Table(title=f"Market bars in {_redact(url)}")
@@ -117,8 +117,8 @@ def ingest(
 ) -> None:
     """Ingest bars: valid rows are upserted, invalid rows quarantined with the reason."""
     _quiet_prefect()
-    from abtpro_store.sources import SourceError
     from flows.ingest import ingest as ingest_flow
+    from ingest.sources import SourceError
 
     try:
         summary = ingest_flow(source=source, path=path, query=query, source_url=source_url, symbol=symbol,
@@ -192,7 +192,7 @@ def _registration_table(title: str, result) -> Table:
 
 def _tuning_table(settings, ids: list[int]) -> Table:
     """One row per tuned (series, strategy): the out-of-sample verdict of the walk-forward tuning."""
-    from abtpro_store import optimizations
+    from store import optimizations
 
     table = Table(title=f"Strategy tuner ({TUNE_METHOD}, walk-forward: tuned in sample, judged out of sample)")
     for col in ("optimization", "series", "strategy", "OOS Sharpe change", "deflated Sharpe", "PBO", "recommended?"):
@@ -211,31 +211,31 @@ def _tuning_table(settings, ids: list[int]) -> Table:
 
 def _start_uis(settings) -> dict[str, str]:
     """Start (or reuse) the Prefect server and MLflow UI; flows of this process then report to Prefect."""
-    from abtpro import local_stack
+    from abtpro import supervisor
 
     data_dir = settings.resolved_data_dir()
     run_dir = data_dir / "run"
-    prefect = local_stack.prefect_server(data_dir, settings.prefect_port)
-    local_stack.start(prefect, run_dir)
+    prefect = supervisor.prefect_server(data_dir, settings.prefect_port)
+    supervisor.start(prefect, run_dir)
     os.environ["PREFECT_API_URL"] = f"{prefect.url}/api"
-    local_stack.start(local_stack.flow_runner(prefect.url, data_dir), run_dir)
+    supervisor.start(supervisor.flow_runner(prefect.url, data_dir), run_dir)
     urls = {"Prefect UI (flow runs, artifacts, deployments)": prefect.url}
     if settings.mlflow_tracking_uri is None:
-        from abtpro import registry
+        import registry
 
         registry.configure(settings)
         from mlflow.tracking import MlflowClient
 
         MlflowClient().search_experiments()  # creates the store's tables before the UI opens it
-        mlflow_ui = local_stack.mlflow_server(settings.tracking_uri, settings.artifact_root, settings.mlflow_port)
-        local_stack.start(mlflow_ui, run_dir)
+        mlflow_ui = supervisor.mlflow_server(settings.tracking_uri, settings.artifact_root, settings.mlflow_port)
+        supervisor.start(mlflow_ui, run_dir)
         urls["MLflow UI (runs, plots, registry aliases)"] = f"{mlflow_ui.url}/#/models"
     return urls
 
 
 def _demo_key(settings) -> str:
     """The local demo admin's API key: created on the first run, kept in the data dir (mode 600)."""
-    from abtpro_store.users import UserExistsError, create_user, verify_key
+    from store.users import UserExistsError, create_user, verify_key
 
     path = settings.resolved_data_dir() / "demo_api_key"
     if path.exists() and verify_key(settings.db_url, path.read_text().strip()):
@@ -252,13 +252,13 @@ def _demo_key(settings) -> str:
 
 
 def _start_service(settings) -> str:
-    from abtpro import local_stack
+    from abtpro import supervisor
 
     data_dir = settings.resolved_data_dir()
-    server = local_stack.bentoml_server(settings.service_port)
+    server = supervisor.bentoml_server(settings.service_port)
     env = {"ABTPRO_DATA_DIR": str(data_dir), "DATABASE_URL": settings.db_url,
            "ABTPRO_MLFLOW_TRACKING_URI": settings.tracking_uri}
-    local_stack.start(local_stack.Server(server.name, server.command, server.health_url, server.url, env=env),
+    supervisor.start(supervisor.Server(server.name, server.command, server.health_url, server.url, env=env),
                       data_dir / "run", timeout=180)
     return server.url
 
@@ -284,7 +284,6 @@ def run(
     settings = get_settings()
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     urls = _start_uis(settings) if ui else {}
-    from abtpro_store import migrate
     from data_contracts.expectations import data_docs_index
     from flows.common import shared_dask_cluster
     from flows.ingest import ingest as ingest_flow
@@ -292,6 +291,7 @@ def run(
     from flows.tune import tuning_pipeline
     from flows.validate import validate as validate_flow
     from flows.volatility import volatility_pipeline
+    from store import migrate
 
     steps = [
         ("migrate database", lambda: migrate.upgrade(settings.db_url)),
@@ -341,11 +341,11 @@ def _where_to_look(urls: dict[str, str]) -> None:
 @app.command()
 def down() -> None:
     """Stop the background servers started by ``abtpro run``."""
-    from abtpro import local_stack
+    from abtpro import supervisor
 
     run_dir = get_settings().resolved_data_dir() / "run"
     for name in ("bentoml", "flow-runner", "mlflow", "prefect"):
-        if local_stack.stop(name, run_dir):
+        if supervisor.stop(name, run_dir):
             console.print(f"stopped {name}")
 
 

@@ -24,7 +24,7 @@ def create(
     admin: Annotated[bool, typer.Option("--admin", help="May train models and reload champions.")] = False,
 ) -> None:
     """Create user NAME and print its API key (shown once; send it as header X-API-Key)."""
-    from abtpro_store.users import UserExistsError, create_user
+    from store.users import UserExistsError, create_user
 
     try:
         user, key = create_user(get_settings().db_url, name, is_admin=admin)

@@ -1,7 +1,7 @@
 """Ingest + validate throughput: 1,000,000 synthetic bars into SQLite and PostgreSQL.
 
 Measures the same path the ingestion flow takes (raw-bar contract via pandera, then the bulk upsert
-of ``abtpro_store.bars``) against a naive baseline (row-by-row ORM adds, timed on a 20,000-row slice).
+of ``store.bars``) against a naive baseline (row-by-row ORM adds, timed on a 20,000-row slice).
 Prints rows/s and peak memory (RSS high-water mark of a fresh child process per measurement).
 
     .venv/bin/python benchmarks/bench_ingest.py [--rows 1000000] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
@@ -37,9 +37,9 @@ def synthetic(rows: int, symbols: int = 10, seed: int = 0) -> pd.DataFrame:
 
 
 def _measure(kind: str, url: str, rows: int, queue) -> None:
-    from abtpro_store import migrate
-    from abtpro_store.bars import upsert_bars
     from data_contracts.bars import split_valid_invalid
+    from store import migrate
+    from store.bars import upsert_bars
 
     migrate.downgrade(url, "base")
     migrate.upgrade(url, "head")
@@ -53,8 +53,8 @@ def _measure(kind: str, url: str, rows: int, queue) -> None:
     else:  # naive baseline: row-by-row ORM adds
         from sqlalchemy.orm import Session
 
-        from abtpro_store.db import get_engine
-        from abtpro_store.models import MarketBar
+        from store.db import get_engine
+        from store.models import MarketBar
 
         t1 = t0
         with Session(get_engine(url)) as session:

@@ -170,7 +170,7 @@ def fan_out(root: Path, prefect_api: str, workers: int, mode: str, tuning: str, 
             mlflow_uri: str | None, cluster: str) -> dict[str, float]:
     """One measured run. ``local``: the child starts its own local cluster (as ``abtpro run``). ``stack``: the
     production topology, a ``dask scheduler`` and ``workers`` ``dask worker`` processes started here with the
-    child's settings (``abtpro.local_stack``, as the no-Docker stack test); the fan-out runs twice on the same
+    child's settings (``abtpro.supervisor``, as the no-Docker stack test); the fan-out runs twice on the same
     workers and the second (warm: long-lived workers have their imports done) is reported, with the first
     pass's total as ``cold total``."""
     data_dir = root / f"round-{round_}-workers-{workers}-{mode}"
@@ -181,9 +181,9 @@ def fan_out(root: Path, prefect_api: str, workers: int, mode: str, tuning: str, 
                ABTPRO_DASK_WORKERS=str(workers), PREFECT_API_URL=prefect_api)
     if cluster == "local":
         return _child(env, workers, mode, tuning)
-    from abtpro import local_stack
+    from abtpro import supervisor
 
-    with local_stack.dask_cluster(data_dir / "run", workers, env=env) as address:
+    with supervisor.dask_cluster(data_dir / "run", workers, env=env) as address:
         env["ABTPRO_DASK_ADDRESS"] = address
         cold = _child(env, workers, mode, tuning)
         return {**_child(env, workers, mode, tuning), "cold total": cold["total"]}
@@ -238,14 +238,14 @@ def main() -> None:
     if args.child:
         return child(args.modes[0], args.tuning)
 
-    from abtpro import local_stack
+    from abtpro import supervisor
 
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         root = Path(tmp)
         (root / "data").mkdir()
         os.environ.update(OFFLINE_ENV)
-        prefect = local_stack.prefect_server(root, local_stack.free_port())
-        proc = local_stack.start(prefect, root / "run", timeout=180)
+        prefect = supervisor.prefect_server(root, supervisor.free_port())
+        proc = supervisor.start(prefect, root / "run", timeout=180)
         try:
             db_url = args.database_url or f"sqlite:///{root / 'data' / 'abtpro.db'}"
             setup_env = _env(root / "data", DATABASE_URL=db_url,
@@ -269,7 +269,7 @@ def main() -> None:
                               + ", ".join(f"{k} {v:.1f}s" for k, v in run.items()), flush=True)
         finally:
             if proc is not None:
-                local_stack.stop_process(proc)
+                supervisor.stop_process(proc)
         e2e = None if args.skip_e2e else end_to_end(root)
 
     results = {key: {step: statistics.median(run[step] for run in rounds) for step in rounds[0]}

@@ -4,7 +4,7 @@ Setup (all in a temporary folder): the real SP500 and NASDAQ daily bars are inge
 database (SQLite by default, ``--database-url`` for PostgreSQL), a volatility model (default: the
 production ``ensemble``, per symbol in an ``ml.bundles.SymbolModels``) and a signal-quality scorer
 (calibrated XGBoost on SMA-crossover signals of SP500) are fitted, logged with
-``abtpro.registry.log_model`` and given the ``champion`` alias in a local MLflow store. Then two
+``registry.mlflow_registry.log_model`` and given the ``champion`` alias in a local MLflow store. Then two
 servers run side by side on 127.0.0.1:
 
 * ``bentoml serve serving.service:MLService`` -- a request names the symbol; the service reads the
@@ -104,14 +104,14 @@ def prepare(tmp: Path, db_url: str | None, vol_model: str) -> dict[str, Any]:
     import mlflow
     from mlflow import MlflowClient
 
-    from abtpro import registry
+    import registry
     from abtpro.settings import get_settings
-    from abtpro_store import migrate
-    from abtpro_store.bars import upsert_bars
-    from abtpro_store.users import create_user
     from ml.bundles import SymbolModels
     from ml.datasets import load_sample
     from ml.volatility import make_model
+    from store import migrate
+    from store.bars import upsert_bars
+    from store.users import create_user
     from tests.serving.support import fit_signal, long_frame
 
     settings = get_settings()
@@ -347,8 +347,8 @@ def _summary(lat: np.ndarray, ok: np.ndarray, elapsed: float, offered: float | N
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import func, select
 
-    from abtpro_store.db import get_engine
-    from abtpro_store.models import MLSignalScore, VolatilityPrediction
+    from store.db import get_engine
+    from store.models import MLSignalScore, VolatilityPrediction
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     load_before = os.getloadavg()

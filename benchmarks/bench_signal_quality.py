@@ -33,13 +33,13 @@ from ml.signal_quality import (
     build_signal_features,
     triple_barrier_labels,
 )
+from ml.signal_quality.bundle import DEFAULT_PARAM_GRIDS, pooled_signals
 from ml.signal_quality.validation import (
     PurgedWalkForwardCV,
     evaluate_oos,
     pool_signal_sets,
     walk_forward_predict,
 )
-from ml.signal_quality.bundle import DEFAULT_PARAM_GRIDS, pooled_signals
 
 PARAM_GRIDS = DEFAULT_PARAM_GRIDS
 

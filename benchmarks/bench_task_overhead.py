@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python benchmarks/bench_task_overhead.py [--tasks 100] [--repeat 3]``
 
 A real ``prefect server start`` and the production topology's Dask processes (``dask scheduler`` plus one
-single-threaded ``dask worker``, ``abtpro.local_stack.dask_cluster``) on 127.0.0.1. For each side a fresh
+single-threaded ``dask worker``, ``abtpro.supervisor.dask_cluster``) on 127.0.0.1. For each side a fresh
 cluster and a fresh flow process (a subprocess of this script) are started with
 ``ABTPRO_PREFECT_TASK_OVERHEAD_FIX`` off or on; the flow process imports ``flows`` on the worker (as the
 pipeline's tasks do when the worker unpickles them), warms up with 10 tasks, then submits ``--tasks`` no-op
@@ -84,11 +84,11 @@ def child(address: str, server_pid: int, n_tasks: int) -> None:
 
 
 def measure(root: Path, prefect_api: str, server_pid: int, fix: str, n_tasks: int, round_: int) -> dict:
-    from abtpro import local_stack
+    from abtpro import supervisor
 
     env = {**os.environ, **OFFLINE_ENV, "PREFECT_API_URL": prefect_api, "PREFECT_LOGGING_LEVEL": "WARNING",
            "PYTHONPATH": str(ROOT), SWITCH: fix}
-    with local_stack.dask_cluster(root / f"run-{fix}-{round_}", 1, env=env) as address:
+    with supervisor.dask_cluster(root / f"run-{fix}-{round_}", 1, env=env) as address:
         out = subprocess.run([sys.executable, __file__, "--child", address, str(server_pid), str(n_tasks)],
                              cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
@@ -108,14 +108,14 @@ def main() -> None:
         address, server_pid, n_tasks = args.child
         return child(address, int(server_pid), int(n_tasks))
 
-    from abtpro import local_stack
+    from abtpro import supervisor
 
     sides = {"off": "Prefect 3.9 as released", "on": "with flows.task_overhead"}
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
         root = Path(tmp)
         os.environ.update(OFFLINE_ENV)
-        prefect = local_stack.prefect_server(root, local_stack.free_port())
-        proc = local_stack.start(prefect, root / "run", timeout=180)
+        prefect = supervisor.prefect_server(root, supervisor.free_port())
+        proc = supervisor.start(prefect, root / "run", timeout=180)
         try:
             runs: dict[str, list[dict]] = {side: [] for side in sides}
             for round_ in range(args.repeat):  # interleaved, so drifts of the machine hit both sides
@@ -126,7 +126,7 @@ def main() -> None:
                         f"{k} {v:.2f}s" for k, v in run.items() if k != "patched") + f", patched {run['patched']}",
                         flush=True)
         finally:
-            local_stack.stop_process(proc)
+            supervisor.stop_process(proc)
 
     def per_task_ms(side: str, key: str) -> float:
         return statistics.median(1000 * (r[key] if key != "total" else r["worker"] + r["server"] + r["flow"])

@@ -69,7 +69,7 @@ def build_checkpoint(project_root: Path, min_rows: int = 100, max_abs_return: fl
     project_root.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(project_root))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_or_update_pandas("abtpro_store")
+    source = context.data_sources.add_or_update_pandas("store")
     asset = next((a for a in source.assets if a.name == "market_bars"), None) or source.add_dataframe_asset(
         "market_bars")
     batch = next((b for b in asset.batch_definitions if b.name == "series"), None) or (

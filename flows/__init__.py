@@ -1,4 +1,4 @@
-"""Prefect 3 flows: thin wiring over ``ml``, ``data_contracts`` and ``abtpro_store``.
+"""Prefect 3 flows: thin wiring over ``ml``, ``data_contracts`` and ``store``.
 
 Every flow module runs with ``python -m flows.<name>``; flow names match deployment names.
 """

@@ -19,11 +19,11 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from abtpro.settings import get_settings
-from abtpro_store import bars as bar_store
-from abtpro_store import monitoring as store
 from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS
 from ml.signal_quality.labels import BarrierConfig, triple_barrier_labels
 from ml.volatility.targets import realised_vol_target
+from store import bars as bar_store
+from store import monitoring as store
 
 SIDES = {"BUY": 1, "LONG": 1, "1": 1, "+1": 1, "SELL": -1, "SHORT": -1, "-1": -1}
 

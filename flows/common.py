@@ -14,9 +14,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
 from abtpro.settings import Settings
-from abtpro_store import bars as store
-from abtpro_store.sources import SourceError
 from data_contracts.bars import BarsFrameSchema
+from ingest.sources import SourceError
+from store import bars as store
 
 IO_RETRIES = 2
 IO_RETRY_DELAY_SECONDS = 2

@@ -13,10 +13,10 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from abtpro.settings import get_settings
-from abtpro_store import bars as store
-from abtpro_store import sources
 from data_contracts.bars import ContractSplit, split_valid_invalid
 from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS, retry_unless_permanent
+from ingest import sources
+from store import bars as store
 
 SOURCES = ("sample", "file", "sql")
 

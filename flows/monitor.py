@@ -37,11 +37,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from abtpro import registry
+import registry
 from abtpro.settings import get_settings
-from abtpro_store import bars as bar_store
-from abtpro_store import monitoring as store
-from abtpro_store.models import utcnow
 from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS
 from flows.retrain import DEPLOYMENT, DRIFT_EVENT
 from flows.signal_quality import REFERENCE_ARTIFACT
@@ -58,6 +55,9 @@ from ml.monitoring import (
     volatility_live_metrics,
 )
 from ml.volatility.targets import trailing_realised_vol
+from store import bars as bar_store
+from store import monitoring as store
+from store.models import utcnow
 
 EXPERIMENT = "abtpro-monitoring"
 #: Inputs of the volatility models whose memory is short next to the live window: the log return and the

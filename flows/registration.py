@@ -9,10 +9,10 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from abtpro import registry
-from abtpro.governance import decide_promotion
+import registry
 from abtpro.settings import get_settings
-from abtpro_store import records
+from registry.gates import decide_promotion
+from store import records
 
 # The registry is a server in production: a registration step that cannot reach it is retried, then the
 # flow fails. Aliases are only moved after the version is fully registered, so none points at a half-done one.

@@ -31,17 +31,17 @@ import pandas as pd
 from prefect import flow, get_run_logger, runtime, task
 from prefect.cache_policies import NO_CACHE
 
-from abtpro import registry
-from abtpro.governance import decide_promotion
+import registry
 from abtpro.settings import get_settings
-from abtpro_store import bars as bar_store
-from abtpro_store import monitoring as store
-from abtpro_store import records
-from abtpro_store.models import utcnow
 from ml.metrics import volatility_metrics
 from ml.volatility.evaluation import WalkForwardConfig, walk_forward_forecasts
 from ml.volatility.registry import make_model
 from ml.volatility.targets import realised_vol_target, trailing_realised_vol
+from registry.gates import decide_promotion
+from store import bars as bar_store
+from store import monitoring as store
+from store import records
+from store.models import utcnow
 
 DRIFT_EVENT = "abtpro.model.drift"
 DEPLOYMENT = "retrain-model"

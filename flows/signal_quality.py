@@ -24,7 +24,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from abtpro import registry
+import registry
 from abtpro.settings import get_settings
 from flows.common import load_series, png_files, task_runner, task_threads
 from flows.registration import (

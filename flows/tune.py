@@ -32,10 +32,8 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from abtpro import registry
+import registry
 from abtpro.settings import get_settings
-from abtpro_store import bars as store
-from abtpro_store import optimizations
 from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS, load_bars, retry_unless_permanent, task_runner
 from ml.backtest import BacktestConfig
 from ml.datasets import DAILY_SAMPLES
@@ -43,6 +41,8 @@ from ml.strategies import STRATEGIES, get_strategy_class
 from ml.tuner import METHODS, OPTUNA
 from ml.tuner import report as tuning_report
 from ml.tuner.tuning import WalkForwardReport, walk_forward_tune
+from store import bars as store
+from store import optimizations
 
 EXPERIMENT = "abtpro-tuning"
 DEFAULT_STRATEGIES = tuple(STRATEGIES)
@@ -400,7 +400,7 @@ def tuning_pipeline(symbols: list[str] | None = None, strategies: list[str] | No
 def apply_params(optimization_id: int, actor: str = "pipeline", force: bool = False) -> ApplyOutcome:
     """Make optimization ``optimization_id`` the active parameters of its (strategy, symbol, timeframe).
 
-    Refuses (``abtpro_store.optimizations.ApplyRefused``) a result that is not COMPLETED, or not
+    Refuses (``store.optimizations.ApplyRefused``) a result that is not COMPLETED, or not
     recommended unless ``force``; the change is audit-logged as ``actor``.
     """
     row = apply_result(get_settings().db_url, optimization_id, actor, force)
@@ -419,7 +419,7 @@ def _ensure_samples(symbols: tuple[str, ...], timeframe: str = "1d") -> None:
 
 if __name__ == "__main__":
     from abtpro.settings import apply_offline_env
-    from abtpro_store import migrate
+    from store import migrate
 
     apply_offline_env()
 

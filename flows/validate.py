@@ -12,10 +12,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from abtpro.settings import get_settings
-from abtpro_store import bars as store
 from data_contracts import expectations
 from data_contracts.bars import BarsFrameSchema
 from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS
+from store import bars as store
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAY_SECONDS, cache_policy=NO_CACHE)

@@ -3,7 +3,7 @@
 Clients send ``X-API-Key``. The middleware hashes it (SHA-256), looks the hash up in ``users``
 (cached for ``auth_cache_seconds`` so a request does not pay a query), answers 401 for a missing or
 unknown key and 403 for a non-admin on an admin-only route, and otherwise stores the
-:class:`abtpro_store.users.ApiUser` in the ASGI scope (``scope["abtpro.user"]``) for the handlers.
+:class:`store.users.ApiUser` in the ASGI scope (``scope["abtpro.user"]``) for the handlers.
 Docs, ``/metrics`` and the health probes are outside ``/ml`` and stay open.
 
 It also turns BentoML's 400 answers to request-validation errors into 422 with the failing fields
@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-from abtpro_store.users import ApiUser, hash_key, verify_key
+from store.users import ApiUser, hash_key, verify_key
 
 API_KEY_HEADER = "x-api-key"
 SCOPE_KEY = "abtpro.user"

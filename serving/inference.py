@@ -27,12 +27,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from abtpro.registry import LoadedModel
-from abtpro_store.db import get_engine
-from abtpro_store.models import MarketBar
 from ml.datasets import BAR_COLUMNS
+from registry import LoadedModel
 from serving.models import signal_parts, volatility_estimator
 from serving.schemas import Bar
+from store.db import get_engine
+from store.models import MarketBar
 
 TOP_K = 8
 

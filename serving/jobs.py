@@ -22,8 +22,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from abtpro_store.db import session_scope
-from abtpro_store.models import AuditLog, MLModelTraining, utcnow
+from store.db import session_scope
+from store.models import AuditLog, MLModelTraining, utcnow
 
 logger = logging.getLogger("abtpro.serving.jobs")
 

@@ -1,6 +1,6 @@
 """The champion models the service answers with, and their hot reload.
 
-Each :class:`ChampionSlot` holds one immutable :class:`abtpro.registry.LoadedModel` behind a single
+Each :class:`ChampionSlot` holds one immutable :class:`registry.mlflow_registry.LoadedModel` behind a single
 attribute. A reload loads the new version completely (artifact download + unpickling) *before*
 rebinding that attribute, and a request reads the attribute once and uses that snapshot for its whole
 life, so no request ever sees a half-loaded model or mixes two versions. Rebinding a reference is
@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from abtpro import registry
-from abtpro.registry import LoadedModel
+import registry
+from registry import LoadedModel
 
 logger = logging.getLogger("abtpro.serving")
 
@@ -33,7 +33,7 @@ class ChampionSlot:
         name: registered model name, e.g. ``abtpro-volatility``.
         kind: ``"volatility"`` or ``"signal_quality"`` (for messages and metrics).
         alias: the alias to follow.
-        loader: ``loader(name, alias) -> LoadedModel | None`` (default: :func:`abtpro.registry.load_alias`).
+        loader: ``loader(name, alias) -> LoadedModel | None`` (default: :func:`registry.mlflow_registry.load_alias`).
         version_of: ``version_of(name, alias) -> str | None``, a cheap check before loading.
     """
 

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Select, and_, case, event, func, insert, select
 
-from abtpro_store.db import get_engine
-from abtpro_store.models import MLModelTraining, MLSignalScore, VolatilityPrediction, utcnow
+from store.db import get_engine
+from store.models import MLModelTraining, MLSignalScore, VolatilityPrediction, utcnow
 
 _RELAXED: set[str] = set()
 _CHECKPOINTERS: dict[str, threading.Thread] = {}
@@ -256,10 +256,10 @@ def resolve_actuals(url: str, frame: pd.DataFrame) -> pd.DataFrame:
 
     Read-only: stored ``actual`` values win; nothing is written back.
     """
-    from abtpro_store.bars import read_bars
     from ml.volatility.targets import realised_vol_target, trailing_realised_vol
     from serving.inference import _start_for
     from serving.schemas import timeframe_minutes
+    from store.bars import read_bars
 
     frame = frame.copy()
     frame["trailing"] = np.nan

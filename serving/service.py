@@ -26,11 +26,8 @@ from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import JSONResponse
 
-from abtpro import registry
+import registry
 from abtpro.settings import apply_offline_env, get_settings
-from abtpro_store.db import session_scope
-from abtpro_store.models import AuditLog, MLModelTraining
-from abtpro_store.users import ApiUser
 from serving import db_errors, persistence, request_timeout
 from serving.auth import ApiKeyMiddleware, KeyCache, current_user
 from serving.config import get_serving_settings
@@ -94,6 +91,9 @@ from serving.tuning import (
     status_of,
     visible_job,
 )
+from store.db import session_scope
+from store.models import AuditLog, MLModelTraining
+from store.users import ApiUser
 
 apply_offline_env()
 request_timeout.install()  # BentoML 1.4 keeps every request's timeout timer alive: cancel it (tail latency)

@@ -1,6 +1,6 @@
 """Strategy-tuning jobs of the ``/ml/tune/*`` endpoints: a ``StrategyOptimization`` row is the job.
 
-``TuneJobs.submit`` inserts the row (status PENDING, via :func:`abtpro_store.optimizations.create`),
+``TuneJobs.submit`` inserts the row (status PENDING, via :func:`store.optimizations.create`),
 writes the audit row (action ``tune``) and hands the run to a daemon thread; the request returns in
 milliseconds. That thread schedules the Prefect deployment ``tune-strategy/tune-strategy`` when a
 server is reachable and has it (``run_deployment(..., timeout=0)``), otherwise it runs the flow
@@ -22,13 +22,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from abtpro_store import optimizations
-from abtpro_store.db import session_scope
-from abtpro_store.models import AuditLog
-from abtpro_store.users import ApiUser
 from serving.inference import NotFoundError, load_bars
 from serving.jobs import resolve, schedule_deployment
 from serving.schemas import TuneApplyResult, TuneJob, TuneRequest, TuneResults, TuneStatus
+from store import optimizations
+from store.db import session_scope
+from store.models import AuditLog
+from store.users import ApiUser
 
 logger = logging.getLogger("abtpro.serving.tuning")
 

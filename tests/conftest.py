@@ -23,7 +23,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def db_url(data_dir: Path) -> str:
     """The session database, migrated to head from scratch."""
-    from abtpro_store import migrate
+    from store import migrate
 
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'test.db'}"
     os.environ["DATABASE_URL"] = url
@@ -34,8 +34,8 @@ def db_url(data_dir: Path) -> str:
 
 def empty_tables(url: str) -> None:
     """Delete every row of every table of the app database."""
-    from abtpro_store.db import get_engine
-    from abtpro_store.models import Base
+    from store.db import get_engine
+    from store.models import Base
 
     with get_engine(url).begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):

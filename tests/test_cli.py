@@ -28,7 +28,7 @@ def test_missing_path_exits_non_zero_and_writes_nothing(tmp_path, clean_db):
     assert out.returncode != 0
     # the flow run's failure is logged (and visible in the Prefect UI); the CLI ends with one clear line
     assert out.stdout.strip().splitlines()[-1].startswith("error: path does not exist")
-    from abtpro_store.bars import bar_counts, quarantine_count
+    from store.bars import bar_counts, quarantine_count
 
     assert bar_counts(db_url).empty and quarantine_count(db_url) == 0
 
@@ -41,12 +41,12 @@ def test_main_command_twice_gives_the_same_counts(tmp_path):
     embedded (``--no-ui --no-serve``). Counts must not change and nothing is retrained."""
     import httpx
 
-    from abtpro.local_stack import free_port
+    from abtpro.supervisor import free_port
 
     env = {"ABTPRO_PREFECT_PORT": str(free_port()), "ABTPRO_MLFLOW_PORT": str(free_port()),
            "ABTPRO_SERVICE_PORT": str(free_port())}
     if "DATABASE_URL" in os.environ:  # start from an empty PostgreSQL store
-        from abtpro_store import migrate
+        from store import migrate
 
         migrate.downgrade(os.environ["DATABASE_URL"], "base")
     else:
@@ -72,7 +72,7 @@ def test_main_command_twice_gives_the_same_counts(tmp_path):
     assert first.stdout.count("no current champion") == 2
     assert second.stdout.count("up to date: champion v1") == 2
     # every strategy was tuned on every daily series once; the second run reused those results
-    from abtpro_store import optimizations
+    from store import optimizations
 
     rows = optimizations.list_optimizations(env.get("DATABASE_URL") or os.environ["DATABASE_URL"])
     assert len(rows) == 9 and {r.status for r in rows} == {optimizations.COMPLETED}

@@ -1,4 +1,4 @@
-from abtpro.governance import decide_promotion
+from registry.gates import decide_promotion
 
 GATES_OK = {"coverage": True}
 

@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -55,8 +56,13 @@ def test_every_compose_variable_is_in_env_example():
 
 def test_dockerfiles_copy_every_package():
     dockerfile = (INFRA / "Dockerfile").read_text()
-    for package in ("abtpro", "abtpro_store", "data_contracts", "flows", "ml", "serving"):
+    bentofile = (INFRA.parent / "serving" / "bentofile.yaml").read_text()
+    include = tomllib.loads((INFRA.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    packages = [name.rstrip("*") for name in include["include"]]
+    assert {"abtpro", "store", "ingest", "registry", "data_contracts", "flows", "ml", "serving"} <= set(packages)
+    for package in packages:
         assert f"COPY {package} ./{package}" in dockerfile
+        assert f'"{package}/**' in bentofile
 
 
 def _compose() -> list[str] | None:

@@ -2,7 +2,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from abtpro import registry
+import registry
 
 
 @pytest.fixture(autouse=True)

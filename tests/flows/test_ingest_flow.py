@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
-from abtpro_store import bars as store
-from abtpro_store.sources import SourceError
 from flows.ingest import ingest
+from ingest.sources import SourceError
+from store import bars as store
 from tests.helpers import corrupt_csv_frame, synthetic_bars
 
 SAMPLE_ROWS = {"SP500": 5031, "NASDAQ": 5031, "GOOG": 2148, "EURUSD": 5000}

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from abtpro import registry
+import registry
 
 SYMBOL = "SYN"
 FAST = {"symbols": [SYMBOL], "candidates": ["garch_t", "har_gk_log"], "refit_every": 126}
@@ -58,9 +58,9 @@ def next_bars(previous: pd.DataFrame, n: int, seed: int, variance_scale: float) 
 
 def store_forecasts(url: str, bars: pd.DataFrame, origins: pd.DatetimeIndex, horizon: int = 5) -> int:
     """Store the champion's forecasts at ``origins`` as the service does (features, interval, minutes)."""
-    from abtpro_store.db import get_engine
-    from abtpro_store.models import VolatilityPrediction
     from ml.features import compute_features
+    from store.db import get_engine
+    from store.models import VolatilityPrediction
 
     champion = registry.load_alias(registry.VOLATILITY_MODEL)
     symbol = str(bars.attrs.get("symbol", SYMBOL))
@@ -83,10 +83,10 @@ def build_world(url: str, tracking_uri: str, variance_scale: float, seed: int = 
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from abtpro_store.bars import read_bars, upsert_bars
-    from abtpro_store.db import get_engine
-    from abtpro_store.models import Base
     from flows.volatility import volatility_pipeline
+    from store.bars import read_bars, upsert_bars
+    from store.db import get_engine
+    from store.models import Base
 
     with get_engine(url).begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
@@ -116,12 +116,12 @@ def mlflow_env():
 # --- backfill ---------------------------------------------------------------------------------------
 
 def test_backfill_fills_actuals_and_signal_outcomes(prefect_harness, clean_db):
-    from abtpro_store.bars import read_bars, upsert_bars
-    from abtpro_store.db import get_engine
-    from abtpro_store.models import MLSignalOutcome, MLSignalScore, User, VolatilityPrediction
     from flows.backfill import backfill_outcomes
     from ml.signal_quality.labels import triple_barrier_labels
     from ml.volatility.targets import realised_vol_target
+    from store.bars import read_bars, upsert_bars
+    from store.db import get_engine
+    from store.models import MLSignalOutcome, MLSignalScore, User, VolatilityPrediction
 
     upsert_bars(clean_db, garch_bars(300, seed=5, symbol="BFX"))
     bars = read_bars(clean_db, "BFX", "1d")
@@ -172,8 +172,8 @@ def stable_world(prefect_harness, db_url, tmp_path_factory, mlflow_env):
 def test_stable_data_does_not_trigger(stable_world):
     import mlflow
 
-    from abtpro_store import monitoring as store
     from flows.monitor import monitor_models
+    from store import monitoring as store
 
     (outcome,) = monitor_models(models=[registry.VOLATILITY_MODEL], dispatch="direct")
     assert outcome.decision == "ok" and outcome.trigger_id is None and outcome.retrain is None
@@ -191,10 +191,10 @@ def test_stable_data_does_not_trigger(stable_world):
 def test_worse_retrained_model_is_registered_but_not_promoted(stable_world):
     from sqlalchemy import select as sel
 
-    from abtpro_store import monitoring as store
-    from abtpro_store.db import get_engine
-    from abtpro_store.models import AuditLog
     from flows.retrain import retrain_model
+    from store import monitoring as store
+    from store.db import get_engine
+    from store.models import AuditLog
 
     trigger_id = store.record_trigger(stable_world, model_name=registry.VOLATILITY_MODEL, model_version="1",
                                       reasons=["manual test"], status="fired", mode="direct")
@@ -224,8 +224,8 @@ def regime_world(prefect_harness, db_url, tmp_path_factory, mlflow_env):
 
 
 def test_doubled_volatility_triggers_retrain_and_promotes(regime_world):
-    from abtpro_store import monitoring as store
     from flows.monitor import monitor_models
+    from store import monitoring as store
 
     (outcome,) = monitor_models(models=[registry.VOLATILITY_MODEL], dispatch="auto")  # no retrain deployment
     assert outcome.decision == "retrain" and outcome.trigger_mode == "direct" and outcome.trigger_status == "fired"
@@ -239,10 +239,10 @@ def test_doubled_volatility_triggers_retrain_and_promotes(regime_world):
 
 
 def test_cooldown_suppresses_a_second_trigger(regime_world):
-    from abtpro_store import monitoring as store
-    from abtpro_store.db import get_engine
-    from abtpro_store.models import VolatilityPrediction
     from flows.monitor import monitor_models
+    from store import monitoring as store
+    from store.db import get_engine
+    from store.models import VolatilityPrediction
 
     # the old champion's forecasts are still the newest: pretend they belong to the new champion
     with get_engine(regime_world).begin() as conn:
@@ -262,10 +262,10 @@ def test_signal_scorer_below_its_auc_floor_asks_for_retrain(stable_world):
     from sklearn.dummy import DummyClassifier
 
     from abtpro.settings import get_settings
-    from abtpro_store import monitoring as store
-    from abtpro_store.db import get_engine
-    from abtpro_store.models import MLSignalOutcome, MLSignalScore, User
     from flows.monitor import monitor_models
+    from store import monitoring as store
+    from store.db import get_engine
+    from store.models import MLSignalOutcome, MLSignalScore, User
 
     name = registry.SIGNAL_QUALITY_MODEL
     registry.ensure_experiment(get_settings(), "signal-quality-monitor-test")

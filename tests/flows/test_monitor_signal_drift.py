@@ -11,7 +11,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from abtpro import registry
+import registry
 
 FAST = {"symbols": ["GOOG"], "n_splits": 3, "n_estimators": 60}
 NAME = registry.SIGNAL_QUALITY_MODEL
@@ -22,8 +22,8 @@ VOL_CONTEXT = ["vol", "vol_pct", "vol_ratio", "f_log_ret", "f_rv_cc_1", "f_rv_pk
 
 def reset_live(url: str) -> None:
     """Delete scored signals, their outcomes, monitoring rows, triggers and users (not bars, not MLflow)."""
-    from abtpro_store.db import get_engine
-    from abtpro_store.models import MLSignalOutcome, MLSignalScore, ModelMonitoring, RetrainTrigger, User
+    from store.db import get_engine
+    from store.models import MLSignalOutcome, MLSignalScore, ModelMonitoring, RetrainTrigger, User
 
     with get_engine(url).begin() as conn:
         for model in (MLSignalOutcome, RetrainTrigger, ModelMonitoring, MLSignalScore, User):
@@ -32,8 +32,8 @@ def reset_live(url: str) -> None:
 
 def write_scores(url: str, version: str, features: pd.DataFrame) -> None:
     """Store one scored signal per feature row, as the service stores them (features JSON, no outcome)."""
-    from abtpro_store.db import get_engine
-    from abtpro_store.models import MLSignalScore, User
+    from store.db import get_engine
+    from store.models import MLSignalScore, User
 
     ts = pd.bdate_range("2024-01-02", periods=len(features))
     with get_engine(url).begin() as conn:
@@ -67,8 +67,8 @@ def live_sample(reference: pd.DataFrame, seed: int, scale: float = 1.0) -> pd.Da
 
 
 def test_training_run_logs_the_fitted_feature_rows(trained):
-    from abtpro.registry import load_alias
     from flows.monitor import SIGNAL_DRIFT_FEATURES
+    from registry import load_alias
 
     reference = trained["reference"]
     bundle = load_alias(NAME, registry.CHAMPION).model
@@ -79,8 +79,8 @@ def test_training_run_logs_the_fitted_feature_rows(trained):
 
 
 def test_stable_inputs_do_not_drift(trained):
-    from abtpro_store import monitoring as store
     from flows.monitor import SIGNAL_DRIFT_FEATURES, monitor_models
+    from store import monitoring as store
 
     url = trained["url"]
     reset_live(url)
@@ -97,8 +97,8 @@ def test_stable_inputs_do_not_drift(trained):
 
 
 def test_shifted_volatility_context_drifts_fires_and_cools_down(trained):
-    from abtpro_store import monitoring as store
     from flows.monitor import monitor_models
+    from store import monitoring as store
 
     url = trained["url"]
     reset_live(url)
@@ -131,8 +131,8 @@ def test_champion_without_reference_records_drift_not_available(trained):
     from sklearn.dummy import DummyClassifier
 
     from abtpro.settings import get_settings
-    from abtpro_store import monitoring as store
     from flows.monitor import monitor_models
+    from store import monitoring as store
 
     url = trained["url"]
     reset_live(url)

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from abtpro import registry
-from abtpro_store.db import get_engine
-from abtpro_store.models import AuditLog, MLModelTraining
+import registry
 from flows.signal_quality import signal_quality_pipeline
+from store.db import get_engine
+from store.models import AuditLog, MLModelTraining
 
 FAST = {"symbols": ["GOOG"], "n_splits": 3, "n_estimators": 60}
 
@@ -26,7 +26,7 @@ def test_first_model_becomes_champion_and_scores_a_new_signal(trained, db_url):
     loaded = registry.load_alias(registry.SIGNAL_QUALITY_MODEL, registry.CHAMPION)
     assert loaded.version == "1"
     bundle = loaded.model
-    from abtpro_store.bars import read_bars
+    from store.bars import read_bars
 
     bars = read_bars(db_url, "GOOG", "1d")
     signal = bundle.signals(bars, "sma_crossover").iloc[-1]

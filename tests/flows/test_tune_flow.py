@@ -8,10 +8,10 @@ import mlflow
 import pytest
 from sqlalchemy import select
 
-from abtpro_store import optimizations as opt
-from abtpro_store.db import get_engine
-from abtpro_store.models import AuditLog
 from flows.tune import EXPERIMENT, apply_params, tune_many, tune_strategy
+from store import optimizations as opt
+from store.db import get_engine
+from store.models import AuditLog
 
 FAST = {"symbol": "GOOG", "timeframe": "1d", "budget": 12, "n_windows": 2, "seed": 0}
 

@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from abtpro_store import bars as store
 from data_contracts.expectations import data_docs_index
 from flows.ingest import ingest
 from flows.validate import validate
+from store import bars as store
 from tests.helpers import synthetic_bars
 
 

@@ -3,10 +3,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from abtpro import registry
-from abtpro_store.db import get_engine
-from abtpro_store.models import AuditLog, MLModelTraining
+import registry
 from flows.volatility import volatility_pipeline
+from store.db import get_engine
+from store.models import AuditLog, MLModelTraining
 
 FAST = {"symbols": ["GOOG"], "candidates": ["garch_t", "har_gk_log"], "refit_every": 126}
 
@@ -21,7 +21,7 @@ def test_first_model_becomes_champion_and_predicts(trained, db_url):
     assert trained.promoted and trained.version == "1"
     loaded = registry.load_alias(registry.VOLATILITY_MODEL, registry.CHAMPION)
     assert loaded.version == "1"
-    from abtpro_store.bars import read_bars
+    from store.bars import read_bars
 
     bars = read_bars(db_url, "GOOG", "1d", last=300)
     frame = loaded.model.for_symbol("GOOG").predict_frame(bars)

@@ -101,5 +101,5 @@ def test_bentoml_build_packs_the_service(tmp_path):
                   "/ml/volatility/accuracy", "/ml/models/list", "/ml/models/train", "/ml/models/performance",
                   "/ml/models/jobs/{job_id}", "/ml/models/reload"):
         assert f"  {route}:" in spec, route
-    assert (bento / "src" / "abtpro_store" / "migrations" / "env.py").exists()
+    assert (bento / "src" / "store" / "migrations" / "env.py").exists()
     assert (bento / "src" / "serving" / "service.py").exists() and not (bento / "src" / "tests").exists()

@@ -17,7 +17,8 @@ import httpx
 import pytest
 import yaml
 
-from abtpro import local_stack, registry
+import registry
+from abtpro import supervisor
 from tests.integration.pg import drop_database, fresh_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.own_postgres]
@@ -32,9 +33,9 @@ def worker_stack(tmp_path: Path) -> Iterator[dict]:
     """A Prefect server on PostgreSQL and ``infra/worker.sh`` (work pool, deploy --all, worker) against it."""
     procs: list[subprocess.Popen | None] = []
     try:
-        port = local_stack.free_port()
-        server = local_stack.prefect_server(tmp_path, port, database_url=fresh_database(PREFECT_DB, driver="asyncpg"))
-        procs.append(local_stack.start(server, tmp_path / "run", timeout=180))
+        port = supervisor.free_port()
+        server = supervisor.prefect_server(tmp_path, port, database_url=fresh_database(PREFECT_DB, driver="asyncpg"))
+        procs.append(supervisor.start(server, tmp_path / "run", timeout=180))
         api = f"{server.url}/api"
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
                "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path / "prefect-client"),
@@ -52,7 +53,7 @@ def worker_stack(tmp_path: Path) -> Iterator[dict]:
     finally:
         for proc in reversed(procs):
             if proc is not None:
-                local_stack.stop_process(proc)
+                supervisor.stop_process(proc)
         for name in (PREFECT_DB, APP_DB):
             drop_database(name)
 
@@ -121,8 +122,8 @@ def test_deploy_all_and_a_process_worker_runs_the_pipeline(worker_stack: dict):
 
     from mlflow import MlflowClient
 
-    from abtpro_store import optimizations
-    from abtpro_store.bars import bar_counts
+    from store import optimizations
+    from store.bars import bar_counts
 
     counts = bar_counts(env["DATABASE_URL"])
     assert counts.set_index("symbol").loc["GOOG", "rows"] == 2148

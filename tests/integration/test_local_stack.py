@@ -22,7 +22,8 @@ import pytest
 from distributed import Client
 from sqlalchemy import create_engine, text
 
-from abtpro import local_stack, registry
+import registry
+from abtpro import supervisor
 from tests.integration.pg import drop_database, fresh_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.own_postgres]
@@ -34,7 +35,7 @@ ABTPRO = [sys.executable, "-m", "abtpro.cli"]
 
 def _stop_later(servers: ExitStack, proc: subprocess.Popen | None) -> None:
     if proc is not None:  # None: an already-running server was reused
-        servers.callback(local_stack.stop_process, proc)
+        servers.callback(supervisor.stop_process, proc)
 
 
 @pytest.fixture
@@ -44,21 +45,21 @@ def stack(tmp_path: Path) -> Iterator[dict[str, str]]:
     data_dir = tmp_path / ".abtpro"
     run_dir = data_dir / "run"
     servers = ExitStack()  # stopped in reverse: Dask cluster, then Prefect, then MLflow
-    env = {"ABTPRO_DATA_DIR": str(data_dir), "ABTPRO_PREFECT_PORT": str(local_stack.free_port()),
-           "ABTPRO_MLFLOW_PORT": str(local_stack.free_port()), "ABTPRO_SERVICE_PORT": str(local_stack.free_port())}
+    env = {"ABTPRO_DATA_DIR": str(data_dir), "ABTPRO_PREFECT_PORT": str(supervisor.free_port()),
+           "ABTPRO_MLFLOW_PORT": str(supervisor.free_port()), "ABTPRO_SERVICE_PORT": str(supervisor.free_port())}
     try:
         env["DATABASE_URL"] = fresh_database(APP_DB)
-        mlflow = local_stack.mlflow_server(fresh_database(MLFLOW_DB), (tmp_path / "mlartifacts").as_uri(),
-                                           local_stack.free_port())
-        _stop_later(servers, local_stack.start(mlflow, tmp_path / "servers", timeout=180))
+        mlflow = supervisor.mlflow_server(fresh_database(MLFLOW_DB), (tmp_path / "mlartifacts").as_uri(),
+                                           supervisor.free_port())
+        _stop_later(servers, supervisor.start(mlflow, tmp_path / "servers", timeout=180))
         env["ABTPRO_MLFLOW_TRACKING_URI"] = mlflow.url
         # the same Prefect server `abtpro run` would start; it finds it healthy on ABTPRO_PREFECT_PORT and reuses it
-        prefect = local_stack.prefect_server(data_dir, int(env["ABTPRO_PREFECT_PORT"]),
+        prefect = supervisor.prefect_server(data_dir, int(env["ABTPRO_PREFECT_PORT"]),
                                              database_url=fresh_database(PREFECT_DB, driver="asyncpg"))
-        _stop_later(servers, local_stack.start(prefect, run_dir, timeout=180))
+        _stop_later(servers, supervisor.start(prefect, run_dir, timeout=180))
         env["PREFECT_API_URL"] = f"{prefect.url}/api"
         # the workers run the fan-out tasks, so they see the pipeline's settings, as the compose services do
-        address = servers.enter_context(local_stack.dask_cluster(tmp_path / "servers", 2,
+        address = servers.enter_context(supervisor.dask_cluster(tmp_path / "servers", 2,
                                                                  env={**env, "ABTPRO_TASK_RUNNER": "dask"}))
         env.update(ABTPRO_TASK_RUNNER="dask", ABTPRO_DASK_ADDRESS=address)
         env["prefect_url"] = prefect.url

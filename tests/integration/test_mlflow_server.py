@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from abtpro import local_stack, registry
-from abtpro_store.bars import read_bars
+import registry
+from abtpro import supervisor
 from flows.ingest import ingest
 from flows.volatility import volatility_pipeline
+from store.bars import read_bars
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -34,13 +35,13 @@ def _backend_store(tmp_path) -> str:
 
 @pytest.fixture
 def mlflow_server(tmp_path, monkeypatch):
-    port = local_stack.free_port()
-    server = local_stack.mlflow_server(_backend_store(tmp_path), (tmp_path / "artifacts").as_uri(), port)
-    proc = local_stack.start(server, tmp_path / "run", timeout=180)
+    port = supervisor.free_port()
+    server = supervisor.mlflow_server(_backend_store(tmp_path), (tmp_path / "artifacts").as_uri(), port)
+    proc = supervisor.start(server, tmp_path / "run", timeout=180)
     monkeypatch.setenv("ABTPRO_MLFLOW_TRACKING_URI", server.url)
     yield server.url
     if proc is not None:
-        local_stack.stop_process(proc)
+        supervisor.stop_process(proc)
 
 
 def test_register_and_load_champion_through_the_server(mlflow_server, clean_db, prefect_harness):

@@ -26,7 +26,8 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import create_engine, text
 
-from abtpro import local_stack, registry
+import registry
+from abtpro import supervisor
 from tests.integration.pg import drop_database, fresh_database, pg_server_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -99,9 +100,9 @@ def test_mlflow_down_during_registration_fails_after_retries_and_leaves_aliases_
     from flows.ingest import ingest
     from flows.volatility import register_volatility, train_volatility, volatility_pipeline
 
-    port = local_stack.free_port()
-    server = local_stack.mlflow_server(f"sqlite:///{tmp_path / 'mlflow.db'}", (tmp_path / "artifacts").as_uri(), port)
-    proc = local_stack.start(server, tmp_path / "run", timeout=180)
+    port = supervisor.free_port()
+    server = supervisor.mlflow_server(f"sqlite:///{tmp_path / 'mlflow.db'}", (tmp_path / "artifacts").as_uri(), port)
+    proc = supervisor.start(server, tmp_path / "run", timeout=180)
     monkeypatch.setenv("ABTPRO_MLFLOW_TRACKING_URI", server.url)
     # MLflow's own HTTP retries would back off for minutes; the flow's retry policy is what is under test
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -113,8 +114,8 @@ def test_mlflow_down_during_registration_fails_after_retries_and_leaves_aliases_
         assert first.promoted and first.version == "1"
         outcome = train_volatility(**kwargs)  # logged to the server while it is up
 
-        local_stack.stop_process(proc)
-        assert not local_stack.healthy(f"{server.url}/health")
+        supervisor.stop_process(proc)
+        assert not supervisor.healthy(f"{server.url}/health")
         started = time.monotonic()
         with pytest.raises(Exception, match=f"127.0.0.1:{port}") as failure:
             register_volatility(outcome, ["GOOG"])
@@ -122,14 +123,14 @@ def test_mlflow_down_during_registration_fails_after_retries_and_leaves_aliases_
         assert "Connection refused" in str(failure.value) or "Max retries" in str(failure.value)
         assert elapsed >= registration.REGISTRY_RETRIES * registration.REGISTRY_RETRY_DELAY_SECONDS
 
-        proc = local_stack.start(server, tmp_path / "run", timeout=180)  # same store, same port
+        proc = supervisor.start(server, tmp_path / "run", timeout=180)  # same store, same port
         client = MlflowClient(server.url, registry_uri=server.url)  # not the process-global registry
         assert [v.version for v in client.search_model_versions(f"name='{registry.VOLATILITY_MODEL}'")] == ["1"]
         assert client.get_model_version_by_alias(registry.VOLATILITY_MODEL, registry.CHAMPION).version == "1"
         assert client.get_model_version_by_alias(registry.VOLATILITY_MODEL, registry.CHALLENGER).version == "1"
     finally:
         if proc is not None:
-            local_stack.stop_process(proc)
+            supervisor.stop_process(proc)
 
 
 # ---------------------------------------------------------------- (c) database unreachable while serving
@@ -149,7 +150,7 @@ def _set_connections(allowed: bool) -> None:
 
 @pytest.mark.own_postgres
 def test_database_outage_while_serving_answers_503_then_recovers(tmp_path):
-    from abtpro_store import migrate
+    from store import migrate
     from tests.serving import support
 
     url = fresh_database(SERVE_DB)
@@ -159,13 +160,13 @@ def test_database_outage_while_serving_answers_503_then_recovers(tmp_path):
         support.populate_store(url)
         uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
         support.register_all(uri, tmp_path / "artifacts")
-        port = local_stack.free_port()
-        base = local_stack.bentoml_server(port)
-        server = local_stack.Server(base.name, [*base.command, "--working-dir", str(ROOT)], base.health_url,
+        port = supervisor.free_port()
+        base = supervisor.bentoml_server(port)
+        server = supervisor.Server(base.name, [*base.command, "--working-dir", str(ROOT)], base.health_url,
                                     base.url, env={**support.service_env(uri), "DATABASE_URL": url,
                                                    "ABTPRO_DATA_DIR": str(tmp_path / ".abtpro"),
                                                    "PYTHONPATH": str(ROOT)})
-        proc = local_stack.start(server, tmp_path / "run", timeout=180, cwd=ROOT)
+        proc = supervisor.start(server, tmp_path / "run", timeout=180, cwd=ROOT)
         alice = {"X-API-Key": support.KEYS["alice"]}
         body = {"symbol": support.SYMBOL, "strategy": "sma_crossover", "side": "BUY"}
 
@@ -196,7 +197,7 @@ def test_database_outage_while_serving_answers_503_then_recovers(tmp_path):
         engine.dispose()
     finally:
         if proc is not None:
-            local_stack.stop_process(proc)
+            supervisor.stop_process(proc)
         drop_database(SERVE_DB)
 
 
@@ -224,7 +225,7 @@ def test_dask_worker_dying_mid_task_reruns_it_on_another_worker(tmp_path, prefec
     from prefect_dask import DaskTaskRunner
 
     # the workers import this module to run its task
-    with (local_stack.dask_cluster(tmp_path, 2, env={"PYTHONPATH": str(ROOT)}) as address,
+    with (supervisor.dask_cluster(tmp_path, 2, env={"PYTHONPATH": str(ROOT)}) as address,
           Client(address, timeout=60) as client):
         marker = tmp_path / "killed-worker-pid"
         results = _fan_out.with_options(task_runner=DaskTaskRunner(address=address))(6, str(marker))

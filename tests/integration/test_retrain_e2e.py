@@ -21,7 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from abtpro import local_stack, registry
+import registry
+from abtpro import supervisor
 from tests.flows.test_monitor_flow import build_world
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -34,25 +35,25 @@ def servers(db_url, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("e2e")
     run_dir = root / "run"
-    prefect = local_stack.prefect_server(root, local_stack.free_port())
-    mlflow_srv = local_stack.mlflow_server(f"sqlite:///{root / 'mlflow.db'}", str(root / "mlartifacts"),
-                                           local_stack.free_port())
+    prefect = supervisor.prefect_server(root, supervisor.free_port())
+    mlflow_srv = supervisor.mlflow_server(f"sqlite:///{root / 'mlflow.db'}", str(root / "mlartifacts"),
+                                           supervisor.free_port())
     with ThreadPoolExecutor(2) as pool:
-        procs = list(pool.map(lambda server: local_stack.start(server, run_dir), [prefect, mlflow_srv]))
+        procs = list(pool.map(lambda server: supervisor.start(server, run_dir), [prefect, mlflow_srv]))
     api = f"{prefect.url}/api"
     env = {"PREFECT_API_URL": api, "ABTPRO_MLFLOW_TRACKING_URI": mlflow_srv.url, "DATABASE_URL": db_url,
            "ABTPRO_DATA_DIR": str(root), "PREFECT_HOME": str(root / "prefect-client")}
-    runner = local_stack.Server("monitoring-runner", [sys.executable, "-m", "flows.monitor", "--serve"],
+    runner = supervisor.Server("monitoring-runner", [sys.executable, "-m", "flows.monitor", "--serve"],
                                 f"{api}/deployments/name/retrain-model/retrain-model", prefect.url, env=env)
     previous = os.environ.get("ABTPRO_MLFLOW_TRACKING_URI")
     try:
-        procs.append(local_stack.start(runner, run_dir, cwd=Path(__file__).resolve().parents[2]))
+        procs.append(supervisor.start(runner, run_dir, cwd=Path(__file__).resolve().parents[2]))
         os.environ["ABTPRO_MLFLOW_TRACKING_URI"] = mlflow_srv.url
         with temporary_settings(updates={PREFECT_API_URL: api}):
             yield {"prefect": prefect.url, "api": api, "mlflow": mlflow_srv.url, "run_dir": run_dir}
     finally:
         with ThreadPoolExecutor(len(procs)) as pool:
-            list(pool.map(local_stack.stop_process, [p for p in procs if p is not None]))
+            list(pool.map(supervisor.stop_process, [p for p in procs if p is not None]))
         if previous is None:
             os.environ.pop("ABTPRO_MLFLOW_TRACKING_URI", None)
         else:
@@ -76,7 +77,7 @@ def _run(deployment: str, **parameters) -> None:
 
 
 def _wait_for_trigger(url: str, timeout: float = 150.0) -> dict:
-    from abtpro_store import monitoring as store
+    from store import monitoring as store
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -88,7 +89,7 @@ def _wait_for_trigger(url: str, timeout: float = 150.0) -> dict:
 
 
 def test_stable_data_fires_no_trigger(servers, db_url):
-    from abtpro_store import monitoring as store
+    from store import monitoring as store
 
     build_world(db_url, servers["mlflow"], variance_scale=1.0)
     _run("backfill-outcomes")
@@ -106,21 +107,21 @@ def service(servers, db_url):
     started = []
 
     def start() -> tuple[str, dict[str, str]]:
-        from abtpro_store.users import create_user
+        from store.users import create_user
 
         _, key = create_user(db_url, "e2e-client")
         root = servers["run_dir"].parent
-        server = local_stack.bentoml_server(local_stack.free_port())
-        server = local_stack.Server(server.name, server.command, server.health_url, server.url, env={
+        server = supervisor.bentoml_server(supervisor.free_port())
+        server = supervisor.Server(server.name, server.command, server.health_url, server.url, env={
             "DATABASE_URL": db_url, "ABTPRO_MLFLOW_TRACKING_URI": servers["mlflow"], "ABTPRO_DATA_DIR": str(root),
             "ABTPRO_SERVING_POLL_SECONDS": "1", "BENTOML_HOME": str(root / "bentoml")})
-        started.append(local_stack.start(server, servers["run_dir"], cwd=Path(__file__).resolve().parents[2]))
+        started.append(supervisor.start(server, servers["run_dir"], cwd=Path(__file__).resolve().parents[2]))
         return server.url, {"X-API-Key": key}
 
     yield start
     for proc in started:
         if proc is not None:
-            local_stack.stop_process(proc)
+            supervisor.stop_process(proc)
 
 
 def _served_version(url: str, headers: dict[str, str]) -> str | None:
@@ -132,7 +133,7 @@ def _served_version(url: str, headers: dict[str, str]) -> str | None:
 def test_doubled_volatility_triggers_a_retraining_run_that_promotes(servers, db_url, service):
     import mlflow
 
-    from abtpro_store import monitoring as store
+    from store import monitoring as store
 
     new = build_world(db_url, servers["mlflow"], variance_scale=4.0, forecasts=False)
     url, headers = service()

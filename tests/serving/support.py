@@ -43,7 +43,7 @@ def garch_bars(n: int = N_BARS, seed: int = 0, start: str = "2018-01-01") -> pd.
 
 
 def long_frame(bars: pd.DataFrame, symbol: str, timeframe: str = "1d") -> pd.DataFrame:
-    """A bars frame as the long frame ``abtpro_store.bars.upsert_bars`` takes."""
+    """A bars frame as the long frame ``store.bars.upsert_bars`` takes."""
     frame = bars.reset_index()
     frame.insert(0, "timeframe", timeframe)
     frame.insert(0, "symbol", symbol)
@@ -98,7 +98,7 @@ def register_all(tracking_uri: str, artifact_dir: Path) -> dict[str, Any]:
     import mlflow
     from mlflow import MlflowClient
 
-    from abtpro import registry
+    import registry
 
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
@@ -140,8 +140,8 @@ def _signal_example(bars: pd.DataFrame, signal: SignalModel) -> pd.DataFrame:
 
 def populate_store(url: str) -> None:
     """Bars of SYN and SYN2 and users alice, bob (plain) and admin, with the keys in ``KEYS``."""
-    from abtpro_store.bars import upsert_bars
-    from abtpro_store.users import create_user
+    from store.bars import upsert_bars
+    from store.users import create_user
 
     upsert_bars(url, long_frame(garch_bars(), SYMBOL))
     upsert_bars(url, long_frame(garch_bars(seed=3), OTHER))
@@ -193,8 +193,8 @@ def fake_volatility_flow(symbols: list[str] | None = None, horizon: int = 5, tra
     import time
 
     from abtpro.settings import get_settings
-    from abtpro_store.db import session_scope
-    from abtpro_store.models import MLModelTraining, utcnow
+    from store.db import session_scope
+    from store.models import MLModelTraining, utcnow
 
     TRAIN_GATE.wait(30)
     time.sleep(0.05)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from abtpro_store.db import get_engine
-from abtpro_store.models import AuditLog, User
-from abtpro_store.users import create_user, hash_key, verify_key
+from store.db import get_engine
+from store.models import AuditLog, User
+from store.users import create_user, hash_key, verify_key
 from tests.serving.conftest import headers
 
 ENDPOINTS = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from abtpro import registry
+import registry
 from tests.serving import support
 from tests.serving.conftest import headers, make_client
 

@@ -6,8 +6,8 @@ import time
 
 from sqlalchemy import select
 
-from abtpro_store.db import get_engine
-from abtpro_store.models import AuditLog
+from store.db import get_engine
+from store.models import AuditLog
 from tests.serving.conftest import headers
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from abtpro_store.db import get_engine
-from abtpro_store.models import MLSignalScore
+from store.db import get_engine
+from store.models import MLSignalScore
 from tests.serving import support
 from tests.serving.conftest import headers
 
@@ -20,7 +20,7 @@ def _count(url: str) -> int:
 def test_score_matches_the_training_feature_builder(client, store, registry_store):
     import pandas as pd
 
-    from abtpro import registry
+    import registry
     from abtpro.settings import get_settings
     from ml.signal_quality import build_signal_features
 

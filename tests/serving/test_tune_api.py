@@ -7,10 +7,10 @@ import time
 import pytest
 from sqlalchemy import select
 
-from abtpro_store import optimizations as opt
-from abtpro_store.db import get_engine
-from abtpro_store.models import AuditLog
-from abtpro_store.users import verify_key
+from store import optimizations as opt
+from store.db import get_engine
+from store.models import AuditLog
+from store.users import verify_key
 from tests.serving import support
 from tests.serving.conftest import headers
 
@@ -31,8 +31,8 @@ def _user_id(url: str, name: str) -> int:
 
 
 def _ingest_goog(url: str) -> None:
-    from abtpro_store.bars import upsert_bars
     from ml.datasets import load_sample
+    from store.bars import upsert_bars
 
     upsert_bars(url, support.long_frame(load_sample("GOOG"), "GOOG"))
 

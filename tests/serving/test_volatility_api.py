@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from abtpro_store.db import get_engine
-from abtpro_store.models import VolatilityPrediction
+from store.db import get_engine
+from store.models import VolatilityPrediction
 from tests.serving import support
 from tests.serving.conftest import headers
 
@@ -31,7 +31,7 @@ def test_predict_from_stored_bars_names_the_model_and_is_stored(client, store, r
 
 def test_predict_same_as_direct_model_call(client, store, registry_store):
     """Serving features come from the model's own predict_frame on the stored window: same number."""
-    from abtpro import registry
+    import registry
     from abtpro.settings import get_settings
 
     with support.EnvPatch({"ABTPRO_MLFLOW_TRACKING_URI": registry_store["uri"]}):

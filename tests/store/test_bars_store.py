@@ -1,9 +1,9 @@
 import pandas as pd
 from sqlalchemy import select
 
-from abtpro_store import bars as store
-from abtpro_store.db import get_engine
-from abtpro_store.models import QuarantinedRow
+from store import bars as store
+from store.db import get_engine
+from store.models import QuarantinedRow
 from tests.helpers import synthetic_bars
 
 

@@ -1,7 +1,7 @@
 from sqlalchemy import inspect
 
-from abtpro_store import migrate
-from abtpro_store.db import get_engine
+from store import migrate
+from store.db import get_engine
 
 SPEC_TABLES = {"users", "market_bars", "quarantine", "audit_log", "ml_signal_scores", "ml_model_trainings",
                "strategy_optimizations", "volatility_predictions"}

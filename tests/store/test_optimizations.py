@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from abtpro_store import optimizations as opt
-from abtpro_store.db import get_engine
-from abtpro_store.models import AuditLog
+from store import optimizations as opt
+from store.db import get_engine
+from store.models import AuditLog
 
 SERIES = ("sma_crossover", "GOOG", "1d")
 

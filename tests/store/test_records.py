@@ -1,9 +1,9 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from abtpro_store import records
-from abtpro_store.db import get_engine
-from abtpro_store.models import AuditLog, MLModelTraining
+from store import records
+from store.db import get_engine
+from store.models import AuditLog, MLModelTraining
 
 
 def test_training_lifecycle_with_non_finite_metrics(clean_db):

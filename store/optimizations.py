@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlalchemy import false, select, update
 
-from abtpro_store.db import session_scope
-from abtpro_store.models import AuditLog, StrategyOptimization, utcnow
+from store.db import session_scope
+from store.models import AuditLog, StrategyOptimization, utcnow
 
 PENDING, RUNNING, COMPLETED, FAILED = "PENDING", "RUNNING", "COMPLETED", "FAILED"
 STATUSES = (PENDING, RUNNING, COMPLETED, FAILED)
@@ -244,7 +244,7 @@ def apply(url: str, optimization_id: int, actor: str, *, force: bool = False) ->
     Any previously applied row of the same series is superseded in the same transaction (the
     series is locked first, see :func:`_lock_series`, so concurrent applies serialise), and the
     change is written to the audit log (action ``apply``, the same ``AuditLog`` rows as
-    :func:`abtpro_store.records.audit`) in that transaction too.
+    :func:`store.records.audit`) in that transaction too.
 
     Raises:
         KeyError: no such optimization.

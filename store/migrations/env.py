@@ -1,9 +1,9 @@
-"""Alembic environment: runs migrations on the URL given by abtpro_store.migrate."""
+"""Alembic environment: runs migrations on the URL given by store.migrate."""
 
 from alembic import context
 
-from abtpro_store.db import get_engine
-from abtpro_store.models import Base
+from store.db import get_engine
+from store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import and_, bindparam, desc, func, select, update
 
-from abtpro_store.db import get_engine, session_scope
-from abtpro_store.models import (
+from store.db import get_engine, session_scope
+from store.models import (
     MLSignalOutcome,
     MLSignalScore,
     ModelMonitoring,

@@ -10,8 +10,8 @@ import pandas as pd
 from sqlalchemy import Connection, and_, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from abtpro_store.db import get_engine
-from abtpro_store.models import MarketBar, QuarantinedRow, utcnow
+from store.db import get_engine
+from store.models import MarketBar, QuarantinedRow, utcnow
 
 BAR_KEY = ["symbol", "timeframe", "ts"]
 BAR_VALUES = ["open", "high", "low", "close", "volume"]

@@ -9,7 +9,7 @@ from alembic.config import Config
 def alembic_config(url: str) -> Config:
     """An Alembic config pointing at the packaged migrations and ``url``."""
     cfg = Config()
-    cfg.set_main_option("script_location", "abtpro_store:migrations")
+    cfg.set_main_option("script_location", "store:migrations")
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
@@ -28,7 +28,7 @@ def current(url: str) -> str | None:
     """The revision the database at ``url`` is at (None when unversioned)."""
     from alembic.runtime.migration import MigrationContext
 
-    from abtpro_store.db import get_engine
+    from store.db import get_engine
 
     with get_engine(url).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import create_engine, text
 
 from ml.datasets import SAMPLE_DATASETS, load_sample
+from store.external import read_query
 
 TS_ALIASES = ("ts", "timestamp", "datetime", "date", "time")
 FILE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -81,9 +81,7 @@ def read_files(path: str | Path, symbol: str | None = None, timeframe: str = "1d
 def read_sql(url: str, query: str, symbol: str | None = None, timeframe: str = "1d") -> pd.DataFrame:
     """Rows of a SQL query on any SQLAlchemy URL."""
     try:
-        engine = create_engine(url)
-        with engine.connect() as conn:
-            frame = pd.read_sql(text(query), conn)
+        frame = read_query(url, query)
     except Exception as err:  # driver errors vary by backend; report them as a source error
         raise SourceError(f"SQL source failed: {err}") from err
     return _standardise(frame, symbol, timeframe, "sql query")

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from abtpro_store.db import session_scope
-from abtpro_store.models import User
+from store.db import session_scope
+from store.models import User
 
 KEY_PREFIX = "abt_"
 
