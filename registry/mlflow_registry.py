@@ -140,9 +140,12 @@ def frame_digest(frame: pd.DataFrame) -> str:
 def code_version() -> str:
     """The git commit of the running code when available, else the package version."""
     import subprocess
+    from importlib.metadata import PackageNotFoundError, version
 
-    from abtpro import __version__
-
+    try:
+        __version__ = version("abtpro-ml")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        __version__ = "0.0.0"
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
                              cwd=Path(__file__).resolve().parent).stdout.strip()
