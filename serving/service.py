@@ -170,7 +170,7 @@ def _user(ctx: bentoml.Context) -> ApiUser:
 
 @bentoml.service(
     name="abtpro_ml",
-    service_class=DocumentedService,  # the OpenAPI document: title, version, X-API-Key scheme (serving.openapi)
+    service_class=DocumentedService,  # /docs.json: title, version, the X-API-Key scheme (serving.openapi)
     workers=int(os.environ.get("ABTPRO_SERVING_WORKERS", "1")),
     threads=int(os.environ.get("ABTPRO_SERVING_THREADS", "4")),
     traffic={"timeout": 120},
