@@ -345,10 +345,7 @@ def _summary(lat: np.ndarray, ok: np.ndarray, elapsed: float, offered: float | N
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from sqlalchemy import func, select
-
-    from store.db import get_engine
-    from store.models import MLSignalScore, VolatilityPrediction
+    from store import predictions
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     load_before = os.getloadavg()
@@ -438,9 +435,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sent_ok = {kind: sum((r["ok"] + r["warmup_ok"]) * (args.batch if k.endswith("batch") else 1)
                          for k, r in results.items() if k.startswith(f"bento_{kind}"))
                for kind in ("vol", "sig")}
-    with get_engine(facts["db_url"]).connect() as conn:
-        rows = {"vol": int(conn.execute(select(func.count()).select_from(VolatilityPrediction)).scalar_one()),
-                "sig": int(conn.execute(select(func.count()).select_from(MLSignalScore)).scalar_one())}
+    stored = predictions.counts(facts["db_url"])
+    rows = {"vol": stored["volatility"], "sig": stored["signal"]}
     results["rows_written"] = rows
     results["successful_responses_rows"] = sent_ok  # including each scenario's warm-up request
 

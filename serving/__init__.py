@@ -7,7 +7,8 @@ Run it::
 
 Modules: :mod:`serving.service` (the ``@bentoml.service`` class and routes), :mod:`serving.schemas`
 (every request/response model), :mod:`serving.auth` (``X-API-Key`` middleware), :mod:`serving.models`
-(champion loading and hot reload), :mod:`serving.inference` (bar lookup, features via ``ml``, the
-result cache), :mod:`serving.persistence` (prediction rows, history/stats/accuracy queries),
-:mod:`serving.jobs` (non-blocking training jobs), :mod:`serving.config` (``ABTPRO_SERVING_*``).
+(champion loading and hot reload), :mod:`serving.inference` (features via ``ml``, the result cache),
+:mod:`serving.persistence` (live accuracy from the stored forecasts), :mod:`serving.jobs` (non-blocking
+training jobs), :mod:`serving.openapi` (the OpenAPI document), :mod:`serving.config` (``ABTPRO_SERVING_*``).
+Every database read and write goes through ``store`` (bars windows, prediction rows, jobs, audit rows).
 """

@@ -19,7 +19,7 @@ class ServingSettings(BaseSettings):
     cache_entries: int = Field(default=4096, ge=0, description="Feature/prediction cache entries (0 = off).")
     volatility_bars: int = Field(default=400, gt=0, description="Bars read before the forecast origin.")
     signal_bars: int = Field(default=600, gt=0, description="Bars read up to the signal bar.")
-    durable_writes: bool = Field(default=False, description="fsync every prediction row (see serving.persistence).")
+    durable_writes: bool = Field(default=False, description="fsync every prediction row (see store.db.relax_durability).")
     volatility_flow: str = Field(default="flows.volatility:volatility_pipeline",
                                  description="module:function of the volatility training flow.")
     signal_flow: str = Field(default="flows.signal_quality:signal_quality_pipeline",

@@ -1,8 +1,7 @@
 """An unreachable app database answers 503 (with a clear message), never a 500 or a hang.
 
-SQLAlchemy raises :class:`~sqlalchemy.exc.OperationalError` / :class:`~sqlalchemy.exc.InterfaceError`
-(or a :class:`~sqlalchemy.exc.DBAPIError` flagged ``connection_invalidated``) when the server is down,
-restarting, refusing connections or has dropped ours. The engine's pool (``pool_pre_ping``) replaces dead
+The store raises a :data:`store.db.DatabaseError` when the server is down, restarting, refusing connections
+or has dropped ours, and :func:`store.db.is_unavailable` recognises those; the engine's pool replaces dead
 connections on the next checkout, so the service recovers by itself once the database is back.
 
 * :func:`is_db_unavailable` tells such errors from others (a constraint violation stays a 500);
@@ -16,9 +15,10 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+from store.db import DatabaseError, is_unavailable
 
 logger = logging.getLogger("abtpro.serving")
 
@@ -28,9 +28,7 @@ RETRY_AFTER_SECONDS = "5"
 
 def is_db_unavailable(exc: BaseException) -> bool:
     """True for errors meaning "cannot talk to the database" (as opposed to a bad statement or data)."""
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    return is_unavailable(exc)
 
 
 def log(exc: BaseException) -> None:
@@ -38,7 +36,7 @@ def log(exc: BaseException) -> None:
 
 
 async def fastapi_handler(_: Request, exc: Exception) -> JSONResponse:
-    """FastAPI exception handler for ``DBAPIError``: 503 when the database is unreachable."""
+    """FastAPI exception handler for :data:`store.db.DatabaseError`: 503 when the database is unreachable."""
     if not is_db_unavailable(exc):
         raise exc
     log(exc)
@@ -77,4 +75,4 @@ class DatabaseUnavailableMiddleware:
 
 def install_fastapi(app: Any) -> None:
     """Register :func:`fastapi_handler` on a FastAPI app (the service's GET routes)."""
-    app.add_exception_handler(DBAPIError, fastapi_handler)
+    app.add_exception_handler(DatabaseError, fastapi_handler)

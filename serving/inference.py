@@ -25,14 +25,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 
 from ml.datasets import BAR_COLUMNS
 from registry import LoadedModel
 from serving.models import signal_parts, volatility_estimator
 from serving.schemas import Bar
-from store.db import get_engine
-from store.models import MarketBar
+from store import windows
 
 TOP_K = 8
 
@@ -135,56 +133,19 @@ class BarWindow:
         return self._frame
 
 
-def _rows(url: str, symbol: str, timeframe: str, start: datetime | None, end: datetime | None,
-          last: int | None) -> list[tuple]:
-    """Stored bars as plain tuples, oldest first (no pandas: this runs on every request)."""
-    cond = [MarketBar.symbol == symbol, MarketBar.timeframe == timeframe]
-    if start is not None:
-        cond.append(MarketBar.ts >= start)
-    if end is not None:
-        cond.append(MarketBar.ts <= end)
-    stmt = select(*_BAR_COLS).where(*cond).order_by(MarketBar.ts.desc() if last else MarketBar.ts)
-    if last:
-        stmt = stmt.limit(last)
-    with get_engine(url).connect() as conn:
-        rows = [tuple(r) for r in conn.execute(stmt).all()]
-    if last:
-        rows.reverse()
-    return rows
-
-
-_BAR_COLS = (MarketBar.ts, MarketBar.open, MarketBar.high, MarketBar.low, MarketBar.close, MarketBar.volume)
-
-
-def _start_for(url: str, symbol: str, timeframe: str, origin: datetime, n: int) -> datetime | None:
-    """Timestamp of the ``n``-th bar at or before ``origin`` (None: fewer bars than that)."""
-    stmt = (select(MarketBar.ts).where(MarketBar.symbol == symbol, MarketBar.timeframe == timeframe,
-                                       MarketBar.ts <= origin)
-            .order_by(MarketBar.ts.desc()).limit(n))
-    with get_engine(url).connect() as conn:
-        rows = conn.execute(stmt).scalars().all()
-    return rows[-1] if rows else None
-
-
 def load_bars(url: str, symbol: str, timeframe: str, origins: Sequence[datetime | None], n: int) -> BarWindow:
-    """Stored bars covering ``n`` bars up to each origin (None = the latest bar).
+    """Stored bars covering ``n`` bars up to each origin (None = the latest bar), read by :mod:`store.windows`.
 
     Raises:
         NotFoundError: no stored bars of (symbol, timeframe), or none at or before the origins.
     """
-    explicit = [_naive_utc(o) for o in origins if o is not None]
-    end = max(explicit) if explicit and len(explicit) == len(origins) else None
-    if not explicit or (end is not None and min(explicit) == end):
-        rows = _rows(url, symbol, timeframe, None, end, n)
-    else:
-        start = _start_for(url, symbol, timeframe, min(explicit), n)
-        rows = _rows(url, symbol, timeframe, start, end, None)
-    if not rows:
-        if end is not None and _rows(url, symbol, timeframe, None, None, 1):
-            raise NotFoundError(f"no {timeframe} bars of {symbol!r} at or before {min(explicit).isoformat()}")
+    try:
+        return BarWindow(rows=windows.window_rows(url, symbol, timeframe, [_naive_utc(o) for o in origins], n))
+    except windows.NoBarsError as exc:
+        if exc.before is not None:
+            raise NotFoundError(str(exc)) from None
         raise NotFoundError(f"unknown symbol {symbol!r} (timeframe {timeframe}): no bars in the store; "
-                            f"ingest them or pass 'bars' in the request")
-    return BarWindow(rows=rows)
+                            f"ingest them or pass 'bars' in the request") from None
 
 
 def window_from_request(bars: Sequence[Bar]) -> BarWindow:

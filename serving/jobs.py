@@ -20,10 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
-
-from store.db import session_scope
-from store.models import AuditLog, MLModelTraining, utcnow
+from store import records
 
 logger = logging.getLogger("abtpro.serving.jobs")
 
@@ -82,14 +79,7 @@ class TrainingJobs:
         that thread, so the request returns in milliseconds.
         """
         spec = self.specs[model_type]
-        with session_scope(self.db_url) as session:
-            row = MLModelTraining(model_type=model_type, status="TRAINING", training_data=dict(params),
-                                  hyperparameters={}, performance={})
-            session.add(row)
-            session.flush()
-            job_id = int(row.id)
-            session.add(AuditLog(actor=actor, action="model.train.requested", target=f"job:{job_id}",
-                                 details={"model_type": model_type, "params": params}))
+        job_id = records.request_training(self.db_url, model_type, params, actor)
         thread = threading.Thread(target=self._dispatch, args=(job_id, spec, params, actor),
                                   name=f"abtpro-train-{job_id}", daemon=True)
         self._threads[job_id] = thread
@@ -102,9 +92,8 @@ class TrainingJobs:
             if self.use_deployments and spec.deployment and os.environ.get("PREFECT_API_URL"):
                 flow_run_id = self._run_deployment(spec.deployment, {**params, "training_id": job_id, "actor": actor})
             runner = f"prefect-deployment:{spec.deployment}" if flow_run_id else "thread"
-            with session_scope(self.db_url) as session:
-                session.add(AuditLog(actor=actor, action="model.train.dispatched", target=f"job:{job_id}",
-                                     details={"runner": runner, "flow_run_id": flow_run_id}))
+            records.audit(self.db_url, actor, "model.train.dispatched", f"job:{job_id}",
+                          {"runner": runner, "flow_run_id": flow_run_id})
             if flow_run_id is None:
                 self._run_local(job_id, spec, params, actor)
         finally:
@@ -125,10 +114,7 @@ class TrainingJobs:
 
     def _finish(self, job_id: int, status: str, error: str | None) -> None:
         """Set the final status unless the flow already did."""
-        with session_scope(self.db_url) as session:
-            session.execute(update(MLModelTraining)
-                            .where(MLModelTraining.id == job_id, MLModelTraining.status == "TRAINING")
-                            .values(status=status, error=error, completed_at=utcnow()))
+        records.finish_training(self.db_url, job_id, status=status, error=error, unless_finished=True)
 
     def wait(self, job_id: int, timeout: float | None = None) -> None:
         """Join the local thread of a job (tests)."""

@@ -19,7 +19,7 @@ import math
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bentoml
 from fastapi import FastAPI, Path, Query, Request
@@ -45,6 +45,7 @@ from serving.inference import (
 )
 from serving.jobs import JobSpec, TrainingJobs
 from serving.models import ChampionPoller, ChampionSlot, NoChampionError
+from serving.openapi import DocumentedService
 from serving.schemas import (
     AccuracyBlock,
     ErrorResponse,
@@ -91,9 +92,11 @@ from serving.tuning import (
     status_of,
     visible_job,
 )
-from store.db import session_scope
-from store.models import AuditLog, MLModelTraining
+from store import db, predictions, records
 from store.users import ApiUser
+
+if TYPE_CHECKING:
+    from store.models import MLModelTraining
 
 apply_offline_env()
 request_timeout.install()  # BentoML 1.4 keeps every request's timeout timer alive: cancel it (tail latency)
@@ -167,6 +170,7 @@ def _user(ctx: bentoml.Context) -> ApiUser:
 
 @bentoml.service(
     name="abtpro_ml",
+    service_class=DocumentedService,  # /docs.json: title, version, the X-API-Key scheme (serving.openapi)
     workers=int(os.environ.get("ABTPRO_SERVING_WORKERS", "1")),
     threads=int(os.environ.get("ABTPRO_SERVING_THREADS", "4")),
     traffic={"timeout": 120},
@@ -184,8 +188,8 @@ class MLService:
         self.serving = get_serving_settings()
         self.db_url = self.settings.db_url
         if not self.serving.durable_writes:
-            persistence.relax_durability(self.db_url)
-        persistence.background_checkpoints(self.db_url)
+            db.relax_durability(self.db_url)
+        db.background_checkpoints(self.db_url)
         registry.configure(self.settings)
         self.volatility = ChampionSlot(registry.VOLATILITY_MODEL, "volatility")
         self.signal = ChampionSlot(registry.SIGNAL_QUALITY_MODEL, "signal_quality")
@@ -345,19 +349,16 @@ class MLService:
         changed = [slot.name for slot in chosen.values() if slot.refresh()]
         current = {slot.name: (None if slot.current is None else ModelRef(name=slot.name, version=slot.current.version))
                    for slot in self.slots.values()}
-        with session_scope(self.db_url) as session:
-            session.add(AuditLog(actor=user.name, action="model.reload", target=",".join(s.name for s in chosen.values()),
-                                 details={"changed": changed,
-                                          "versions": {k: (v.version if v else None) for k, v in current.items()},
-                                          "errors": {s.name: s.last_error for s in chosen.values() if s.last_error}}))
+        records.audit(self.db_url, user.name, "model.reload", ",".join(s.name for s in chosen.values()),
+                      {"changed": changed, "versions": {k: (v.version if v else None) for k, v in current.items()},
+                       "errors": {s.name: s.last_error for s in chosen.values() if s.last_error}})
         return ReloadResult(models=current, changed=changed)
 
     def _job(self, job_id: int) -> JobStatus:
-        with session_scope(self.db_url) as session:
-            row = session.get(MLModelTraining, job_id)
-            if row is None:
-                raise NotFoundError(f"no training job {job_id}")
-            return _job_status(row)
+        row = records.get_training(self.db_url, job_id)
+        if row is None:
+            raise NotFoundError(f"no training job {job_id}")
+        return _job_status(row)
 
     # ------------------------------------------------------------------------------ tuning (POST)
 
@@ -391,7 +392,7 @@ class MLService:
                        include_features: bool = True) -> Any:
         """The caller's scored signals, newest first (filters: symbol, strategy, timeframe, created_at range)."""
         user = current_user(request.scope)
-        total, rows = persistence.signal_history(self.db_url, user.id, symbol=symbol, strategy=strategy,
+        total, rows = predictions.signal_history(self.db_url, user.id, symbol=symbol, strategy=strategy,
                                                  timeframe=timeframe, start=start, end=end, limit=limit, offset=offset)
         items = [SignalHistoryItem(id=r.id, symbol=r.symbol, timeframe=r.timeframe, strategy=r.strategy, side=r.side,
                                    ts=r.signal_ts, score=r.score, confidence=r.confidence, prediction=r.prediction,
@@ -405,7 +406,7 @@ class MLService:
                      timeframe: str | None = None, start: datetime | None = None, end: datetime | None = None) -> Any:
         """Aggregates of the caller's scored signals."""
         user = current_user(request.scope)
-        return SignalStats(**persistence.signal_stats(self.db_url, user.id, symbol=symbol, strategy=strategy,
+        return SignalStats(**predictions.signal_stats(self.db_url, user.id, symbol=symbol, strategy=strategy,
                                                       timeframe=timeframe, start=start, end=end))
 
     @api_app.get("/volatility/history", response_model=VolatilityHistory)
@@ -415,7 +416,7 @@ class MLService:
                            include_features: bool = True) -> Any:
         """The caller's volatility forecasts, newest first (``include_features=false`` for lean pages)."""
         user = current_user(request.scope)
-        total, rows = persistence.volatility_history(self.db_url, user.id, symbol=symbol, timeframe=timeframe,
+        total, rows = predictions.volatility_history(self.db_url, user.id, symbol=symbol, timeframe=timeframe,
                                                      start=start, end=end, limit=limit, offset=offset)
         items = [VolatilityHistoryItem(id=r.id, symbol=r.symbol, timeframe=r.timeframe, as_of=r.as_of,
                                        horizon=r.horizon, predicted=r.predicted, actual=r.actual, lower=r.lower,
@@ -470,11 +471,11 @@ class MLService:
                 except Exception:  # noqa: BLE001
                     metrics = {}
             if kind == "signal_quality":
-                live: dict[str, Any] = persistence.signal_stats(self.db_url, None)
+                live: dict[str, Any] = predictions.signal_stats(self.db_url, None)
             else:
                 live = _accuracy(self.db_url, None, limit=5000).model_dump()
             model_type = "SIGNAL_QUALITY" if kind == "signal_quality" else "VOLATILITY"
-            trainings = [_job_status(r) for r in persistence.training_rows(self.db_url, model_type, 10)]
+            trainings = [_job_status(r) for r in records.recent_trainings(self.db_url, model_type, 10)]
             out.append(ModelPerformance(name=slot.name, registry_metrics=metrics, live=live,
                                         recent_trainings=trainings,
                                         serving=None if cur is None else ModelRef(name=cur.name, version=cur.version)))

@@ -25,9 +25,7 @@ from typing import Any
 from serving.inference import NotFoundError, load_bars
 from serving.jobs import resolve, schedule_deployment
 from serving.schemas import TuneApplyResult, TuneJob, TuneRequest, TuneResults, TuneStatus
-from store import optimizations
-from store.db import session_scope
-from store.models import AuditLog
+from store import optimizations, records
 from store.users import ApiUser
 
 logger = logging.getLogger("abtpro.serving.tuning")
@@ -90,9 +88,8 @@ class TuneJobs:
                                       request=settings)
         params = {"strategy": request.strategy, "symbol": request.symbol, "timeframe": request.timeframe,
                   "method": request.method, **settings, "optimization_id": job_id, "user_id": user.id}
-        with session_scope(self.db_url) as session:
-            session.add(AuditLog(actor=user.name, action="tune", target=f"strategy_optimization/{job_id}",
-                                 details={k: v for k, v in params.items() if k != "optimization_id"}))
+        records.audit(self.db_url, user.name, "tune", f"strategy_optimization/{job_id}",
+                      {k: v for k, v in params.items() if k != "optimization_id"})
         thread = threading.Thread(target=self._dispatch, args=(job_id, params, user.name),
                                   name=f"abtpro-tune-{job_id}", daemon=True)
         self._threads[job_id] = thread
@@ -110,9 +107,8 @@ class TuneJobs:
             if self.use_deployments and self.deployment and os.environ.get("PREFECT_API_URL"):
                 flow_run_id = self._run_deployment(self.deployment, params)
             runner = f"prefect-deployment:{self.deployment}" if flow_run_id else "thread"
-            with session_scope(self.db_url) as session:
-                session.add(AuditLog(actor=actor, action="tune.dispatched", target=f"strategy_optimization/{job_id}",
-                                     details={"runner": runner, "flow_run_id": flow_run_id}))
+            records.audit(self.db_url, actor, "tune.dispatched", f"strategy_optimization/{job_id}",
+                          {"runner": runner, "flow_run_id": flow_run_id})
             if flow_run_id is None:
                 self._run_local(job_id, params)
         except BaseException as exc:  # never leave a PENDING row behind
