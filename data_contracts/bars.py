@@ -97,9 +97,9 @@ class ContractSplit:
 def _parse(raw: pd.Series, col: str) -> pd.Series:
     """Typed column: already-typed input passes through untouched (fast path for big frames)."""
     if col == "ts":
-        if pd.api.types.is_datetime64_any_dtype(raw):
-            return raw.dt.tz_convert(None) if getattr(raw.dt, "tz", None) is not None else raw
-        return pd.to_datetime(raw, errors="coerce", utc=True, format="mixed").dt.tz_convert(None)
+        if not pd.api.types.is_datetime64_any_dtype(raw):  # (a bool column comes back tz-naive, all NaT)
+            raw = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
+        return raw.dt.tz_convert(None) if getattr(raw.dt, "tz", None) is not None else raw
     if pd.api.types.is_float_dtype(raw):
         return raw.astype("float64")
     return pd.to_numeric(raw, errors="coerce").astype("float64")

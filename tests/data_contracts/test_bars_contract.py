@@ -132,3 +132,9 @@ def test_control_characters_in_labels_are_quarantined(column):
     frame.loc[0, column] = "A\x00B"
     split = split_valid_invalid(frame)
     assert len(split.valid) == 2 and split.invalid["reason"].str.startswith(f"{column}: str_matches").all()
+
+
+def test_a_column_of_booleans_is_not_a_timestamp():
+    frame = synthetic_bars(2).assign(ts=[True, False])
+    split = split_valid_invalid(frame)
+    assert split.valid.empty and split.invalid["reason"].str.contains("ts: not a timestamp").all()
