@@ -95,11 +95,17 @@ class ContractSplit:
 
 
 def _parse(raw: pd.Series, col: str) -> pd.Series:
-    """Typed column: already-typed input passes through untouched (fast path for big frames)."""
+    """Typed column: already-typed input passes through untouched (fast path for big frames).
+
+    Timestamps become naive UTC at the store's resolution, microseconds, so two stamps the store would
+    merge are already one key to the duplicate check.
+    """
     if col == "ts":
         if not pd.api.types.is_datetime64_any_dtype(raw):  # (a bool column comes back tz-naive, all NaT)
             raw = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
-        return raw.dt.tz_convert(None) if getattr(raw.dt, "tz", None) is not None else raw
+        if getattr(raw.dt, "tz", None) is not None:
+            raw = raw.dt.tz_convert(None)
+        return raw.dt.floor("us") if raw.dt.unit == "ns" else raw
     if pd.api.types.is_float_dtype(raw):
         return raw.astype("float64")
     return pd.to_numeric(raw, errors="coerce").astype("float64")

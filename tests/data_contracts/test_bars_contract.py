@@ -138,3 +138,11 @@ def test_a_column_of_booleans_is_not_a_timestamp():
     frame = synthetic_bars(2).assign(ts=[True, False])
     split = split_valid_invalid(frame)
     assert split.valid.empty and split.invalid["reason"].str.contains("ts: not a timestamp").all()
+
+
+def test_timestamps_the_store_cannot_tell_apart_are_duplicates():
+    frame = synthetic_bars(3).astype({"ts": "datetime64[ns]"})
+    frame.loc[1, "ts"] = frame.loc[0, "ts"] + pd.Timedelta(nanoseconds=1)
+    split = split_valid_invalid(frame)
+    assert len(split.valid) == 2 and split.invalid["reason"].tolist() == ["unique timestamp per symbol"]
+    assert split.valid["ts"].iloc[0] == frame.loc[0, "ts"]

@@ -18,7 +18,8 @@ from store import bars as store
 from tests.conftest import empty_tables
 
 SOURCE = "file:property.csv"
-TIMESTAMPS = list(pd.date_range("2021-03-01", periods=6, freq="D"))
+TIMESTAMPS = [*pd.date_range("2021-03-01", periods=6, freq="D"),
+              pd.Timestamp("2021-03-01 00:00:00.000000001"), pd.Timestamp("2021-03-01 00:00:00.000001")]
 NUMBER_TEXT = ["inf", "-inf", "+inf", "Infinity", "-Infinity", "INF", "nan", "NaN", "NAN", "-nan", "1e999",
                "-1e999", "1e308", "0", "-0", "-1", "", " ", "1,5", "12abc", "0x10", "None", "null"]
 TS_TEXT = ["not-a-date", "2021-02-30", "", "0", "2021-03-01T00:00:00+02:00", "9999-12-31", "1500-01-01", "nan"]
