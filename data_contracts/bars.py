@@ -10,6 +10,7 @@ a float NaN in a typed column, which pandas cannot tell from null) as ``<column>
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,20 +22,25 @@ KEY = ["symbol", "timeframe", "ts"]
 PRICES = ["open", "high", "low", "close"]
 NUMERIC = [*PRICES, "volume"]
 RAW_COLUMNS = [*KEY, *NUMERIC]
-LABEL = r"^[^\x00-\x1f\x7f]+$"  # symbol/timeframe: no control characters (PostgreSQL text refuses NUL)
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # not in a symbol/timeframe (PostgreSQL text refuses NUL)
 
 
 class RawBarSchema(pa.DataFrameModel):
     """One OHLCV bar per row; unique (symbol, timeframe, ts)."""
 
-    symbol: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 32}, str_matches=LABEL)
-    timeframe: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 8}, str_matches=LABEL)
+    symbol: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 32})
+    timeframe: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 8})
     ts: Series[pd.Timestamp]
     open: Series[float] = pa.Field(gt=0)
     high: Series[float] = pa.Field(gt=0)
     low: Series[float] = pa.Field(gt=0)
     close: Series[float] = pa.Field(gt=0)
     volume: Series[float] = pa.Field(ge=0)
+
+    @pa.check("symbol", "timeframe", name="no control characters")
+    def printable(cls, series: Series[str]) -> Series[bool]:
+        bad = [v for v in series.unique() if isinstance(v, str) and CONTROL.search(v)]  # few distinct labels
+        return ~series.isin(bad)
 
     @pa.check(*NUMERIC, name="finite")
     def finite(cls, series: Series[float]) -> Series[bool]:
