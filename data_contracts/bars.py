@@ -118,7 +118,7 @@ def _parse(raw: pd.Series, col: str) -> pd.Series:
 
 
 def _is_nan_text(value: object) -> bool:
-    """``"nan"``, ``"NaN"``, ``"-nan"`` ...: text that spells NaN (``to_numeric`` makes it NaN, like garbage)."""
+    """``"nan"``, ``"NaN"``, ``"-nan"`` ...: text spelling NaN (``to_numeric`` makes it NaN, as garbage)."""
     try:
         return isinstance(value, str) and np.isnan(float(value))
     except ValueError:

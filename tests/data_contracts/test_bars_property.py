@@ -22,7 +22,8 @@ TIMESTAMPS = [*pd.date_range("2021-03-01", periods=6, freq="D"),
               pd.Timestamp("2021-03-01 00:00:00.000000001"), pd.Timestamp("2021-03-01 00:00:00.000001")]
 NUMBER_TEXT = ["inf", "-inf", "+inf", "Infinity", "-Infinity", "INF", "nan", "NaN", "NAN", "-nan", "1e999",
                "-1e999", "1e308", "0", "-0", "-1", "", " ", "1,5", "12abc", "0x10", "None", "null"]
-TS_TEXT = ["not-a-date", "2021-02-30", "", "0", "2021-03-01T00:00:00+02:00", "9999-12-31", "1500-01-01", "nan"]
+TS_TEXT = ["not-a-date", "2021-02-30", "", "0", "2021-03-01T00:00:00+02:00", "9999-12-31", "1500-01-01",
+           "nan"]
 
 numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**30, 10**30),
                     st.sampled_from([np.inf, -np.inf, np.nan, 1e308, -1e308, 0.0, -0.0, 5e-324]))
@@ -42,8 +43,8 @@ def raw_row(draw) -> dict:
     """A valid bar with a random subset of its fields replaced by arbitrary values."""
     open_, close = draw(st.floats(0.01, 1e6)), draw(st.floats(0.01, 1e6))
     spread = draw(st.floats(0.0, 0.5))
-    row = {"symbol": draw(st.sampled_from(["AAA", "BBB", " CCC "])), "timeframe": draw(st.sampled_from(["1d", "1h"])),
-           "ts": draw(st.sampled_from(TIMESTAMPS)), "open": open_, "close": close,
+    row = {"symbol": draw(st.sampled_from(["AAA", "BBB", " CCC "])),
+           "timeframe": draw(st.sampled_from(["1d", "1h"])), "ts": draw(st.sampled_from(TIMESTAMPS)), "open": open_, "close": close,
            "high": max(open_, close) * (1 + spread), "low": min(open_, close) * (1 - spread),
            "volume": draw(st.floats(0, 1e12))}
     for field in draw(st.sets(st.sampled_from(RAW_COLUMNS), max_size=3)):
@@ -53,7 +54,7 @@ def raw_row(draw) -> dict:
     return row
 
 
-frames = st.lists(raw_row(), min_size=0, max_size=25).map(lambda rows: pd.DataFrame(rows, columns=RAW_COLUMNS))
+frames = st.lists(raw_row(), max_size=25).map(lambda rows: pd.DataFrame(rows, columns=RAW_COLUMNS))
 
 
 def _store(url: str, split: ContractSplit) -> None:
@@ -80,5 +81,5 @@ def test_stored_bars_are_sound_and_no_row_is_lost(db_url, raw, typed):
         assert (bars["low"] <= bars[["open", "close"]].min(axis=1)).all()
         assert (bars["high"] >= bars["low"]).all()
     assert int(counts["rows"].sum()) + store.quarantine_count(db_url, SOURCE) == len(raw)
-    _store(db_url, split)  # the same rows again (the split is deterministic): nothing stored or quarantined twice
+    _store(db_url, split)  # the same rows again: nothing stored or quarantined twice
     assert int(store.bar_counts(db_url)["rows"].sum()) + store.quarantine_count(db_url, SOURCE) == len(raw)

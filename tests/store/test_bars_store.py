@@ -67,7 +67,8 @@ def test_quarantine_keeps_raw_values_and_reason(clean_db):
 def _bad_rows() -> pd.DataFrame:
     return pd.DataFrame({"symbol": ["X", "X", "X", "Y"], "timeframe": ["1d"] * 4,
                          "ts": ["2020-01-01", "2020-01-02", "2020-01-02", "2020-01-01"],
-                         "open": ["inf", "n/a", "n/a", float("-inf")], "close": [1.0, float("nan"), float("nan"), 2],
+                         "open": ["inf", "n/a", "n/a", float("-inf")],
+                         "close": [1.0, float("nan"), float("nan"), 2],
                          "reason": ["open: not finite ('inf')", "open: not a number ('n/a')",
                                     "open: not a number ('n/a')", "open: not finite (-inf)"]})
 

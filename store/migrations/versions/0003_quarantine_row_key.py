@@ -28,8 +28,8 @@ quarantine = sa.table('quarantine', sa.column('id', sa.Integer), sa.column('row_
 
 def _keys(conn: sa.Connection) -> tuple[list[dict], list[int]]:
     """(id, key) of the first row of each key, and the ids of the repeats."""
-    rows = conn.execute(sa.select(quarantine.c.id, quarantine.c.source, quarantine.c.raw, quarantine.c.created_at)
-                        .order_by(quarantine.c.source, quarantine.c.created_at, quarantine.c.id)).all()
+    q = quarantine.c
+    rows = conn.execute(sa.select(q.id, q.source, q.raw, q.created_at).order_by(q.source, q.created_at, q.id)).all()
     keep: dict[str, int] = {}
     repeats = []
     for (source, _), batch in groupby(rows, key=lambda r: (r.source, r.created_at)):
