@@ -39,7 +39,7 @@ def synthetic(rows: int, symbols: int = 10, seed: int = 0) -> pd.DataFrame:
 def _measure(kind: str, url: str, rows: int, queue) -> None:
     from data_contracts.bars import split_valid_invalid
     from store import migrate
-    from store.bars import upsert_bars
+    from store.bars import insert_bars_row_by_row, upsert_bars
 
     migrate.downgrade(url, "base")
     migrate.upgrade(url, "head")
@@ -51,18 +51,8 @@ def _measure(kind: str, url: str, rows: int, queue) -> None:
         result = upsert_bars(url, split.valid.assign(source="bench"))
         stored = result.inserted
     else:  # naive baseline: row-by-row ORM adds
-        from sqlalchemy.orm import Session
-
-        from store.db import get_engine
-        from store.models import MarketBar
-
         t1 = t0
-        with Session(get_engine(url)) as session:
-            for rec in raw.assign(source="bench").to_dict("records"):
-                session.add(MarketBar(**rec))
-                session.flush()
-            session.commit()
-        stored = len(raw)
+        stored = insert_bars_row_by_row(url, raw.assign(source="bench"))
     elapsed = time.perf_counter() - t0
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put({"rows": stored, "seconds": elapsed, "validate_s": t1 - t0, "peak_mib": peak_mib})

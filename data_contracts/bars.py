@@ -3,13 +3,17 @@
 Raw input is the long frame ``symbol, timeframe, ts, open, high, low, close, volume`` as read from a
 source (values may still be strings). :func:`split_valid_invalid` coerces types, runs
 :class:`RawBarSchema` lazily and returns the valid rows plus every invalid row with a ``reason``
-naming each failed check.
+naming each failed check. A number that parses to ±inf or NaN (``inf``, ``-Infinity``, ``nan``, ``1e999``,
+a NaN typed as text) is quarantined as ``<column>: not finite (<value>)``; a missing cell (empty, null,
+a float NaN in a typed column, which pandas cannot tell from null) as ``<column>: not_nullable``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -18,6 +22,7 @@ KEY = ["symbol", "timeframe", "ts"]
 PRICES = ["open", "high", "low", "close"]
 NUMERIC = [*PRICES, "volume"]
 RAW_COLUMNS = [*KEY, *NUMERIC]
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # not in a symbol/timeframe (PostgreSQL text refuses NUL)
 
 
 class RawBarSchema(pa.DataFrameModel):
@@ -31,6 +36,15 @@ class RawBarSchema(pa.DataFrameModel):
     low: Series[float] = pa.Field(gt=0)
     close: Series[float] = pa.Field(gt=0)
     volume: Series[float] = pa.Field(ge=0)
+
+    @pa.check("symbol", "timeframe", name="no control characters")
+    def printable(cls, series: Series[str]) -> Series[bool]:
+        bad = [v for v in series.unique() if isinstance(v, str) and CONTROL.search(v)]  # few distinct labels
+        return ~series.isin(bad)
+
+    @pa.check(*NUMERIC, name="finite")
+    def finite(cls, series: Series[float]) -> Series[bool]:
+        return pd.Series(np.isfinite(series.to_numpy(dtype="float64")), index=series.index)
 
     @pa.dataframe_check(name="high >= max(open, close)")
     def high_covers_body(cls, df: pd.DataFrame) -> Series[bool]:
@@ -87,18 +101,32 @@ class ContractSplit:
 
 
 def _parse(raw: pd.Series, col: str) -> pd.Series:
-    """Typed column: already-typed input passes through untouched (fast path for big frames)."""
+    """Typed column: already-typed input passes through untouched (fast path for big frames).
+
+    Timestamps become naive UTC at the store's resolution, microseconds, so two stamps the store would
+    merge are already one key to the duplicate check.
+    """
     if col == "ts":
-        if pd.api.types.is_datetime64_any_dtype(raw):
-            return raw.dt.tz_convert(None) if getattr(raw.dt, "tz", None) is not None else raw
-        return pd.to_datetime(raw, errors="coerce", utc=True, format="mixed").dt.tz_convert(None)
+        if not pd.api.types.is_datetime64_any_dtype(raw):  # (a bool column comes back tz-naive, all NaT)
+            raw = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
+        if getattr(raw.dt, "tz", None) is not None:
+            raw = raw.dt.tz_convert(None)
+        return raw.dt.floor("us") if raw.dt.unit == "ns" else raw
     if pd.api.types.is_float_dtype(raw):
         return raw.astype("float64")
     return pd.to_numeric(raw, errors="coerce").astype("float64")
 
 
+def _is_nan_text(value: object) -> bool:
+    """``"nan"``, ``"NaN"``, ``"-nan"`` ...: text spelling NaN (``to_numeric`` makes it NaN, as garbage)."""
+    try:
+        return isinstance(value, str) and np.isnan(float(value))
+    except ValueError:
+        return False
+
+
 def _coerce(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
-    """Parse numbers and timestamps; note which non-empty values could not be parsed."""
+    """Parse numbers and timestamps; note which non-empty values could not be parsed or are not finite."""
     reasons: dict[int, list[str]] = {}
     frame = pd.DataFrame(index=raw.index)
     for col in ("symbol", "timeframe"):
@@ -107,13 +135,15 @@ def _coerce(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
     for col in ["ts", *NUMERIC]:
         frame[col] = _parse(raw[col], col)
         lost = frame[col].isna() & raw[col].notna()
-        if not lost.any():
-            continue
-        kind = "not a timestamp" if col == "ts" else "not a number"
-        for idx in raw.index[lost]:
+        infinite = pd.Series(False, index=raw.index) if col == "ts" else frame[col].isin([np.inf, -np.inf])
+        for idx in raw.index[lost | infinite]:
             value = raw.at[idx, col]
-            if str(value).strip():
-                reasons.setdefault(idx, []).append(f"{col}: {kind} ({value!r})")
+            shown = repr(value) if isinstance(value, str) else str(value)  # numpy 2 reprs wrap floats
+            if col != "ts" and (infinite[idx] or _is_nan_text(value)):
+                reasons.setdefault(idx, []).append(f"{col}: not finite ({shown})")
+            elif str(value).strip():
+                kind = "not a timestamp" if col == "ts" else "not a number"
+                reasons.setdefault(idx, []).append(f"{col}: {kind} ({shown})")
     return frame, reasons
 
 

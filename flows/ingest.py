@@ -65,7 +65,7 @@ def upsert_series(url: str, valid: pd.DataFrame, source_name: str, chunk_rows: i
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAY_SECONDS, cache_policy=NO_CACHE)
 def quarantine(url: str, invalid: pd.DataFrame, source_name: str) -> int:
-    """Store every invalid row with its reason."""
+    """Store every invalid row with its reason, once: returns how many were not quarantined already."""
     return store.quarantine_rows(url, invalid, source_name)
 
 
@@ -107,7 +107,8 @@ def ingest(source: str = "sample", path: str | None = None, query: str | None = 
     logger.info("contract: %d valid, %d quarantined", len(split.valid), len(split.invalid))
     n_quarantined: dict = {}
     if len(split.invalid):
-        quarantine(settings.db_url, split.invalid, name)
+        added = quarantine(settings.db_url, split.invalid, name)
+        logger.info("quarantine: %d new rows (%d already there)", added, len(split.invalid) - added)
         n_quarantined = split.invalid.groupby(["symbol", "timeframe"], dropna=False).size().to_dict()
     results = {key: upsert_series(settings.db_url, group, name, settings.ingest_chunk_rows)
                for key, group in split.valid.groupby(["symbol", "timeframe"])}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, func, insert, select
+from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from store.db import get_engine
 from store.models import MarketBar, QuarantinedRow, utcnow
@@ -105,37 +109,96 @@ def upsert_bars(url: str, frame: pd.DataFrame, chunk_rows: int = 50_000) -> Upse
     return UpsertResult(inserted=inserted, merged=len(frame) - inserted)
 
 
+def insert_bars_row_by_row(url: str, frame: pd.DataFrame) -> int:
+    """The naive write path, one ORM add and flush per row: kept only as the ingest benchmark's baseline.
+
+    Args:
+        url: database URL.
+        frame: bars with the columns of :data:`STORED_COLUMNS`, none of whose keys is stored yet.
+
+    Returns:
+        The number of rows written.
+    """
+    with Session(get_engine(url)) as session:
+        for rec in frame[STORED_COLUMNS].to_dict("records"):
+            session.add(MarketBar(**rec))
+            session.flush()
+        session.commit()
+    return len(frame)
+
+
 def quarantine_rows(url: str, rows: pd.DataFrame, source: str) -> int:
-    """Store rows that failed a contract verbatim, each with its ``reason`` column; returns the count."""
+    """Store rows that failed a contract verbatim, each with its ``reason`` column, unless already stored.
+
+    Each row is keyed by :func:`quarantine_keys`, so quarantining the same rows of the same source again
+    (re-ingesting a bad file) adds nothing, while identical rows within one read are each kept.
+
+    Returns:
+        The number of rows newly added to the quarantine.
+    """
     if rows.empty:
         return 0
     now = utcnow()
-    records = []
+    raws, reasons = [], []
     for rec in rows.to_dict("records"):
-        reason = str(rec.pop("reason"))
-        raw = {k: (None if _is_missing(v) else _jsonable(v)) for k, v in rec.items()}
-        symbol = raw.get("symbol")
-        records.append({"source": source, "symbol": None if symbol is None else str(symbol)[:32],
-                        "raw": raw, "reason": reason, "created_at": now})
-    with get_engine(url).begin() as conn:
-        conn.execute(insert(QuarantinedRow), records)
-    return len(records)
+        reasons.append(str(rec.pop("reason")))
+        raws.append(jsonable_raw(rec))
+    records = [{"row_key": key, "source": source, "symbol": _label(raw.get("symbol")), "raw": raw,
+                "reason": reason, "created_at": now}
+               for key, raw, reason in zip(quarantine_keys(source, raws), raws, reasons)]
+    engine = get_engine(url)
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(QuarantinedRow).on_conflict_do_nothing(index_elements=["row_key"])
+    count = select(func.count()).select_from(QuarantinedRow).where(QuarantinedRow.source == source)
+    with engine.begin() as conn:
+        before = int(conn.execute(count).scalar_one())
+        conn.execute(stmt, records)
+        return int(conn.execute(count).scalar_one()) - before
 
 
-def _is_missing(value: object) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+def quarantine_keys(source: str, raws: list[dict]) -> list[str]:
+    """The stable key of each quarantined row: sha256 of its source, its raw values and its occurrence.
+
+    Args:
+        source: the source the rows were read from.
+        raws: the JSON-ready raw values of each row, in read order.
+
+    Returns:
+        One hex digest per row; the n-th copy of an identical raw row gets occurrence n, so a read that
+        repeats a bad row keeps every copy and a later read of the same rows maps onto the same keys.
+    """
+    seen: dict[str, int] = {}
+    keys = []
+    for raw in raws:
+        text = json.dumps(raw, sort_keys=True, separators=(",", ":"), allow_nan=False, default=str)
+        seen[text] = seen.get(text, 0) + 1
+        keys.append(hashlib.sha256(f"{source}\n{text}\n{seen[text]}".encode()).hexdigest())
+    return keys
+
+
+def jsonable_raw(raw: dict) -> dict:
+    """Raw cells as strict JSON values: missing -> None, non-finite floats and other objects -> text."""
+    return {str(k): _jsonable(v) for k, v in raw.items()}
+
+
+def _label(value: object) -> str | None:
+    """A raw symbol as a bounded text column (PostgreSQL text refuses NUL)."""
+    return None if value is None else str(value).replace("\x00", "")[:32]
 
 
 def _jsonable(value: object) -> object:
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, (pd.Timestamp, datetime)):
-        return value.isoformat()
+        return None if pd.isna(value) else value.isoformat()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else (None if math.isnan(value) else str(value))
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
     try:
-        json.dumps(value)
+        json.dumps(value, allow_nan=False)
         return value
-    except TypeError:
+    except (TypeError, ValueError):
         return str(value)
 
 

@@ -72,9 +72,12 @@ class QuarantinedRow(Base):
     """An input row that failed a data contract, kept verbatim with the reason."""
 
     __tablename__ = "quarantine"
-    __table_args__ = (Index("ix_quarantine_source", "source"),)
+    __table_args__ = (Index("ix_quarantine_source", "source"),
+                      UniqueConstraint("row_key", name="uq_quarantine_row_key"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # sha256 of (source, raw values, n-th identical raw row of one read): re-quarantining a row is a no-op
+    row_key: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(500))
     symbol: Mapped[str | None] = mapped_column(String(32))
     raw: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -87,3 +87,62 @@ def test_nan_price_fails_bars_frame_schema():
     with pytest.raises(pa.errors.SchemaError):
         BarsFrameSchema.validate(bars)
     assert pd.isna(bars.iloc[3, 0])
+
+
+@pytest.mark.parametrize("column", ["open", "high", "low", "close", "volume"])
+@pytest.mark.parametrize("text", ["inf", "-inf", "Infinity", "-Infinity", "INF", "nan", "NaN", "NAN", "-nan",
+                                  "1e999"])
+def test_non_finite_text_is_quarantined_naming_the_column(column, text):
+    frame = synthetic_bars(5).astype(object)
+    frame.loc[2, column] = text
+    split = split_valid_invalid(frame)
+    assert len(split.valid) == 4
+    assert split.invalid["reason"].tolist() == [f"{column}: not finite ({text!r})"]
+    assert np.isfinite(split.valid[["open", "high", "low", "close", "volume"]].to_numpy()).all()
+
+
+@pytest.mark.parametrize("column", ["open", "high", "low", "close", "volume"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_non_finite_float_is_quarantined_naming_the_column(column, value):
+    frame = synthetic_bars(5)
+    frame.loc[3, column] = value
+    split = split_valid_invalid(frame)
+    assert len(split.valid) == 4
+    assert split.invalid["reason"].tolist() == [f"{column}: not finite ({value})"]
+
+
+def test_nan_float_is_quarantined_as_missing():
+    frame = synthetic_bars(5)
+    frame.loc[1, "high"] = np.nan
+    split = split_valid_invalid(frame)
+    [reason] = split.invalid["reason"].tolist()
+    assert len(split.valid) == 4 and "high: not_nullable" in reason.split("; ")
+
+
+def test_raw_bar_schema_itself_rejects_infinity():
+    frame = synthetic_bars(5)
+    frame.loc[0, ["high", "close"]] = np.inf
+    with pytest.raises(pa.errors.SchemaErrors, match="finite"):
+        RawBarSchema.validate(frame, lazy=True)
+
+
+@pytest.mark.parametrize("column", ["symbol", "timeframe"])
+def test_control_characters_in_labels_are_quarantined(column):
+    frame = synthetic_bars(3).astype({column: object})
+    frame.loc[0, column] = "A\x00B"
+    split = split_valid_invalid(frame)
+    assert len(split.valid) == 2 and (split.invalid["reason"] == f"{column}: no control characters").all()
+
+
+def test_a_column_of_booleans_is_not_a_timestamp():
+    frame = synthetic_bars(2).assign(ts=[True, False])
+    split = split_valid_invalid(frame)
+    assert split.valid.empty and split.invalid["reason"].str.contains("ts: not a timestamp").all()
+
+
+def test_timestamps_the_store_cannot_tell_apart_are_duplicates():
+    frame = synthetic_bars(3).astype({"ts": "datetime64[ns]"})
+    frame.loc[1, "ts"] = frame.loc[0, "ts"] + pd.Timedelta(nanoseconds=1)
+    split = split_valid_invalid(frame)
+    assert len(split.valid) == 2 and split.invalid["reason"].tolist() == ["unique timestamp per symbol"]
+    assert split.valid["ts"].iloc[0] == frame.loc[0, "ts"]

@@ -1,12 +1,15 @@
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 
 from flows.ingest import ingest
 from ingest.sources import SourceError
 from store import bars as store
+from store.db import get_engine
+from store.models import QuarantinedRow
 from tests.helpers import corrupt_csv_frame, synthetic_bars
 
 SAMPLE_ROWS = {"SP500": 5031, "NASDAQ": 5031, "GOOG": 2148, "EURUSD": 5000}
@@ -83,3 +86,35 @@ def test_overlapping_files_merge(store_url, tmp_path):
     assert len(stored) == 100
     pd.testing.assert_series_equal(stored["close"].reset_index(drop=True), bars["close"], check_names=False)
     assert Path(tmp_path / "part1.csv").exists()
+
+
+def test_non_finite_values_are_quarantined_once_naming_the_column(store_url, tmp_path):
+    frame = synthetic_bars(20, symbol="INFX").astype(object)
+    spelled = {2: ("close", "inf"), 5: ("open", "-Infinity"), 8: ("volume", "NaN"), 11: ("high", "nan"),
+               14: ("low", "1e999")}
+    for row, (column, text) in spelled.items():
+        frame.loc[row, column] = text
+    path = tmp_path / "infx.csv"
+    frame.to_csv(path, index=False)
+    [summary] = ingest(source="file", path=str(path))
+    assert (summary.read, summary.inserted, summary.quarantined) == (20, 15, 5)
+    assert np.isfinite(store.read_bars(store_url, "INFX", "1d").to_numpy()).all()
+    [again] = ingest(source="file", path=str(path))
+    assert (again.inserted, again.quarantined) == (0, 5)
+    assert store.quarantine_count(store_url, f"file:{path}") == 5
+    with get_engine(store_url).connect() as conn:
+        reasons = sorted(conn.execute(select(QuarantinedRow.reason)).scalars())
+    assert reasons == sorted(f"{c}: not finite ({t!r})" for c, t in spelled.values())
+
+
+def test_parquet_infinity_and_nan_are_quarantined(store_url, tmp_path):
+    frame = synthetic_bars(10, symbol="PQX")
+    frame.loc[1, "high"] = np.inf
+    frame.loc[4, "volume"] = -np.inf
+    frame.loc[7, "close"] = np.nan
+    frame.to_parquet(tmp_path / "pqx.parquet")
+    [summary] = ingest(source="file", path=str(tmp_path / "pqx.parquet"))
+    assert (summary.inserted, summary.quarantined) == (7, 3)
+    ingest(source="file", path=str(tmp_path / "pqx.parquet"))
+    assert store.quarantine_count(store_url) == 3
+    assert np.isfinite(store.read_bars(store_url, "PQX", "1d").to_numpy()).all()

@@ -62,3 +62,46 @@ def test_quarantine_keeps_raw_values_and_reason(clean_db):
     assert row.reason == "open: bad" and row.source == "file:x.csv" and row.symbol == "X"
     assert row.raw == {"symbol": "X", "ts": "2020-01-01", "open": "n/a", "close": None}
     assert store.quarantine_count(clean_db, "file:x.csv") == 1
+
+
+def _bad_rows() -> pd.DataFrame:
+    return pd.DataFrame({"symbol": ["X", "X", "X", "Y"], "timeframe": ["1d"] * 4,
+                         "ts": ["2020-01-01", "2020-01-02", "2020-01-02", "2020-01-01"],
+                         "open": ["inf", "n/a", "n/a", float("-inf")],
+                         "close": [1.0, float("nan"), float("nan"), 2],
+                         "reason": ["open: not finite ('inf')", "open: not a number ('n/a')",
+                                    "open: not a number ('n/a')", "open: not finite (-inf)"]})
+
+
+def test_quarantine_is_idempotent_and_keeps_identical_rows_of_one_read(clean_db):
+    assert store.quarantine_rows(clean_db, _bad_rows(), "file:x.csv") == 4
+    assert store.quarantine_rows(clean_db, _bad_rows(), "file:x.csv") == 0
+    assert store.quarantine_rows(clean_db, _bad_rows().iloc[:2], "file:x.csv") == 0
+    assert store.quarantine_count(clean_db, "file:x.csv") == 4
+    # the same rows from another source are another source's quarantine
+    assert store.quarantine_rows(clean_db, _bad_rows(), "file:y.csv") == 4
+    assert store.quarantine_count(clean_db) == 8
+
+
+def test_quarantined_non_finite_values_are_kept_as_text(clean_db):
+    store.quarantine_rows(clean_db, _bad_rows(), "file:x.csv")
+    with get_engine(clean_db).connect() as conn:
+        raws = [r.raw for r in conn.execute(select(QuarantinedRow).order_by(QuarantinedRow.id))]
+    assert [r["open"] for r in raws] == ["inf", "n/a", "n/a", "-inf"]
+    assert raws[1]["close"] is None and raws[3]["close"] == 2
+
+
+def test_quarantine_keys_are_stable_and_count_repeats():
+    raws = [{"a": 1}, {"a": 1}, {"a": 2}]
+    keys = store.quarantine_keys("s", raws)
+    assert keys == store.quarantine_keys("s", raws) and len(set(keys)) == 3
+    assert keys[0] == store.quarantine_keys("s", [{"a": 1}])[0]
+    assert keys[0] != store.quarantine_keys("t", [{"a": 1}])[0]
+
+
+def test_row_by_row_baseline_writes_the_same_bars(clean_db):
+    frame = _stored(synthetic_bars(20))
+    assert store.insert_bars_row_by_row(clean_db, frame) == 20
+    bars = store.read_bars(clean_db, "SYN", "1d")
+    pd.testing.assert_frame_equal(
+        bars, frame.set_index("ts")[["open", "high", "low", "close", "volume"]], check_freq=False, check_names=False)
