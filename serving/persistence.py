@@ -15,10 +15,8 @@ transactions). Set it to True to fsync every prediction row.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -211,28 +209,6 @@ def volatility_rows(url: str, user_id: int | None, *, symbol: str | None = None,
     return frame
 
 
-def accuracy_block(frame: pd.DataFrame) -> dict[str, Any]:
-    """MAE, RMSE, QLIKE, directional accuracy and interval coverage of resolved forecasts."""
-    from ml import metrics
-
-    ok = frame[np.isfinite(frame["actual"].astype(float)) & (frame["actual"] > 0)]
-    block: dict[str, Any] = {"n": len(ok)}
-    if ok.empty:
-        return block
-    y, f = ok["actual"].to_numpy(float), ok["predicted"].to_numpy(float)
-    block.update(mae=metrics.mae(y, f), rmse=metrics.rmse(y, f), qlike=metrics.qlike(y, f),
-                 mean_confidence=float(ok["confidence"].mean()))
-    cur = ok["trailing"].to_numpy(float) if "trailing" in ok else np.full(len(ok), np.nan)
-    good = np.isfinite(cur)
-    if good.any():
-        block["directional_accuracy"] = metrics.directional_accuracy(y[good], f[good], cur[good])
-    lo, hi = ok["lower"].to_numpy(float), ok["upper"].to_numpy(float)
-    good = np.isfinite(lo) & np.isfinite(hi)
-    if good.any():
-        block["interval_coverage"] = metrics.interval_coverage(y[good], lo[good], hi[good])
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in block.items()}
-
-
 def training_rows(url: str, model_type: str | None = None, limit: int = 10) -> list[MLModelTraining]:
     """Most recent training runs."""
     from sqlalchemy.orm import Session
@@ -244,10 +220,6 @@ def training_rows(url: str, model_type: str | None = None, limit: int = 10) -> l
         rows = list(session.execute(stmt).scalars().all())
         session.expunge_all()
     return rows
-
-
-def as_list(values: Sequence[Any]) -> list[Any]:
-    return list(values)
 
 
 def resolve_actuals(url: str, frame: pd.DataFrame) -> pd.DataFrame:
