@@ -128,8 +128,9 @@ def test_score_rejects_bad_input_naming_the_field(fitted, bars):
         score(bundle.scorer, bars, pd.DataFrame([ok]))
 
 
-def test_history_bars_cover_every_feature_window(fitted):
+def test_history_bars_cover_every_feature_window_and_an_empty_batch_is_empty(fitted, bars):
     bundle, _ = fitted
+    assert score(bundle, bars, pd.DataFrame(columns=["symbol", "strategy", "side"])) == []
     assert history_bars(bundle) == CONFIG.min_history_bars > CONFIG.trend_slow
     assert history_bars(bundle, 10**4) == 10**4
 
@@ -169,6 +170,7 @@ def test_predict_explains_xgboost_members_only_when_asked(vol_models, bars):
 
 
 def test_predict_rejects_bad_input_naming_the_field(vol_models, bars):
+    assert predict(vol_models, bars, pd.DataFrame(columns=["symbol"])) == []
     cases = [({"symbol": "GOOG", "as_of": "1990-01-01"}, "as_of", "not a bar"),
              ({"symbol": "GOOG", "as_of": bars["GOOG"].index[10]}, "as_of", "not enough history"),
              ({"symbol": "GOOG", "coverage": 1.5}, "coverage", "coverage"),
