@@ -60,3 +60,12 @@ def positions(frame: pd.DataFrame, values: pd.Series, field: str, symbol: str) -
     if (pos < 0).any():
         raise BadInputError(field, f"{field}={times[pos < 0][0]} is not a bar timestamp of {symbol!r}")
     return pos
+
+
+def groups(*keys: pd.Series) -> dict[tuple, np.ndarray]:
+    """Row positions of each distinct combination of ``keys``, in first-seen order (no pandas groupby:
+    a batch of one is the common case and this is on every request's path)."""
+    out: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(*(k.tolist() for k in keys))):
+        out.setdefault(key, []).append(i)
+    return {k: np.asarray(v) for k, v in out.items()}

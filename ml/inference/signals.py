@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ml.inference.explanations import signal_explanations
-from ml.inference.inputs import BadInputError, bars_of, column, feature_dicts, positions
+from ml.inference.inputs import BadInputError, bars_of, column, feature_dicts, groups, positions
 from ml.signal_quality.bundle import ScorerBundle
 from ml.strategies import STRATEGIES
 
@@ -75,14 +75,13 @@ def score(model: Any, bars: Mapping[str, pd.DataFrame], signals: pd.DataFrame, *
         raise BadInputError("strength", "strength must be a finite number >= 0")
     stamps = column(rows, "ts", pd.NaT)
     parts, times = [], np.empty(len(rows), dtype=object)
-    groups = pd.DataFrame({"s": symbols, "t": strategies}).groupby(["s", "t"], sort=False).indices
-    for (symbol, strategy), idx in groups.items():
+    for (symbol, strategy), idx in groups(symbols, strategies).items():
         sig = pd.DataFrame({"side": sides[idx].astype(int), "strength": strength[idx]})
         X = _features(bundle, bars, symbol, strategy, stamps.iloc[idx], sig, history)
         times[idx] = list(X.index.to_pydatetime())
         parts.append(X.set_axis(idx))
-    X = pd.concat(parts).sort_index()
-    scored = bundle.predict_frame(X)
+    X = parts[0] if len(parts) == 1 else pd.concat(parts).sort_index()
+    scored = bundle.scorer.score_signals(X, sides)  # X has the bundle's feature columns, in order
     expl = signal_explanations(bundle.scorer, X) if explain else [None] * len(X)
     threshold = bundle.threshold
     score_, conf = scored["score"].to_numpy(dtype="float64"), scored["confidence"].to_numpy(dtype="float64")

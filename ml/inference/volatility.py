@@ -13,7 +13,7 @@ import pandas as pd
 from ml.bundles import SymbolModels
 from ml.features import compute_features
 from ml.inference.explanations import volatility_explanations
-from ml.inference.inputs import BadInputError, bars_of, column, feature_dicts, positions
+from ml.inference.inputs import BadInputError, bars_of, column, feature_dicts, groups, positions
 
 DEFAULT_COVERAGE = 0.9
 
@@ -63,7 +63,7 @@ def predict(model: Any, bars: Mapping[str, pd.DataFrame], requests: pd.DataFrame
         raise BadInputError("coverage", "coverage must be strictly between 0 and 1")
     stamps = column(rows, "as_of", pd.NaT)
     out: list[Forecast | None] = [None] * len(rows)
-    for symbol, idx in symbols.groupby(symbols, sort=False).indices.items():
+    for (symbol,), idx in groups(symbols).items():
         frame = bars_of(bars, symbol)
         pos = positions(frame, stamps.iloc[idx], "as_of", symbol)
         for i, forecast in zip(idx, _forecasts(models.for_symbol(symbol), symbol, frame, pos, coverage[idx], explain)):

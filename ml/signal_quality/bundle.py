@@ -191,8 +191,12 @@ class ScorerBundle:
         missing = [c for c in self.feature_columns if c not in frame.columns]
         if missing:
             raise ValueError(f"missing feature columns: {missing[:5]}{'...' if len(missing) > 5 else ''}")
-        X = frame[self.feature_columns].astype("float64")
+        X = self._in_order(frame).astype("float64")
         return self.scorer.score_signals(X, X["side"].to_numpy()).reset_index(drop=True)
+
+    def _in_order(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame[feature_columns]``, without the copy when the columns already are in that order."""
+        return frame if list(frame.columns) == self.feature_columns else frame[self.feature_columns]
 
     def history_for(self, symbol: str | None) -> pd.DataFrame:
         """Resolved training outcomes of ``symbol`` (all symbols when None; empty when unknown)."""
@@ -214,5 +218,4 @@ class ScorerBundle:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r}; choose from {sorted(STRATEGIES)}")
         hist = self.history_for(symbol) if history is None else history
-        X = build_signal_features(bars, signals, hist, strategy, self.feature_config)
-        return X[self.feature_columns]
+        return self._in_order(build_signal_features(bars, signals, hist, strategy, self.feature_config))
