@@ -137,7 +137,7 @@ def prepare(tmp: Path, db_url: str | None, vol_model: str) -> dict[str, Any]:
     registry.set_alias(registry.VOLATILITY_MODEL, registry.CHAMPION, vol_version.version)
 
     t0 = time.perf_counter()
-    sig = fit_signal(bars["SP500"])
+    sig = fit_signal(bars["SP500"], "SP500")
     fit_sig = time.perf_counter() - t0
     from ml.signal_quality import build_signal_features
     from ml.strategies import SMACrossover

@@ -24,7 +24,12 @@ import pandas as pd
 
 from ml.classification_metrics import classification_report
 from ml.drift import DriftReport
-from ml.metrics import volatility_metrics
+from ml.metrics import (
+    directional_accuracy,
+    interval_coverage,
+    mean_interval_width,
+    volatility_metrics,
+)
 
 OK = "ok"
 RETRAIN = "retrain"
@@ -94,23 +99,64 @@ def _num(value: object) -> float | None:
     return out if np.isfinite(out) else None
 
 
+def resolved(realised: object, forecast: object) -> np.ndarray:
+    """Mask of the forecasts that count: realised vol known (finite) and positive, forecast finite."""
+    y, p = (np.asarray(v, dtype="float64") for v in (realised, forecast))
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(y) & (y > 0) & np.isfinite(p)
+
+
+def volatility_accuracy(realised: object, forecast: object, current: object = None, lower: object = None,
+                        upper: object = None) -> dict[str, float]:
+    """The one accuracy computation of volatility forecasts (training, monitoring and the API use it).
+
+    Only :func:`resolved` forecasts count. Directional accuracy is scored on those with a finite
+    ``current`` level, interval coverage and width on those with both bounds (NaN = no interval).
+
+    Args:
+        realised: Realised volatility over each forecast's horizon (NaN while unresolved).
+        forecast: Forecast volatility.
+        current: Optional realised volatility up to each origin (for ``dir_acc``).
+        lower: Optional lower interval bounds.
+        upper: Optional upper interval bounds.
+
+    Returns:
+        ``n, qlike, mse, rmse, mae`` (:func:`ml.metrics.volatility_metrics`) plus ``dir_acc`` and
+        ``coverage``, ``width`` when some counted forecast has what they need; ``{"n": 0.0}`` when
+        nothing counts.
+    """
+    keep = resolved(realised, forecast)
+    if not keep.any():
+        return {"n": 0.0}
+    y, p = (np.asarray(v, dtype="float64") for v in (realised, forecast))
+    out = volatility_metrics(y[keep], p[keep])
+    if current is not None:
+        cur = np.asarray(current, dtype="float64")
+        ok = keep & np.isfinite(cur)
+        if ok.any():
+            out["dir_acc"] = directional_accuracy(y[ok], p[ok], cur[ok])
+    if lower is not None and upper is not None:
+        lo, hi = (np.asarray(v, dtype="float64") for v in (lower, upper))
+        ok = keep & ~np.isnan(lo) & ~np.isnan(hi)
+        if ok.any():
+            out["coverage"] = interval_coverage(y[ok], lo[ok], hi[ok])
+            out["width"] = mean_interval_width(lo[ok], hi[ok])
+    return out
+
+
 def volatility_live_metrics(frame: pd.DataFrame) -> dict[str, float]:
-    """Accuracy of resolved volatility forecasts.
+    """Accuracy of live volatility forecasts: :func:`volatility_accuracy` of a frame of them.
 
     Args:
         frame: Columns ``predicted``, ``actual`` (realised vol, NaN when unresolved) and optionally
             ``lower``, ``upper`` (interval) and ``trailing`` (realised vol up to the origin).
 
     Returns:
-        ``n, qlike, mse, rmse, mae`` and, when the columns exist, ``dir_acc``, ``coverage``, ``width``
-        (see :func:`ml.metrics.volatility_metrics`); ``{"n": 0}`` when nothing is resolved.
+        ``n, qlike, mse, rmse, mae`` and, when the columns exist, ``dir_acc``, ``coverage``, ``width``;
+        ``{"n": 0.0}`` when nothing is resolved.
     """
-    ok = frame[np.isfinite(frame["actual"].astype("float64")) & (frame["actual"].astype("float64") > 0)]
-    if ok.empty:
-        return {"n": 0.0}
-    has_interval = {"lower", "upper"} <= set(ok.columns) and ok[["lower", "upper"]].notna().all(axis=None)
-    return volatility_metrics(ok["actual"], ok["predicted"], ok.get("trailing"),
-                              ok["lower"] if has_interval else None, ok["upper"] if has_interval else None)
+    return volatility_accuracy(frame["actual"], frame["predicted"], frame.get("trailing"), frame.get("lower"),
+                               frame.get("upper"))
 
 
 def scorer_live_metrics(frame: pd.DataFrame, threshold: float = 0.5) -> dict[str, float]:

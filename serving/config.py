@@ -7,13 +7,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ServingSettings(BaseSettings):
-    """Knobs of the BentoML service; the database and MLflow URIs come from :class:`abtpro.settings.Settings`."""
+    """Knobs of the BentoML service; the database and MLflow URIs come from :class:`abtpro.settings.Settings`.
+
+    ``ABTPRO_SERVING_WORKERS`` and ``ABTPRO_SERVING_THREADS`` are read from the environment by the service
+    decorator at import time, before any settings object exists, so they are not fields here.
+    """
 
     model_config = SettingsConfigDict(env_prefix="ABTPRO_SERVING_", env_file=".env", extra="ignore")
 
     poll_seconds: float = Field(default=30.0, ge=0, description="Champion alias poll period; 0 disables polling.")
-    threads: int = Field(default=4, gt=0, description="Worker threads for the sync endpoints (read at import).")
-    workers: int = Field(default=1, gt=0, description="Server processes (read at import by the service decorator).")
     max_batch: int = Field(default=1000, gt=0, description="Largest batch of signals/predictions per request.")
     auth_cache_seconds: float = Field(default=30.0, ge=0, description="How long a verified key is trusted.")
     cache_entries: int = Field(default=4096, ge=0, description="Feature/prediction cache entries (0 = off).")

@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import registry
 from registry import LoadedModel
@@ -125,51 +124,3 @@ class ChampionPoller:
             self._thread.join(timeout=5)
             self._thread = None
 
-
-# ------------------------------------------------------------------------ unwrapping registered objects
-
-
-def attr_or_meta(obj: Any, name: str, default: Any = None) -> Any:
-    """``obj.name``, else ``obj.metadata[name]``, else ``default``."""
-    value = getattr(obj, name, None)
-    if value is not None:
-        return value
-    meta = getattr(obj, "metadata", None)
-    if isinstance(meta, dict) and meta.get(name) is not None:
-        return meta[name]
-    return default
-
-
-def volatility_estimator(model: Any, symbol: str) -> Any:
-    """The fitted volatility estimator for ``symbol`` (``SymbolModels`` bundle or a bare estimator)."""
-    return model.for_symbol(symbol) if hasattr(model, "for_symbol") else model
-
-
-def signal_parts(model: Any, symbol: str, strategy: str) -> tuple[Any, Any, Any]:
-    """``(scorer, feature_config, history)`` of a registered signal-quality object.
-
-    Accepts a bare scorer (``score_signals``), a bundle with ``for_strategy``/``for_symbol``, or a
-    wrapper exposing ``scorer`` plus optional ``feature_config``/``config`` and ``history`` (resolved
-    labelled signals for the historical win-rate factor) as attributes or ``metadata`` entries.
-    """
-    from ml.signal_quality import SignalFeatureConfig
-
-    holder = model
-    if hasattr(holder, "for_strategy"):
-        holder = holder.for_strategy(strategy)
-    elif hasattr(holder, "for_symbol"):
-        holder = holder.for_symbol(symbol)
-    scorer = getattr(holder, "scorer", None) or holder
-    config = None
-    for source in (holder, model):
-        for key in ("feature_config", "config", "signal_feature_config"):
-            candidate = attr_or_meta(source, key)
-            if isinstance(candidate, SignalFeatureConfig):
-                config = candidate
-                break
-        if config is not None:
-            break
-    history = attr_or_meta(holder, "history", None)
-    if history is None and holder is not model:
-        history = attr_or_meta(model, "history", None)
-    return scorer, config or SignalFeatureConfig(), history

@@ -1,5 +1,4 @@
-"""Serving's view of the stored predictions: the accuracy of resolved forecasts and the actuals resolved
-from the stored bars.
+"""Serving's view of the stored predictions: the actuals of forecasts resolved from the stored bars.
 
 The reads and writes themselves are repository functions of :mod:`store.predictions` (re-exported here for
 the handlers that still name them ``persistence.*``); the durability and checkpoint tuning of the service's
@@ -8,8 +7,6 @@ engine is :func:`store.db.relax_durability` / :func:`store.db.background_checkpo
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,34 +14,7 @@ import pandas as pd
 
 from store.predictions import save_signal_scores, save_volatility, volatility_rows
 
-__all__ = ["accuracy_block", "as_list", "resolve_actuals", "save_signal_scores", "save_volatility",
-           "volatility_rows"]
-
-
-def accuracy_block(frame: pd.DataFrame) -> dict[str, Any]:
-    """MAE, RMSE, QLIKE, directional accuracy and interval coverage of resolved forecasts."""
-    from ml import metrics
-
-    ok = frame[np.isfinite(frame["actual"].astype(float)) & (frame["actual"] > 0)]
-    block: dict[str, Any] = {"n": len(ok)}
-    if ok.empty:
-        return block
-    y, f = ok["actual"].to_numpy(float), ok["predicted"].to_numpy(float)
-    block.update(mae=metrics.mae(y, f), rmse=metrics.rmse(y, f), qlike=metrics.qlike(y, f),
-                 mean_confidence=float(ok["confidence"].mean()))
-    cur = ok["trailing"].to_numpy(float) if "trailing" in ok else np.full(len(ok), np.nan)
-    good = np.isfinite(cur)
-    if good.any():
-        block["directional_accuracy"] = metrics.directional_accuracy(y[good], f[good], cur[good])
-    lo, hi = ok["lower"].to_numpy(float), ok["upper"].to_numpy(float)
-    good = np.isfinite(lo) & np.isfinite(hi)
-    if good.any():
-        block["interval_coverage"] = metrics.interval_coverage(y[good], lo[good], hi[good])
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in block.items()}
-
-
-def as_list(values: Sequence[Any]) -> list[Any]:
-    return list(values)
+__all__ = ["resolve_actuals", "save_signal_scores", "save_volatility", "volatility_rows"]
 
 
 def resolve_actuals(url: str, frame: pd.DataFrame) -> pd.DataFrame:

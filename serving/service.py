@@ -286,7 +286,7 @@ class MLService:
             if inline is not None:
                 bars = window_from_request(items[inline].bars or [])
             else:
-                n = signal_history_bars(model, symbol, strategy, self.serving.signal_bars)
+                n = signal_history_bars(model, self.serving.signal_bars)
                 bars = load_bars(self.db_url, symbol, timeframe, origins, n)
             positions = origin_positions(bars, origins, "ts")
             sides = [1 if items[i].side == "BUY" else -1 for i in idx]
@@ -512,12 +512,28 @@ def _accuracy(url: str, user_id: int | None, **filters: Any) -> VolatilityAccura
         return VolatilityAccuracy(n_predictions=0, n_resolved=0, overall=AccuracyBlock(n=0), by_symbol={},
                                   by_model_version={})
     frame = persistence.resolve_actuals(url, frame)
-    overall = persistence.accuracy_block(frame)
-    by_symbol = {str(s): AccuracyBlock(**persistence.accuracy_block(g)) for s, g in frame.groupby("symbol")}
-    by_version = {f"{n}/{v}": AccuracyBlock(**persistence.accuracy_block(g))
-                  for (n, v), g in frame.groupby(["model_name", "model_version"])}
-    return VolatilityAccuracy(n_predictions=len(frame), n_resolved=overall["n"], overall=AccuracyBlock(**overall),
+    overall = _accuracy_block(frame)
+    by_symbol = {str(s): _accuracy_block(g) for s, g in frame.groupby("symbol")}
+    by_version = {f"{n}/{v}": _accuracy_block(g) for (n, v), g in frame.groupby(["model_name", "model_version"])}
+    return VolatilityAccuracy(n_predictions=len(frame), n_resolved=overall.n, overall=overall,
                               by_symbol=by_symbol, by_model_version=by_version)
+
+
+#: API name of each metric of :func:`ml.monitoring.volatility_live_metrics`.
+_ACCURACY_NAMES = {"mae": "mae", "rmse": "rmse", "qlike": "qlike", "dir_acc": "directional_accuracy",
+                   "coverage": "interval_coverage"}
+
+
+def _accuracy_block(frame: Any) -> AccuracyBlock:
+    """The accuracy of stored forecasts as computed by monitoring (one function), under the API's names."""
+    from ml.monitoring import resolved, volatility_live_metrics
+
+    live = volatility_live_metrics(frame)
+    block: dict[str, Any] = {api: live[k] for k, api in _ACCURACY_NAMES.items() if k in live}
+    if live["n"]:
+        block["mean_confidence"] = float(frame["confidence"][resolved(frame["actual"], frame["predicted"])].mean())
+    block = {k: (v if math.isfinite(v) else None) for k, v in block.items()}
+    return AccuracyBlock(n=int(live["n"]), **block)
 
 
 MLService.add_asgi_middleware(db_errors.DatabaseUnavailableMiddleware)  # outermost: API-key lookups too

@@ -13,10 +13,8 @@ Training::
     scorer = SignalQualityScorer().fit(X[ok], labels["label"][ok],
                                        average_uniqueness(labels, bars.index)[ok], labels["exit_time"][ok])
 
-Serving (one new signal at the last bar; ``resolved`` = stored outcomes known so far)::
-
-    x = build_signal_features(bars.iloc[-cfg.min_history_bars:], new_signal, resolved, name, cfg)
-    scorer.score_one(x)  # {"score", "confidence", "prediction"}; x may also be a 1-D array
+Serving scores new signals with the registered :class:`~ml.signal_quality.bundle.ScorerBundle` through
+:func:`ml.inference.score`, which builds their features with the same ``build_signal_features``.
 """
 
 from ml.signal_quality.features import SignalFeatureConfig, build_signal_features, historical_win_rate

@@ -12,15 +12,16 @@ feature; see ``benchmarks/RESULTS.md``: pooling is what lifts the out-of-sample 
 * the resolved outcomes of the training signals (``history``), per symbol and strategy, for the
   leak-free "historical win rate of similar signals" factor.
 
-Serving one new signal (the BentoML service does this)::
+New signals are scored with it by the inference API (the BentoML service calls it)::
 
     bundle = registry.load_alias(registry.SIGNAL_QUALITY_MODEL).model
-    bundle.score_signal(bars, "rsi_mean_reversion", side=+1, strength=0.4, symbol="GOOG")
-    # {"score", "confidence", "prediction", "threshold", "features"}
+    signals = pd.DataFrame({"symbol": ["GOOG"], "strategy": ["rsi_mean_reversion"], "side": [1],
+                            "strength": [0.4]})
+    ml.inference.score(bundle, {"GOOG": bars}, signals)  # [SignalScore(score, confidence, ..., features)]
 
-``bars`` are the stored bars up to (at least) the signal bar; only the last
-``feature_config.min_history_bars`` are used. ``history`` defaults to the bundle's training
-outcomes of that symbol; pass newer resolved outcomes to keep the win-rate factor current.
+``bars`` are the stored bars up to (at least) the signal bar, ``ml.inference.history_bars(bundle)``
+of them before it. The win-rate factor uses the bundle's training outcomes of that symbol unless
+newer resolved outcomes are passed.
 
 Pure: pandas/numpy/sklearn only (no MLflow, Prefect or BentoML).
 """
@@ -30,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ml.signal_quality.features import SignalFeatureConfig, build_signal_features
@@ -191,8 +191,12 @@ class ScorerBundle:
         missing = [c for c in self.feature_columns if c not in frame.columns]
         if missing:
             raise ValueError(f"missing feature columns: {missing[:5]}{'...' if len(missing) > 5 else ''}")
-        X = frame[self.feature_columns].astype("float64")
+        X = self._in_order(frame).astype("float64")
         return self.scorer.score_signals(X, X["side"].to_numpy()).reset_index(drop=True)
+
+    def _in_order(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame[feature_columns]``, without the copy when the columns already are in that order."""
+        return frame if list(frame.columns) == self.feature_columns else frame[self.feature_columns]
 
     def history_for(self, symbol: str | None) -> pd.DataFrame:
         """Resolved training outcomes of ``symbol`` (all symbols when None; empty when unknown)."""
@@ -214,45 +218,4 @@ class ScorerBundle:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r}; choose from {sorted(STRATEGIES)}")
         hist = self.history_for(symbol) if history is None else history
-        X = build_signal_features(bars, signals, hist, strategy, self.feature_config)
-        return X[self.feature_columns]
-
-    def score_signal(self, bars: pd.DataFrame, strategy: str, side: int, strength: float = 1.0, *,
-                     ts: Any = None, symbol: str | None = None, history: pd.DataFrame | None = None) -> dict:
-        """Score ONE new signal from recent bars and resolved history.
-
-        Args:
-            bars: Bars of the symbol up to at least the signal bar (older bars beyond
-                ``feature_config.min_history_bars`` are ignored).
-            strategy: Primary strategy that proposed the signal.
-            side: +1 BUY / -1 SELL.
-            strength: The strategy's signal strength (>= 0).
-            ts: Signal bar timestamp (default: the last bar).
-            symbol: Whose training outcomes feed the win-rate factor (None: every symbol's).
-            history: Resolved outcomes to use instead (``side``, ``exit_time``, ``label``, ``ret``,
-                optional ``strategy``); only those resolved before ``ts`` count.
-
-        Returns:
-            ``{"score", "confidence", "prediction", "threshold", "features"}``; ``prediction`` is
-            "BUY"/"SELL" when ``score >= threshold`` else "HOLD".
-
-        Raises:
-            ValueError: unknown strategy, side not +-1, ``ts`` not a bar, or too few bars before it.
-        """
-        side = int(side)
-        if side not in (1, -1):
-            raise ValueError(f"side must be +1 or -1, got {side}")
-        ts = bars.index[-1] if ts is None else pd.Timestamp(ts)
-        if ts not in bars.index:
-            raise ValueError(f"{ts} is not a bar timestamp")
-        window = bars.loc[:ts].iloc[-self.feature_config.min_history_bars:]
-        if len(window) <= self.feature_config.trend_slow:
-            raise ValueError(f"need more than {self.feature_config.trend_slow} bars up to {ts}, "
-                             f"have {len(window)}")
-        signal = pd.DataFrame({"side": [side], "strength": [float(strength)]},
-                              index=pd.DatetimeIndex([ts], name="ts"))
-        X = self.features(window, signal, strategy, symbol, history)
-        out = self.scorer.score_one(X.to_numpy()[0], side=side)
-        row = X.iloc[0]
-        features = {k: (float(v) if np.isfinite(v) else None) for k, v in row.items()}
-        return {**out, "threshold": self.threshold, "features": features}
+        return self._in_order(build_signal_features(bars, signals, hist, strategy, self.feature_config))

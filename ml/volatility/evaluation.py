@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sklearn.base import clone
 
-from ml.metrics import diebold_mariano, qlike_loss, volatility_metrics
+from ml.metrics import diebold_mariano, qlike_loss
+from ml.monitoring import volatility_accuracy
 from ml.volatility.base import VolatilityModel
 from ml.volatility.registry import DEFAULT_MODEL
 from ml.volatility.targets import realised_vol_target, trailing_realised_vol
@@ -81,7 +82,8 @@ def walk_forward_forecasts(bars: pd.DataFrame, model: VolatilityModel, config: W
 def evaluate_models(
     bars: pd.DataFrame, models: Mapping[str, VolatilityModel], config: WalkForwardConfig = WalkForwardConfig()
 ) -> WalkForwardResult:
-    """Walk-forward every model on ``bars`` and score it.
+    """Walk-forward every model on ``bars`` and score it with :func:`ml.monitoring.volatility_accuracy`
+    (the function live monitoring and the API score live forecasts with).
 
     Returns:
         A :class:`WalkForwardResult`; ``results`` is indexed by model with columns ``n, qlike, mse,
@@ -94,10 +96,7 @@ def evaluate_models(
         tic = time.perf_counter()
         fc = walk_forward_forecasts(bars, model, config)
         fc = fc.assign(model=name, realised=realised.reindex(fc.index), current=current.reindex(fc.index))
-        scored = fc.dropna(subset=["realised", "forecast"])
-        rows[name] = volatility_metrics(
-            scored["realised"], scored["forecast"], scored["current"], scored["lower"], scored["upper"]
-        )
+        rows[name] = volatility_accuracy(fc["realised"], fc["forecast"], fc["current"], fc["lower"], fc["upper"])
         rows[name]["seconds"] = time.perf_counter() - tic
         frames.append(fc[FORECAST_COLUMNS])
     results = pd.DataFrame.from_dict(rows, orient="index")

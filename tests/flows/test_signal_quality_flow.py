@@ -29,12 +29,15 @@ def test_first_model_becomes_champion_and_scores_a_new_signal(trained, db_url):
     from store.bars import read_bars
 
     bars = read_bars(db_url, "GOOG", "1d")
+    from ml.inference import score
+
     signal = bundle.signals(bars, "sma_crossover").iloc[-1]
-    out = bundle.score_signal(bars, "sma_crossover", int(signal["side"]), float(signal["strength"]), ts=signal.name,
-                              symbol="GOOG")
-    assert 0.0 <= out["score"] <= 1.0 and 0.5 <= out["confidence"] <= 1.0
-    assert out["prediction"] in ("BUY", "SELL", "HOLD") and out["threshold"] == bundle.threshold
-    assert out["features"]["strategy_sma_crossover"] == 1.0 and out["features"]["hist_n"] > 0
+    (out,) = score(bundle, {"GOOG": bars}, pd.DataFrame([{"symbol": "GOOG", "strategy": "sma_crossover",
+                                                         "side": int(signal["side"]), "ts": signal.name,
+                                                         "strength": float(signal["strength"])}]))
+    assert 0.0 <= out.score <= 1.0 and 0.5 <= out.confidence <= 1.0
+    assert out.prediction in ("BUY", "SELL", "HOLD") and out.threshold == bundle.threshold
+    assert out.features["strategy_sma_crossover"] == 1.0 and out.features["hist_n"] > 0
     assert set(bundle.history["symbol"]) == {"GOOG"} and set(bundle.strategy_params) == {
         "rsi_mean_reversion", "sma_crossover", "donchian_breakout"}
     with get_engine(db_url).connect() as conn:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from ml.drift import DriftReport, FeatureDrift
+from ml.metrics import directional_accuracy
 from ml.monitoring import (
     INSUFFICIENT,
     OK,
@@ -17,6 +18,7 @@ from ml.monitoring import (
     scorer_checks,
     scorer_live_metrics,
     validation_value,
+    volatility_accuracy,
     volatility_checks,
     volatility_live_metrics,
 )
@@ -39,6 +41,25 @@ def test_live_volatility_metrics_ignore_unresolved():
     live = volatility_live_metrics(frame)
     assert live["n"] == 150 and {"qlike", "mae", "rmse", "dir_acc", "coverage"} <= set(live)
     assert volatility_live_metrics(frame.assign(actual=np.nan)) == {"n": 0.0}
+
+
+def test_live_accuracy_scores_directions_and_intervals_only_where_known():
+    """A resolved forecast without a trailing level or an interval counts for the losses only."""
+    frame = _forecasts(n=100)
+    frame["trailing"] *= np.exp(np.random.default_rng(1).normal(0, 0.2, 100))
+    frame.loc[:19, "trailing"] = np.nan
+    frame.loc[80:, ["lower", "upper"]] = np.nan
+    frame.loc[90:, "actual"] = 0.0  # not a usable realised vol: not resolved
+    live = volatility_live_metrics(frame)
+    assert live["n"] == 90
+    known = frame.iloc[20:90]
+    assert live["dir_acc"] == directional_accuracy(known["actual"], known["predicted"], known["trailing"])
+    assert 0 < live["dir_acc"] < 1 and live == volatility_accuracy(frame["actual"], frame["predicted"],
+                                                                   frame["trailing"], frame["lower"], frame["upper"])
+    inside = frame.iloc[:80]
+    assert live["coverage"] == np.mean((inside["actual"] >= inside["lower"]) & (inside["actual"] <= inside["upper"]))
+    assert volatility_live_metrics(frame.assign(trailing=np.nan, lower=np.nan)).keys() == {
+        "n", "qlike", "mse", "rmse", "mae"}
 
 
 def test_validation_value_prefers_the_monitored_symbols():

@@ -1,5 +1,5 @@
-"""ScorerBundle: pooled signal generation, training-set assembly, pyfunc frame scoring and one-signal
-serving that reproduces the training features."""
+"""ScorerBundle: pooled signal generation, training-set assembly and pyfunc frame scoring (serving new
+signals with the training features is tested with the inference API, tests/ml/test_inference.py)."""
 
 import pickle
 
@@ -77,47 +77,6 @@ def test_predict_frame_scores_feature_rows_in_training_column_order(fitted):
     pd.testing.assert_frame_equal(bundle.predict_frame(shuffled), expected)
     with pytest.raises(ValueError, match="missing feature columns"):
         bundle.predict_frame(rows.drop(columns=["side"]))
-
-
-def test_score_signal_on_recent_bars_matches_the_training_row(fitted, bars):
-    bundle, sets, _ = fitted
-    s = sets["rsi_mean_reversion"]
-    ts = s.X.index[-30]
-    row = s.labels.loc[ts]
-    out = bundle.score_signal(bars, "rsi_mean_reversion", int(row["side"]),
-                              float(pooled_signals(bars, "rsi_mean_reversion", GRIDS["rsi_mean_reversion"])
-                                    .loc[ts, "strength"]), ts=ts, symbol="GOOG")
-    trained = bundle.scorer.score_signals(s.X.loc[[ts]]).iloc[0]
-    assert out["score"] == pytest.approx(trained["score"], abs=1e-6)
-    assert out["prediction"] == trained["prediction"] and out["threshold"] == bundle.threshold
-    assert 0 <= out["score"] <= 1 and 0.5 <= out["confidence"] <= 1
-    served = pd.Series(out["features"]).astype(float)
-    expected = s.X.loc[ts, bundle.feature_columns]
-    pd.testing.assert_series_equal(served, expected, check_names=False, rtol=1e-5)
-
-
-def test_score_signal_defaults_to_the_last_bar_and_the_symbols_history(fitted, bars):
-    bundle, _, _ = fitted
-    out = bundle.score_signal(bars, "sma_crossover", -1, 0.2, symbol="GOOG")
-    assert out["prediction"] in ("SELL", "HOLD") and out["features"]["side"] == -1.0
-    assert out["features"]["hist_n"] > 0
-    unknown = bundle.score_signal(bars, "sma_crossover", -1, 0.2, symbol="OTHER")
-    assert unknown["features"]["hist_n"] == 0 and unknown["features"]["hist_win_rate"] == 0.5
-    recent = bundle.history_for("GOOG").tail(3).drop(columns=["symbol"])
-    explicit = bundle.score_signal(bars, "sma_crossover", -1, 0.2, history=recent)
-    assert explicit["features"]["hist_n"] <= 3
-
-
-def test_score_signal_rejects_bad_input(fitted, bars):
-    bundle, _, _ = fitted
-    with pytest.raises(ValueError, match="side"):
-        bundle.score_signal(bars, "sma_crossover", 0)
-    with pytest.raises(ValueError, match="unknown strategy"):
-        bundle.score_signal(bars, "nope", 1)
-    with pytest.raises(ValueError, match="not a bar"):
-        bundle.score_signal(bars, "sma_crossover", 1, ts="1990-01-01")
-    with pytest.raises(ValueError, match="need more than"):
-        bundle.score_signal(bars.iloc[:100], "sma_crossover", 1)
 
 
 def test_symbol_view_and_pickle_round_trip(fitted, bars):

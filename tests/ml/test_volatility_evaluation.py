@@ -55,6 +55,16 @@ def test_results_frame(result, bars: pd.DataFrame) -> None:
     assert fc.groupby("model").size().eq(len(bars) - first_test_index(len(bars), result.config)).all()
 
 
+def test_training_scores_its_forecasts_with_the_live_accuracy_function(result) -> None:
+    """Walk-forward metrics are what monitoring and the API would report on the same forecasts."""
+    from ml.monitoring import volatility_live_metrics
+
+    for name, fc in result.forecasts.groupby("model"):
+        live = volatility_live_metrics(fc.rename(columns={"realised": "actual", "forecast": "predicted",
+                                                          "current": "trailing"}))
+        assert live == pytest.approx(result.results.loc[name].drop("seconds").to_dict())
+
+
 def test_per_model_results_combine_to_the_joint_evaluation(result, bars: pd.DataFrame) -> None:
     """The flow evaluates one model per task; combining the parts gives the joint evaluation."""
     parts = [evaluate_models(bars, {name: model}, result.config)

@@ -2,14 +2,13 @@
 
 Models are fitted in seconds on synthetic bars: volatility v1 = log-HAR (no XGBoost member),
 v2 = XGBoost (has SHAP contributions); the signal-quality model is a calibrated XGBoost scorer on
-SMA-crossover signals with triple-barrier labels, wrapped so MLflow's pyfunc can call it.
+SMA-crossover signals with triple-barrier labels in the ScorerBundle the signal-quality flow registers.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,20 +50,6 @@ def long_frame(bars: pd.DataFrame, symbol: str, timeframe: str = "1d") -> pd.Dat
     return frame
 
 
-@dataclass
-class SignalModel:
-    """A registered signal-quality object: scorer + feature config + resolved training outcomes."""
-
-    scorer: Any
-    feature_config: Any
-    history: pd.DataFrame | None
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    def predict_frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Feature rows (with ``side``) -> score, confidence, prediction (for MLflow pyfunc)."""
-        return self.scorer.score_signals(X).reset_index(drop=True)
-
-
 def fit_volatility(kind: str, bars: pd.DataFrame):
     from ml.bundles import SymbolModels
     from ml.volatility import make_model
@@ -74,13 +59,15 @@ def fit_volatility(kind: str, bars: pd.DataFrame):
     return SymbolModels({SYMBOL: model}, SYMBOL, {"horizon": 5, "model": kind, "timeframe": "1d"})
 
 
-def fit_signal(bars: pd.DataFrame) -> SignalModel:
+def fit_signal(bars: pd.DataFrame, symbol: str = SYMBOL):
+    """The registered shape: a ``ScorerBundle`` (scorer, feature config, ``symbol``'s resolved training outcomes)."""
     from ml.signal_quality import (
         SignalFeatureConfig,
         SignalQualityScorer,
         build_signal_features,
         triple_barrier_labels,
     )
+    from ml.signal_quality.bundle import ScorerBundle, resolved_history
     from ml.strategies import SMACrossover
 
     config = SignalFeatureConfig()
@@ -89,8 +76,9 @@ def fit_signal(bars: pd.DataFrame) -> SignalModel:
     X = build_signal_features(bars, signals, labels, "sma_crossover", config)
     scorer = SignalQualityScorer(n_estimators=40, min_child_weight=1.0, max_depth=2, calibration_fraction=0.3).fit(
         X, labels["label"], label_end=labels["exit_time"])
-    history = labels.assign(strategy="sma_crossover")
-    return SignalModel(scorer, config, history, {"strategy": "sma_crossover", "timeframe": "1d"})
+    history = resolved_history(labels.assign(strategy="sma_crossover"), symbol)
+    return ScorerBundle(scorer, config, list(X.columns), {"sma_crossover": [{"fast": 2, "slow": 6}]}, history,
+                        {"strategy": "sma_crossover", "timeframe": "1d"})
 
 
 def register_all(tracking_uri: str, artifact_dir: Path) -> dict[str, Any]:
@@ -129,7 +117,7 @@ def register_all(tracking_uri: str, artifact_dir: Path) -> dict[str, Any]:
     return out
 
 
-def _signal_example(bars: pd.DataFrame, signal: SignalModel) -> pd.DataFrame:
+def _signal_example(bars: pd.DataFrame, signal: Any) -> pd.DataFrame:
     from ml.signal_quality import build_signal_features
     from ml.strategies import SMACrossover
 

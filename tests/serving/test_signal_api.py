@@ -113,14 +113,24 @@ def test_unknown_strategy_is_422(client, store):
     assert r.status_code == 422 and r.json()["fields"] == ["strategy"]
 
 
-def test_adapter_reads_the_registered_scorer_bundle():
-    """The flows register ``ml.signal_quality.bundle.ScorerBundle``: the service uses its per-symbol view."""
-    from ml.signal_quality.bundle import HISTORY_COLUMNS, ScorerBundle
-    from serving.models import signal_parts
+def test_the_service_scores_with_the_registered_scorer_bundle_per_symbol():
+    """The flows register ``ml.signal_quality.bundle.ScorerBundle``: serving's ``ml.inference.score`` uses its
+    scorer, its feature config and the symbol's own history (none for a symbol it was not trained on)."""
+    import pandas as pd
+    import pytest
 
-    model = support.fit_signal(support.garch_bars())
-    history = model.history.assign(symbol="SYN")[HISTORY_COLUMNS]
-    bundle = ScorerBundle(model.scorer, model.feature_config, list(model.scorer.feature_names_in_), {}, history)
-    scorer, config, hist = signal_parts(bundle, "SYN", "sma_crossover")
-    assert scorer is model.scorer and config is model.feature_config and len(hist) == len(history)
-    assert len(signal_parts(bundle, "OTHER", "sma_crossover")[2]) == 0
+    from ml import inference
+
+    bars = support.garch_bars()
+    bundle = support.fit_signal(bars)
+    assert set(bundle.history["symbol"]) == {"SYN"}
+    one = pd.DataFrame({"symbol": ["SYN"], "strategy": ["sma_crossover"], "side": [1], "ts": [bars.index[-20]]})
+    signal = pd.DataFrame({"side": [1], "strength": [1.0]}, index=pd.DatetimeIndex([bars.index[-20]], name="ts"))
+    for symbol, hist in (("SYN", bundle.history), ("OTHER", bundle.history.iloc[:0])):
+        (out,) = inference.score(bundle, {symbol: bars}, one.assign(symbol=symbol))
+        X = bundle.features(bars.loc[: bars.index[-20]], signal, "sma_crossover", history=hist)
+        assert out.score == bundle.scorer.score_signals(X)["score"].iloc[0] and out.threshold == bundle.threshold
+        assert out.features == inference.feature_dicts(X, [0])[0]
+        assert (out.features["hist_n"] > 0) == (symbol == "SYN")
+    with pytest.raises(TypeError, match="ScorerBundle"):
+        inference.score(bundle.scorer, {"SYN": bars}, one)

@@ -153,3 +153,46 @@ def test_batch_inline_bars_are_bounded(client, store):
     payload = {"requests": [{"symbol": "X", "bars": bars}] * 3}
     r = client.post("/ml/volatility/predict_batch", json=payload, headers=headers("alice"))
     assert r.status_code == 422 and r.json()["fields"] == ["requests"]
+
+
+def test_accuracy_agrees_with_monitoring_on_the_same_rows(client, store):
+    """GET /ml/volatility/accuracy and the monitor flow's ``volatility_live_metrics`` are one computation."""
+    import pytest
+
+    from ml.monitoring import volatility_live_metrics
+    from serving import persistence
+
+    idx = support.garch_bars().index
+    for k in (30, 45, 60, 75, 90):
+        client.post("/ml/volatility/predict", json={"symbol": "SYN", "as_of": str(idx[-k])}, headers=headers("alice"))
+    client.post("/ml/volatility/predict", json={"symbol": "SYN2", "as_of": str(idx[-50])}, headers=headers("alice"))
+    client.post("/ml/volatility/predict", json={"symbol": "SYN"}, headers=headers("alice"))  # unresolved
+    acc = client.get("/ml/volatility/accuracy", headers=headers("alice")).json()
+    rows = persistence.resolve_actuals(store, persistence.volatility_rows(store, None))
+    names = {"n": "n", "mae": "mae", "rmse": "rmse", "qlike": "qlike", "dir_acc": "directional_accuracy",
+             "coverage": "interval_coverage"}
+    for block, frame in ((acc["overall"], rows), (acc["by_symbol"]["SYN"], rows[rows["symbol"] == "SYN"]),
+                         (acc["by_symbol"]["SYN2"], rows[rows["symbol"] == "SYN2"])):
+        live = volatility_live_metrics(frame)
+        assert block["n"] == live["n"] > 0
+        assert {api: block[api] for api in names.values()} == pytest.approx({names[k]: live[k] for k in names})
+    assert acc["n_resolved"] == 6
+
+
+def test_accuracy_counts_directions_and_intervals_only_where_known():
+    """A forecast without a trailing level or an interval still counts for the losses, not for those two."""
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    from ml.monitoring import volatility_live_metrics
+    from serving.service import _accuracy_block
+
+    frame = pd.DataFrame({"actual": [0.010, 0.020, 0.015, np.nan], "predicted": [0.012, 0.018, 0.016, 0.01],
+                          "trailing": [0.011, np.nan, 0.014, 0.01], "lower": [0.008, np.nan, 0.014, 0.005],
+                          "upper": [0.016, np.nan, 0.0145, 0.02], "confidence": [0.9, 0.9, 0.8, 0.9]})
+    live, block = volatility_live_metrics(frame), _accuracy_block(frame)
+    assert live["n"] == block.n == 3
+    assert live["dir_acc"] == block.directional_accuracy == 0.5  # rows 0 and 2; row 1 has no trailing level
+    assert live["coverage"] == block.interval_coverage == 0.5  # rows 0 and 2; row 1 has no interval
+    assert block.mean_confidence == pytest.approx(26 / 30) and block.qlike == pytest.approx(live["qlike"])

@@ -1,0 +1,108 @@
+"""Batch quality scores of trading signals with the registered :class:`~ml.signal_quality.bundle.ScorerBundle`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ml.inference.explanations import signal_explanations
+from ml.inference.inputs import BadInputError, bars_of, column, feature_dicts, groups, positions
+from ml.signal_quality.bundle import ScorerBundle
+from ml.strategies import STRATEGIES
+
+
+@dataclass(frozen=True)
+class SignalScore:
+    """The quality score of one signal, with the feature row it was scored from."""
+
+    symbol: str
+    strategy: str
+    ts: datetime
+    side: int
+    score: float
+    confidence: float
+    prediction: str
+    threshold: float
+    features: dict[str, float | None]
+    explanation: dict[str, Any] | None = None
+
+
+def scorer_bundle(model: Any) -> ScorerBundle:
+    """``model`` if it is the registered signal-quality shape, else a ``TypeError`` saying what it is."""
+    if not isinstance(model, ScorerBundle):
+        raise TypeError(f"the signal-quality model is a {type(model).__name__}, expected the ScorerBundle "
+                        f"flows.signal_quality registers")
+    return model
+
+
+def history_bars(model: Any, configured: int = 0) -> int:
+    """Bars to pass before a signal: ``configured``, or more when the bundle's feature windows need them."""
+    return max(configured, scorer_bundle(model).feature_config.min_history_bars)
+
+
+def score(model: Any, bars: Mapping[str, pd.DataFrame], signals: pd.DataFrame, *, explain: bool = False,
+          history: pd.DataFrame | None = None) -> list[SignalScore]:
+    """Quality scores of a batch of signals, one feature pass per (symbol, strategy).
+
+    Args:
+        model: The registered :class:`~ml.signal_quality.bundle.ScorerBundle`.
+        bars: Symbol -> bars (``ts`` index, OHLCV) up to at least its last signal; pass
+            :func:`history_bars` bars before a signal for every feature window to be warm.
+        signals: One row per signal: ``symbol``, ``strategy``, ``side`` (+1/-1), optional ``strength``
+            (>= 0, default 1) and ``ts`` (a bar timestamp; missing/None = the symbol's last bar).
+        explain: Add TreeSHAP contributions to each result.
+        history: Resolved outcomes for the win-rate factor instead of the bundle's own outcomes of
+            each symbol (``side``, ``exit_time``, ``label``, ``ret``, optional ``strategy``).
+
+    Returns:
+        One :class:`SignalScore` per row of ``signals``, in order.
+    """
+    bundle = scorer_bundle(model)
+    rows = signals.reset_index(drop=True)
+    if rows.empty:
+        return []
+    symbols, strategies = column(rows, "symbol").astype(str), column(rows, "strategy").astype(str)
+    sides = pd.to_numeric(column(rows, "side"), errors="coerce").to_numpy(dtype="float64")
+    if not np.isin(sides, (1.0, -1.0)).all():
+        raise BadInputError("side", "side must be +1 (BUY) or -1 (SELL)")
+    strength = pd.to_numeric(column(rows, "strength", 1.0), errors="coerce").to_numpy(dtype="float64")
+    if not (np.isfinite(strength) & (strength >= 0)).all():
+        raise BadInputError("strength", "strength must be a finite number >= 0")
+    stamps = column(rows, "ts", pd.NaT)
+    parts, times = [], np.empty(len(rows), dtype=object)
+    for (symbol, strategy), idx in groups(symbols, strategies).items():
+        sig = pd.DataFrame({"side": sides[idx].astype(int), "strength": strength[idx]})
+        X = _features(bundle, bars, symbol, strategy, stamps.iloc[idx], sig, history)
+        times[idx] = list(X.index.to_pydatetime())
+        parts.append(X.set_axis(idx))
+    X = parts[0] if len(parts) == 1 else pd.concat(parts).sort_index()
+    scored = bundle.scorer.score_signals(X, sides)  # X has the bundle's feature columns, in order
+    expl = signal_explanations(bundle.scorer, X) if explain else [None] * len(X)
+    threshold = bundle.threshold
+    score_, conf = scored["score"].to_numpy(dtype="float64"), scored["confidence"].to_numpy(dtype="float64")
+    pred = scored["prediction"].astype(str).tolist()
+    return [SignalScore(symbols.iat[i], strategies.iat[i], times[i], int(sides[i]), float(score_[i]),
+                        float(conf[i]), pred[i], threshold, f, expl[i])
+            for i, f in enumerate(feature_dicts(X, range(len(X))))]
+
+
+def _features(bundle: ScorerBundle, bars: Mapping[str, pd.DataFrame], symbol: str, strategy: str,
+              stamps: pd.Series, signals: pd.DataFrame, history: pd.DataFrame | None) -> pd.DataFrame:
+    """Feature rows of one (symbol, strategy) group (indexed by signal bar, in the bundle's column order)."""
+    if strategy not in STRATEGIES:
+        raise BadInputError("strategy", f"unknown strategy {strategy!r}; the scorer knows {sorted(STRATEGIES)}")
+    frame = bars_of(bars, symbol)
+    pos = positions(frame, stamps, "ts", symbol)
+    need = bundle.feature_config.trend_slow + 1
+    if (pos + 1 < need).any():
+        p = int(pos.min())
+        raise BadInputError("ts", f"not enough history before {frame.index[p]} to score {symbol!r}: need at "
+                                  f"least {need} bars, have {p + 1}")
+    signals = signals.set_axis(pd.DatetimeIndex(frame.index[pos], name="ts"))
+    hist = bundle.history_for(symbol) if history is None else history
+    return bundle.features(frame.iloc[: pos.max() + 1], signals, strategy, history=hist)
