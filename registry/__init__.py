@@ -4,7 +4,7 @@ promotion gates and the champion/challenger decision.
 Flows and the service import this package; it imports ``ml`` (pure) and the settings, never a flow or a handler.
 """
 
-from registry.gates import PromotionDecision, decide_promotion
+from registry.gates import PromotionDecision, decide_promotion, signal_quality_gates, volatility_gates
 from registry.mlflow_registry import (
     ABSENT_CODES,
     CHALLENGER,
@@ -14,6 +14,7 @@ from registry.mlflow_registry import (
     LoadedModel,
     PickledModel,
     alias_version,
+    annotate_version,
     code_version,
     configure,
     ensure_experiment,
@@ -22,11 +23,42 @@ from registry.mlflow_registry import (
     log_model,
     log_training_data,
     register,
+    run_params,
+    series_digest,
     set_alias,
+    version_tags,
 )
+from registry.promotion import Candidate, RegisterOutcome, RegistrationPlan, plan_registration, up_to_date
 
 __all__ = [
-    "ABSENT_CODES", "CHALLENGER", "CHAMPION", "SIGNAL_QUALITY_MODEL", "VOLATILITY_MODEL", "LoadedModel",
-    "PickledModel", "PromotionDecision", "alias_version", "code_version", "configure", "decide_promotion",
-    "ensure_experiment", "frame_digest", "load_alias", "log_model", "log_training_data", "register", "set_alias",
+    "ABSENT_CODES",
+    "CHALLENGER",
+    "CHAMPION",
+    "SIGNAL_QUALITY_MODEL",
+    "VOLATILITY_MODEL",
+    "Candidate",
+    "LoadedModel",
+    "PickledModel",
+    "PromotionDecision",
+    "RegisterOutcome",
+    "RegistrationPlan",
+    "alias_version",
+    "annotate_version",
+    "code_version",
+    "configure",
+    "decide_promotion",
+    "ensure_experiment",
+    "frame_digest",
+    "load_alias",
+    "log_model",
+    "log_training_data",
+    "plan_registration",
+    "register",
+    "run_params",
+    "series_digest",
+    "set_alias",
+    "signal_quality_gates",
+    "up_to_date",
+    "version_tags",
+    "volatility_gates",
 ]

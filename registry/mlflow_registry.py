@@ -137,6 +137,11 @@ def frame_digest(frame: pd.DataFrame) -> str:
     return hashlib.sha256(values.tobytes()).hexdigest()[:16]
 
 
+def series_digest(bars: dict[str, pd.DataFrame]) -> str:
+    """Identity of the training data across series (tag ``data_digest`` of runs and model versions)."""
+    return frame_digest(pd.concat(bars, names=["symbol"]))
+
+
 def code_version() -> str:
     """The git commit of the running code when available, else the package version."""
     import subprocess
@@ -161,3 +166,22 @@ def log_training_data(frames: dict[str, pd.DataFrame], context: str = "training"
     for name, frame in frames.items():
         dataset = mlflow.data.from_pandas(frame.reset_index(), name=name, digest=frame_digest(frame))
         mlflow.log_input(dataset, context=context)
+
+
+def run_params(run_id: str | None) -> dict[str, str]:
+    """The params of an MLflow run (empty for no run)."""
+    return dict(mlflow.get_run(run_id).data.params) if run_id else {}
+
+
+def version_tags(name: str, version: str | int) -> dict[str, str]:
+    """The tags of one model version."""
+    return dict(MlflowClient().get_model_version(name, str(version)).tags)
+
+
+def annotate_version(name: str, version: str, tags: dict[str, str], note: str) -> None:
+    """Set ``tags`` on a model version and append ``note`` as a line of its description."""
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    current = client.get_model_version(name, version).description or ""
+    client.update_model_version(name, version, description=f"{current}\n{note}")

@@ -1,0 +1,94 @@
+"""The one train -> evaluate -> log -> register template of the model pipelines.
+
+Both training pipelines (``volatility-pipeline``, ``signal-quality-pipeline``) and the retrain flow run
+:func:`training_pipeline`: skip when the champion is up to date, else open an ``MLModelTraining`` row, run the
+model's train flow (evaluate + fit + :func:`log_training_run`) on the configured task runner, then its register
+flow (:func:`register_trained`: gates and champion/challenger), and close the row.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from prefect import Flow
+
+import registry
+from abtpro.settings import get_settings
+from flows.common import load_series, task_runner
+from flows.registration import read_champion, recorded_training, register_candidate, up_to_date_champion
+from registry.promotion import Candidate, RegisterOutcome
+
+
+def data_digest(bars: dict[str, pd.DataFrame]) -> str:
+    """Identity of the training data across series (tagged on runs and model versions)."""
+    return registry.series_digest(bars)
+
+
+def log_training_run(experiment: str, run_name: str, *, params: dict[str, Any], metrics: dict[str, float],
+                     tags: dict[str, str], bars: dict[str, pd.DataFrame], model: Any, example: pd.DataFrame,
+                     files: Callable[[], dict[str, bytes | str]]) -> tuple[str, str]:
+    """One MLflow training run: params, finite metrics, lineage tags (plus ``code_version``), the series as
+    dataset inputs, the model, then the files (run path -> content; asked for last, so plots rendering on the
+    task runner overlap the logging). Returns the run id and the logged model's URI."""
+    registry.ensure_experiment(get_settings(), experiment)
+    with mlflow.start_run(run_name=run_name) as run:
+        mlflow.log_params(params)
+        mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+        mlflow.set_tags({**tags, "code_version": registry.code_version()})
+        registry.log_training_data(bars)
+        info = registry.log_model(model, example)
+        with tempfile.TemporaryDirectory() as tmp:
+            for path, content in files().items():
+                target = Path(tmp) / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content if isinstance(content, bytes) else content.encode())
+            mlflow.log_artifacts(tmp)
+    return run.info.run_id, info.model_uri
+
+
+def register_trained(name: str, candidate: Candidate, champion_score: Callable[[Any], float | None],
+                     gates: dict[str, bool], *, lower_is_better: bool, min_improvement: float) -> RegisterOutcome:
+    """Register ``candidate`` as ``challenger`` of ``name``; promote it when it passes ``gates`` and beats
+    ``champion_score(champion version)`` (the champion's score on the candidate's data) by the margin."""
+    registry.configure(get_settings())
+    return register_candidate(name, candidate, champion_score(read_champion(name)), lower_is_better=lower_is_better,
+                              min_improvement=min_improvement, gates=gates)
+
+
+def training_pipeline(model_type: str, name: str, *, symbols: list[str], timeframe: str, params: dict[str, Any],
+                      settings_key: Callable[[], str], train: Flow, train_args: dict[str, Any], register: Flow,
+                      register_args: dict[str, Any], force: bool = True, training_id: int | None = None,
+                      actor: str = "pipeline") -> RegisterOutcome:
+    """Train and register one model inside its ``MLModelTraining`` row (``model_type``), with audit rows.
+
+    Args:
+        model_type: the training row's type (``VOLATILITY``, ``SIGNAL_QUALITY``).
+        name: registered model name.
+        symbols, timeframe: the series trained on.
+        params: the parameters recorded on the row.
+        settings_key: the training settings' identity (asked for only when ``force`` is False).
+        train: the train flow, run as ``train(symbols, timeframe, **train_args)`` on the task runner.
+        register: the register flow, run as ``register(outcome, symbols, timeframe, **register_args)``.
+        force: with False, nothing is trained when the champion was trained on exactly the current data with
+            the same settings (its version is returned, not promoted).
+        training_id: a row the API pre-created (the check above is then skipped).
+        actor: who is recorded in the audit log.
+    """
+    if not force and training_id is None:
+        digest = data_digest(load_series(get_settings().db_url, symbols, timeframe))
+        current = up_to_date_champion(name, digest, settings_key())
+        if current is not None:
+            return current
+
+    def train_and_register() -> tuple[Candidate, RegisterOutcome]:
+        outcome = train.with_options(task_runner=task_runner(get_settings()))(symbols, timeframe, **train_args)
+        return outcome.candidate, register(outcome, symbols, timeframe, **register_args)
+
+    return recorded_training(model_type, name, params, {"symbols": symbols, "timeframe": timeframe},
+                             train_and_register, training_id, actor)
