@@ -8,13 +8,9 @@ flow (:func:`register_trained`: gates and champion/challenger), and close the ro
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import mlflow
-import numpy as np
 import pandas as pd
 from prefect import Flow
 
@@ -33,23 +29,10 @@ def data_digest(bars: dict[str, pd.DataFrame]) -> str:
 def log_training_run(experiment: str, run_name: str, *, params: dict[str, Any], metrics: dict[str, float],
                      tags: dict[str, str], bars: dict[str, pd.DataFrame], model: Any, example: pd.DataFrame,
                      files: Callable[[], dict[str, bytes | str]]) -> tuple[str, str]:
-    """One MLflow training run: params, finite metrics, lineage tags (plus ``code_version``), the series as
-    dataset inputs, the model, then the files (run path -> content; asked for last, so plots rendering on the
-    task runner overlap the logging). Returns the run id and the logged model's URI."""
-    registry.ensure_experiment(get_settings(), experiment)
-    with mlflow.start_run(run_name=run_name) as run:
-        mlflow.log_params(params)
-        mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
-        mlflow.set_tags({**tags, "code_version": registry.code_version()})
-        registry.log_training_data(bars)
-        info = registry.log_model(model, example)
-        with tempfile.TemporaryDirectory() as tmp:
-            for path, content in files().items():
-                target = Path(tmp) / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content if isinstance(content, bytes) else content.encode())
-            mlflow.log_artifacts(tmp)
-    return run.info.run_id, info.model_uri
+    """One MLflow training run (:func:`registry.log_run`: params, finite metrics, lineage tags, the series as
+    dataset inputs, the model, then the files). Returns the run id and the logged model's URI."""
+    return registry.log_run(get_settings(), experiment, run_name, params=params, metrics=metrics, tags=tags,
+                            bars=bars, files=files, model=model, example=example)
 
 
 def register_trained(name: str, candidate: Candidate, champion_score: Callable[[Any], float | None],

@@ -1,5 +1,14 @@
 from registry.gates import decide_promotion, signal_quality_gates, volatility_gates
-from registry.promotion import Candidate, RegisterOutcome, plan_registration, training_record, up_to_date
+from registry.promotion import (
+    Candidate,
+    RegisterOutcome,
+    plan_registration,
+    retrain_decision,
+    scorer_recipe,
+    training_record,
+    up_to_date,
+    volatility_recipe,
+)
 
 GATES_OK = {"coverage": True}
 
@@ -79,3 +88,24 @@ def test_signal_quality_gates_fail_a_missing_metric():
     missing = signal_quality_gates({}, 0.5, 0.1, 0.3, 0.0)
     assert list(missing.values()) == [False, False, False, False]
     assert list(missing) == ["auc >= 0.5", "ece <= 0.1", "kept fraction >= 0.3", "auc lift over take-all > 0.0"]
+
+
+def test_retrain_decision_needs_the_margin_and_the_registration_gates():
+    assert retrain_decision("not better than champion", 0.50, 0.40, "3", 0.02) == (
+        True, "on the recent out-of-sample window vs deployed v3: " + decide_promotion(
+            0.40, 0.50, lower_is_better=True, min_improvement=0.02, gates={}).reason)
+    promote, reason = retrain_decision("gates failed: coverage", 0.50, 0.40, "3", 0.02)
+    assert not promote and reason.endswith("; but not promoted: registration gates failed: coverage")
+    promote, reason = retrain_decision("not better", 0.50, 0.499, "3", 0.02)
+    assert not promote and "not better than champion by the margin" in reason
+
+
+def test_recipes_are_read_from_run_params():
+    assert volatility_recipe({"symbols": "A,B", "candidates": "ewma", "horizon": "5", "refit_every": "21",
+                              "test_fraction": "0.4", "timeframe": "1d", "other": "x"}) == {
+        "symbols": ["A", "B"], "candidates": ["ewma"], "timeframe": "1d", "horizon": 5, "refit_every": 21,
+        "test_fraction": 0.4}
+    assert volatility_recipe({}) == {} and scorer_recipe({}) == {}
+    assert scorer_recipe({"symbols": "A", "strategies": "s1,s2", "model": "xgboost", "pt_mult": "1.5",
+                          "max_holding": "10"}) == {"symbols": ["A"], "strategies": ["s1", "s2"], "model": "xgboost",
+                                                    "pt_mult": 1.5, "max_holding": 10}
