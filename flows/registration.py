@@ -1,9 +1,12 @@
-"""Shared registration steps of every model pipeline: champion/challenger aliases and training records."""
+"""Shared registration steps of every model pipeline: champion/challenger aliases and training records.
+
+The decisions are plain Python in :mod:`registry.promotion`; here they are wrapped in Prefect tasks that retry
+the registry calls, and in the ``MLModelTraining`` row of a training run.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -11,8 +14,11 @@ from prefect.cache_policies import NO_CACHE
 
 import registry
 from abtpro.settings import get_settings
-from registry.gates import decide_promotion
+from registry.promotion import Candidate, RegisterOutcome, plan_registration, training_record, up_to_date
 from store import records
+
+__all__ = ["REGISTRY_RETRIES", "REGISTRY_RETRY_DELAY_SECONDS", "Candidate", "RegisterOutcome", "read_champion",
+           "recorded_training", "register_candidate", "register_version", "set_aliases", "up_to_date_champion"]
 
 # The registry is a server in production: a registration step that cannot reach it is retried, then the
 # flow fails. Aliases are only moved after the version is fully registered, so none points at a half-done one.
@@ -40,55 +46,20 @@ def set_aliases(name: str, version: str, promote: bool) -> None:
         registry.set_alias(name, registry.CHAMPION, version)
 
 
-@dataclass(frozen=True)
-class RegisterOutcome:
-    """The registered version, and whether it became champion (with the reason)."""
-
-    version: str
-    promoted: bool
-    reason: str
-    champion_version: str | None
-    comparison: dict[str, float | None] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A trained model ready for registration: where it is logged and how it scored out of sample."""
-
-    model_uri: str
-    run_id: str
-    metric: str
-    score: float
-    metrics: dict[str, float]
-    tags: dict[str, str]
-    summary: str
-
-
 def register_candidate(name: str, candidate: Candidate, champion_score: float | None, *, lower_is_better: bool,
                        min_improvement: float, gates: dict[str, bool]) -> RegisterOutcome:
     """Register ``candidate`` as a new version of ``name`` with alias ``challenger``; promote it to
-    ``champion`` only when it passes the gates and beats the champion's score on the same data.
-
-    Args:
-        name: registered model name.
-        candidate: the trained model.
-        champion_score: the current champion's ``candidate.metric`` on the same data (None: no champion).
-        lower_is_better: whether the metric is a loss.
-        min_improvement: relative margin needed for automatic promotion.
-        gates: named quality gates, True when passed.
-    """
+    ``champion`` only when it passes the gates and beats the champion's score on the same data
+    (:func:`registry.promotion.plan_registration`; arguments as there)."""
     champion = read_champion(name)
-    decision = decide_promotion(candidate.score, champion_score, lower_is_better=lower_is_better,
-                                min_improvement=min_improvement, gates=gates)
-    comparison = {f"candidate_{candidate.metric}": candidate.score, f"champion_{candidate.metric}": champion_score}
-    version = register_version(candidate.model_uri, name, tags={
-        **candidate.tags, "code_version": registry.code_version(), "promotion": decision.reason,
-        "compared_with": str(champion.version) if champion else "none", **{k: f"{v}" for k, v in comparison.items()}},
-        description=f"{candidate.summary}; {decision.reason}")
-    set_aliases(name, str(version.version), decision.promote)
-    get_run_logger().info("registered %s v%s: %s", name, version.version, decision.reason)
-    return RegisterOutcome(str(version.version), decision.promote, decision.reason,
-                           str(champion.version) if champion else None, comparison)
+    champion_version = str(champion.version) if champion else None
+    plan = plan_registration(candidate, champion_score, champion_version, lower_is_better=lower_is_better,
+                             min_improvement=min_improvement, gates=gates, code_version=registry.code_version())
+    version = register_version(candidate.model_uri, name, tags=plan.tags, description=plan.description)
+    set_aliases(name, str(version.version), plan.decision.promote)
+    get_run_logger().info("registered %s v%s: %s", name, version.version, plan.decision.reason)
+    return RegisterOutcome(str(version.version), plan.decision.promote, plan.decision.reason, champion_version,
+                           plan.comparison)
 
 
 def recorded_training(model_type: str, name: str, params: dict[str, Any], training_data: dict[str, Any],
@@ -104,7 +75,7 @@ def recorded_training(model_type: str, name: str, params: dict[str, Any], traini
         records.finish_training(url, training_id, status="FAILED", error=f"{type(err).__name__}: {err}")
         raise
     records.finish_training(url, training_id, status="COMPLETED", model_version=result.version,
-                            mlflow_run_id=candidate.run_id, performance={**candidate.metrics, **asdict(result)})
+                            mlflow_run_id=candidate.run_id, performance=training_record(candidate, result))
     target = f"{name}/{result.version}"
     records.audit(url, actor, "train", target, {"training_id": training_id, "promoted": result.promoted,
                                                "reason": result.reason})
@@ -117,10 +88,9 @@ def up_to_date_champion(name: str, data_digest: str, settings_key: str) -> Regis
     """The champion, when it was trained on exactly this data with these settings (nothing to retrain)."""
     registry.configure(get_settings())
     champion = registry.alias_version(name, registry.CHAMPION)
-    if champion is None or champion.tags.get("data_digest") != data_digest or champion.tags.get(
-            "settings") != settings_key:
-        return None
-    get_run_logger().info("%s champion v%s was trained on identical data and settings; nothing to do", name,
-                          champion.version)
-    return RegisterOutcome(str(champion.version), False, f"up to date: champion v{champion.version} was trained "
-                           "on identical data and settings", str(champion.version))
+    current = up_to_date(str(champion.version) if champion else None, champion.tags if champion else {},
+                         data_digest, settings_key)
+    if current is not None:
+        get_run_logger().info("%s champion v%s was trained on identical data and settings; nothing to do", name,
+                              current.version)
+    return current

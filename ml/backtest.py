@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ml import metrics
 from ml.strategies import Strategy, get_strategy_class
 
 _FULL_EQUITY = 1 - sys.float_info.epsilon  # backtesting.py's default order size
@@ -193,12 +194,11 @@ def equity_metrics(equity: np.ndarray, periods_per_year: float = 252.0) -> dict[
     with np.errstate(divide="ignore", invalid="ignore"):
         sharpe = np.where(std > 1e-15, mean / std * ann, 0.0)
         sortino = np.where(downside > 1e-15, mean / downside * ann, 0.0)
-    peak = np.maximum.accumulate(eq, axis=1)
     return {
         "total_return": eq[:, -1] / eq[:, 0] - 1.0,
         "sharpe": sharpe,
         "sortino": sortino,
-        "max_drawdown": 1.0 - np.min(np.divide(eq, peak, out=peak), axis=1),
+        "max_drawdown": metrics.max_drawdown(eq),
     }
 
 

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, f1_score, log_loss, precision_score, recall_score, roc_auc_score
 
+from ml import metrics
+
 SWEEP_THRESHOLDS = tuple(np.round(np.arange(0.50, 0.8001, 0.05), 2))
 
 
@@ -90,8 +92,7 @@ def max_drawdown(returns) -> float:
     r = np.nan_to_num(np.asarray(returns, dtype=float))
     if r.size == 0:
         return 0.0
-    equity = np.concatenate([[0.0], np.cumsum(r)])
-    return float((np.maximum.accumulate(equity) - equity).max())
+    return metrics.max_drawdown(np.concatenate([[0.0], np.cumsum(r)]), relative=False)
 
 
 def trading_metrics(returns, times=None) -> dict[str, float]:

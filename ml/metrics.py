@@ -1,7 +1,8 @@
-"""Regression / volatility forecast metrics and the Diebold-Mariano test.
+"""Regression / volatility forecast metrics, the Diebold-Mariano test and the maximum drawdown.
 
 Volatility inputs are volatilities (per-bar units); QLIKE is computed on variances.
-Classification metrics live elsewhere.
+Classification metrics live elsewhere. :func:`max_drawdown` is the one drawdown of the project (trade P&L
+curves, sizing backtests and the vectorised strategy backtest all call it).
 """
 
 from __future__ import annotations
@@ -73,6 +74,30 @@ def mean_interval_width(lower: ArrayLike, upper: ArrayLike) -> float:
     """Mean of ``upper - lower``."""
     lo, hi = _arrays(lower, upper)
     return float(np.mean(hi - lo))
+
+
+def max_drawdown(equity: ArrayLike, *, relative: bool = True) -> float | np.ndarray:
+    """Largest peak-to-trough fall of an equity curve, or of each row of a 2-D array of curves.
+
+    Args:
+        equity: one curve (1-D) or curves (2-D: one per row, bars along the last axis).
+        relative: True: the fall as a positive fraction of the running peak (a compounded equity curve);
+            False: in the curve's own units (an additive, fixed-notional P&L curve).
+
+    Returns:
+        A float for one curve (NaN when it is empty), an array of them for 2-D input.
+    """
+    eq = np.asarray(equity, dtype="float64")
+    if eq.shape[-1] == 0:
+        return float("nan") if eq.ndim == 1 else np.full(eq.shape[:-1], np.nan)
+    fall = np.maximum.accumulate(eq, axis=-1)
+    if relative:
+        np.divide(eq, fall, out=fall)
+        np.subtract(1.0, fall, out=fall)
+    else:
+        np.subtract(fall, eq, out=fall)
+    out = fall.max(axis=-1)
+    return float(out) if out.ndim == 0 else out
 
 
 def newey_west_variance(x: ArrayLike, lags: int) -> float:

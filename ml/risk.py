@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ml import metrics
+
 ArrayLike = float | np.ndarray | pd.Series
 
 
@@ -42,8 +44,8 @@ def position_size(
 
 
 def max_drawdown(equity: pd.Series) -> float:
-    """Largest peak-to-trough loss of an equity curve, as a positive fraction."""
-    return float((1.0 - equity / equity.cummax()).max())
+    """Largest peak-to-trough loss of an equity curve, as a positive fraction (missing values skipped)."""
+    return metrics.max_drawdown(equity.dropna().to_numpy())
 
 
 def sharpe_ratio(returns: pd.Series, periods_per_year: float = 252.0) -> float:

@@ -41,3 +41,40 @@ def decide_promotion(candidate: float, champion: float | None, *, lower_is_bette
     if improvement >= min_improvement:
         return PromotionDecision(True, f"better than champion: {verdict}")
     return PromotionDecision(False, f"not better than champion by the margin: {verdict}")
+
+
+def volatility_gates(metrics: dict[str, float], max_qlike_ratio_garch: float,
+                     coverage_band: tuple[float, float]) -> dict[str, bool]:
+    """The volatility predictor's quality gates on its flat out-of-sample metrics.
+
+    Args:
+        metrics: the candidate's metrics (``qlike_ratio_garch_max``, ``coverage_mean``).
+        max_qlike_ratio_garch: the worst QLIKE ratio to GARCH-t across series allowed.
+        coverage_band: the mean interval coverage must fall inside it.
+    """
+    return {
+        f"qlike ratio to GARCH-t <= {max_qlike_ratio_garch}":
+            metrics.get("qlike_ratio_garch_max", 0.0) <= max_qlike_ratio_garch,
+        f"coverage in {coverage_band}": coverage_band[0] <= metrics.get("coverage_mean", 0.0) <= coverage_band[1],
+    }
+
+
+def signal_quality_gates(metrics: dict[str, float], min_auc: float, max_ece: float, min_kept: float,
+                         min_auc_lift: float) -> dict[str, bool]:
+    """The signal scorer's quality gates on its flat out-of-sample metrics (a missing metric fails its gate).
+
+    Args:
+        metrics: the candidate's metrics (``auc``, ``ece``, ``kept_frac``, ``auc_lift_take_all``).
+        min_auc: out-of-sample AUC floor.
+        max_ece: out-of-sample expected calibration error ceiling.
+        min_kept: fraction of out-of-sample signals kept at the scorer's thresholds.
+        min_auc_lift: the AUC must exceed the take-every-signal baseline's by more than this (a take-all
+            model never passes: it filters nothing).
+    """
+    nan = float("nan")
+    return {
+        f"auc >= {min_auc}": bool(metrics.get("auc", nan) >= min_auc),
+        f"ece <= {max_ece}": bool(metrics.get("ece", nan) <= max_ece),
+        f"kept fraction >= {min_kept}": bool(metrics.get("kept_frac", nan) >= min_kept),
+        f"auc lift over take-all > {min_auc_lift}": bool(metrics.get("auc_lift_take_all", 0.0) > min_auc_lift),
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,11 @@ def frame_digest(frame: pd.DataFrame) -> str:
     return hashlib.sha256(values.tobytes()).hexdigest()[:16]
 
 
+def series_digest(bars: dict[str, pd.DataFrame]) -> str:
+    """Identity of the training data across series (tag ``data_digest`` of runs and model versions)."""
+    return frame_digest(pd.concat(bars, names=["symbol"]))
+
+
 def code_version() -> str:
     """The git commit of the running code when available, else the package version."""
     import subprocess
@@ -161,3 +167,96 @@ def log_training_data(frames: dict[str, pd.DataFrame], context: str = "training"
     for name, frame in frames.items():
         dataset = mlflow.data.from_pandas(frame.reset_index(), name=name, digest=frame_digest(frame))
         mlflow.log_input(dataset, context=context)
+
+
+def run_params(run_id: str | None) -> dict[str, str]:
+    """The params of an MLflow run (empty for no run)."""
+    return dict(mlflow.get_run(run_id).data.params) if run_id else {}
+
+
+def version_tags(name: str, version: str | int) -> dict[str, str]:
+    """The tags of one model version."""
+    return dict(MlflowClient().get_model_version(name, str(version)).tags)
+
+
+def annotate_version(name: str, version: str, tags: dict[str, str], note: str) -> None:
+    """Set ``tags`` on a model version and append ``note`` as a line of its description."""
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    current = client.get_model_version(name, version).description or ""
+    client.update_model_version(name, version, description=f"{current}\n{note}")
+
+
+def champion_context(name: str) -> dict[str, Any] | None:
+    """The champion version of ``name`` with its run's metrics (``validation``), params and training ranges
+    (tag ``data_ranges``); None when no version holds the alias."""
+    import json
+
+    version = alias_version(name, CHAMPION)
+    if version is None:
+        return None
+    run = mlflow.get_run(version.run_id)
+    return {"version": str(version.version), "run_id": version.run_id, "validation": dict(run.data.metrics),
+            "params": dict(run.data.params), "data_ranges": json.loads(run.data.tags.get("data_ranges", "{}"))}
+
+
+def load_run_parquet(run_id: str, artifact: str) -> pd.DataFrame | None:
+    """A parquet artifact of a run as a frame (None when the run has no such artifact)."""
+    folder = artifact.rsplit("/", 1)[0]
+    if artifact not in {a.path for a in MlflowClient().list_artifacts(run_id, folder)}:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        return pd.read_parquet(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact,
+                                                                   dst_path=tmp))
+
+
+def log_monitoring_pass(settings: Settings, experiment: str, name: str, version: str, step: int,
+                        metrics: dict[str, float], status: str) -> str:
+    """Log one monitoring pass into the version's monitoring run (created on first use, tagged
+    ``monitored_model``/``monitored_version``) at ``step``; tag the version ``last_monitoring``. Returns the run id."""
+    from datetime import UTC, datetime
+
+    experiment_id = ensure_experiment(settings, experiment)
+    found = mlflow.search_runs([experiment_id], filter_string=f"tags.monitored_model = '{name}' and "
+                                                             f"tags.monitored_version = '{version}'",
+                               max_results=1, output_format="list")
+    kwargs = {"run_id": found[0].info.run_id} if found else {"run_name": f"monitor-{name}-v{version}"}
+    with mlflow.start_run(**kwargs) as run:
+        if not found:
+            mlflow.set_tags({"monitored_model": name, "monitored_version": version, "task": "monitoring"})
+        mlflow.log_metrics(metrics, step=step)
+    MlflowClient().set_model_version_tag(name, version, "last_monitoring",
+                                         f"{datetime.now(UTC).replace(tzinfo=None):%Y-%m-%d %H:%M} {status}")
+    return run.info.run_id
+
+
+def log_run(settings: Settings, experiment: str, run_name: str, *, params: dict[str, Any],
+            metrics: dict[str, float], tags: dict[str, str], bars: dict[str, pd.DataFrame],
+            files: Callable[[], dict[str, bytes | str]], steps: dict[int, dict[str, float]] | None = None,
+            model: Any = None, example: pd.DataFrame | None = None) -> tuple[str, str | None]:
+    """One MLflow run in ``experiment``: params, the finite metrics (and per-step ones), tags plus
+    ``code_version``, the series as dataset inputs, the model when given, then the files (run path -> content;
+    asked for last, so work still running elsewhere overlaps the logging). Returns the run id and the logged
+    model's URI (None without a model)."""
+    import math
+
+    def finite(values: dict[str, float]) -> dict[str, float]:
+        return {k: float(v) for k, v in values.items() if v is not None and math.isfinite(v)}
+
+    ensure_experiment(settings, experiment)
+    with mlflow.start_run(run_name=run_name) as run:
+        mlflow.log_params(params)
+        mlflow.log_metrics(finite(metrics))
+        for step, values in (steps or {}).items():
+            mlflow.log_metrics(finite(values), step=step)
+        mlflow.set_tags({**tags, "code_version": code_version()})
+        log_training_data(bars)
+        info = log_model(model, example) if model is not None else None
+        with tempfile.TemporaryDirectory() as tmp:
+            for path, content in files().items():
+                target = Path(tmp) / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content if isinstance(content, bytes) else content.encode())
+            mlflow.log_artifacts(tmp)
+    return run.info.run_id, info.model_uri if info is not None else None

@@ -1,0 +1,150 @@
+"""The steps of the signal-quality flows (:mod:`flows.signal_quality`): one task per (symbol, strategy) set, per
+walk-forward fold and per baseline, the final fit, the plots, the run's params and files, and the champion's
+score on the candidate's data."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict
+
+import mlflow
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from abtpro.settings import get_settings
+from flows.common import load_series, png_files, task_threads
+from ml.signal_quality import SignalFeatureConfig
+from ml.signal_quality.bundle import SignalSet, make_scorer, prepare_signal_set
+from ml.signal_quality.recipe import ModelSettings, PooledSets, Protocol, pool_sets
+from ml.signal_quality.summary import SUMMARY_METRICS, oos_metrics, reference_sample
+from ml.signal_quality.validation import walk_forward_predict
+
+#: Run artifact holding the feature rows the final scorer was fitted on (the drift reference of ``monitor-models``).
+REFERENCE_ARTIFACT = "reference/signal_features.parquet"
+
+
+@task(cache_policy=NO_CACHE)
+def prepare_set(bars: pd.DataFrame, symbol: str, strategy: str, param_sets: list[dict],
+                config: SignalFeatureConfig) -> SignalSet:
+    """Signals (pooled over the parameter sets), triple-barrier labels, weights and features of one set."""
+    return prepare_signal_set(bars, symbol, strategy, param_sets, config)
+
+
+def _scorer(model: str, scorer_params: dict):
+    """An unfitted scorer for a task run: its threads (``n_jobs``) capped by :func:`flows.common.task_threads`."""
+    return make_scorer(model, **{**scorer_params, "n_jobs": task_threads(scorer_params.get("n_jobs", 1))})
+
+
+@task(cache_policy=NO_CACHE)
+def walk_forward(model: str, scorer_params: dict, pooled: PooledSets, protocol: Protocol,
+                 folds: list[int] | None = None) -> pd.DataFrame:
+    """Out-of-sample scores of one scorer by purged walk-forward CV over the pooled sets (only ``folds``, if
+    given)."""
+    oos, _ = walk_forward_predict(lambda: _scorer(model, scorer_params), pooled.X, pooled.labels, protocol.cv(),
+                                  pooled.weights, folds=folds)
+    return oos
+
+
+@task(cache_policy=NO_CACHE)
+def fit_final(model: str, scorer_params: dict, pooled: PooledSets):
+    """Fit the scorer on every resolved signal (calibration on the latest of them)."""
+    lab = pooled.labels
+    return _scorer(model, scorer_params).fit(pooled.X, lab["label"], pooled.weights, lab["exit_time"].to_numpy())
+
+
+@task(cache_policy=NO_CACHE)
+def render_plots(oos: pd.DataFrame, sweep: pd.DataFrame, importance: pd.Series | None) -> dict[str, bytes]:
+    """PNG plots of the out-of-sample evaluation (calibration, ROC, threshold sweep, feature importance); a task,
+    so they render on the task runner while the flow logs the run."""
+    from ml.signal_quality import plots
+
+    y, p = oos["label"], oos["score"]
+    figures = {"calibration": plots.plot_calibration(y, p), "roc": plots.plot_roc(y, p),
+               "threshold_sweep": plots.plot_threshold_sweep(sweep)}
+    if importance is not None:
+        figures["feature_importance"] = plots.plot_feature_importance(importance)
+    return png_files(figures, dpi=90)
+
+
+def build_sets(bars: dict[str, pd.DataFrame], settings: ModelSettings) -> PooledSets:
+    """Prepare every symbol x strategy set concurrently (one task run each) and pool them."""
+    config = settings.feature_config()
+    futures = {f"{symbol}|{strategy}": prepare_set.submit(b, symbol, strategy, settings.grid(strategy), config)
+               for symbol, b in bars.items() for strategy in settings.strategies}
+    return pool_sets({name: f.result() for name, f in futures.items()})
+
+
+def evaluate_models(pooled: PooledSets, models: list[str], scorer_params: dict,
+                    protocol: Protocol) -> dict[str, pd.DataFrame]:
+    """Out-of-sample scores of every model, all concurrently: the first (the scorer being trained, the costly
+    one) as one task run per test fold, latest (largest training set) first, the baselines (cheap) one task
+    run each. Folds computed apart and concatenated in fold order equal the whole walk-forward."""
+    first, *rest = models
+    resolved = int(pooled.labels["label"].notna().sum())
+    folds = [walk_forward.submit(first, scorer_params, pooled, protocol, [fold])
+             for fold in reversed(protocol.cv().test_folds(resolved))]
+    futures = {m: walk_forward.submit(m, scorer_params, pooled, protocol) for m in rest}
+    return {first: pd.concat([f.result() for f in reversed(folds)]), **{m: f.result() for m, f in futures.items()}}
+
+
+def run_params(ms: ModelSettings, protocol: Protocol, bars: dict, pooled: PooledSets, scorer, timeframe: str) -> dict:
+    """The MLflow params of a training run: the recipe, the protocol, the data's shape and the scorer's."""
+    return {
+        "model": ms.model, "symbols": ",".join(bars), "timeframe": timeframe, "strategies": ",".join(ms.strategies),
+        "param_grids": json.dumps(ms.param_grids), "pt_mult": ms.pt_mult, "sl_mult": ms.sl_mult,
+        "max_holding": ms.max_holding, "vol_span": ms.vol_span, "use_shared_features": ms.use_shared_features,
+        **asdict(protocol), "feature_config_hash": ms.feature_config().config_hash(),
+        "n_features": pooled.X.shape[1], "n_signals": len(pooled.X), "threshold": float(scorer.threshold_),
+        **{f"model__{k}": v for k, v in scorer.get_params().items()}}
+
+
+def run_files(table: pd.DataFrame, ev: dict[str, pd.DataFrame], importance: pd.Series | None, plots,
+              pooled: PooledSets) -> dict[str, bytes | str]:
+    """The run's files: the drift reference (:data:`REFERENCE_ARTIFACT`) and the ``evaluation/`` folder."""
+    reference = io.BytesIO()
+    reference_sample(pooled).to_parquet(reference, index=False)
+    files = {REFERENCE_ARTIFACT: reference.getvalue(),
+             "evaluation/oos_summary.csv": table.round(6).to_csv(),
+             "evaluation/oos_summary.md": table.round(4).to_markdown(),
+             "evaluation/threshold_sweep.csv": ev["sweep"].round(6).to_csv(index=False),
+             "evaluation/threshold_sweep.md": ev["sweep"].round(4).to_markdown(index=False),
+             "evaluation/calibration_deciles.csv": ev["calibration"].round(6).to_csv(index=False)}
+    if importance is not None:
+        files["evaluation/feature_importance.csv"] = importance.rename("gain_share").to_csv()
+    return {**files, **{f"evaluation/{name}": png for name, png in plots.result().items()}}
+
+
+def run_markdown(model: str, protocol: Protocol, run_id: str, scorer, table: pd.DataFrame,
+                 counts: dict[str, int]) -> str:
+    """The Prefect artifact of a training run: the out-of-sample table of the scorer and the baselines."""
+    return (f"# Signal quality, out of sample (purged walk-forward, {protocol.n_splits} folds)\n\n"
+            f"Trained: **{model}**; MLflow run `{run_id}`; threshold {scorer.threshold_:.4f}\n\n"
+            + table[list(SUMMARY_METRICS)].round(4).to_markdown()
+            + "\n\nSignals per set (after warm-up): " + ", ".join(f"{k} {n}" for k, n in counts.items()))
+
+
+def champion_score(champion, outcome, symbols: list[str], timeframe: str) -> float | None:
+    """The champion's out-of-sample AUC on the candidate's data and protocol.
+
+    Reuses the champion run's metric when it was measured on the same data with the same protocol;
+    otherwise re-runs the champion's settings (run tag ``model_settings``) on the current data.
+    """
+    if champion is None:
+        return None
+    run = mlflow.get_run(champion.run_id)
+    tags, logged = run.data.tags, run.data.metrics.get("auc")
+    if tags.get("data_digest") == outcome.data_digest and tags.get("protocol") == outcome.protocol \
+            and logged is not None:
+        return float(logged)
+    try:
+        ms = ModelSettings.from_json(tags["model_settings"])
+    except (KeyError, TypeError, ValueError) as err:
+        get_run_logger().warning("cannot re-train champion run %s (%s: %s); using its logged AUC", champion.run_id,
+                                 type(err).__name__, err)
+        return None if logged is None else float(logged)
+    protocol = Protocol(**json.loads(outcome.protocol))
+    pooled = build_sets(load_series(get_settings().db_url, symbols, timeframe), ms)
+    oos = evaluate_models(pooled, [ms.model], ms.scorer_params, protocol)[ms.model]
+    return oos_metrics(oos)["auc"]
