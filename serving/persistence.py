@@ -7,8 +7,6 @@ engine is :func:`store.db.relax_durability` / :func:`store.db.background_checkpo
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 

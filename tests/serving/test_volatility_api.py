@@ -186,7 +186,7 @@ def test_accuracy_counts_directions_and_intervals_only_where_known():
     import pytest
 
     from ml.monitoring import volatility_live_metrics
-    from serving.service import _accuracy_block
+    from serving.routes.volatility import accuracy_block as _accuracy_block
 
     frame = pd.DataFrame({"actual": [0.010, 0.020, 0.015, np.nan], "predicted": [0.012, 0.018, 0.016, 0.01],
                           "trailing": [0.011, np.nan, 0.014, 0.01], "lower": [0.008, np.nan, 0.014, 0.005],
