@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-from flows.retrain import DEPLOYMENT as RETRAIN, DRIFT_EVENT
+from flows.retrain import DEPLOYMENT as RETRAIN
+from flows.retrain import DRIFT_EVENT
 
 PREFECT_YAML = Path(__file__).resolve().parents[1] / "infra" / "prefect.yaml"
 WORK_POOL = "abtpro-process"  # infra/worker.sh creates it and starts its worker
@@ -146,6 +147,9 @@ def serve(*names: str) -> None:
     """Register and serve the deployments (all, or ``names``) until interrupted."""
     from prefect import serve as prefect_serve
 
+    from flows import patches
+
+    patches.install()
     prefect_serve(*build_deployments(names or None))
 
 

@@ -8,7 +8,14 @@ import pytest
 import yaml
 
 from flows import deployments
-from flows.deployments import DEPLOYMENTS, MONITORING_CHAIN, PREFECT_YAML, build_deployments, flow_of, prefect_yaml
+from flows.deployments import (
+    DEPLOYMENTS,
+    MONITORING_CHAIN,
+    PREFECT_YAML,
+    build_deployments,
+    flow_of,
+    prefect_yaml,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
