@@ -33,7 +33,11 @@ TIMEZONE = "UTC"
 
 @dataclass(frozen=True)
 class Deployment:
-    """One deployment: its flow (``path/to/module.py:function``), when it runs and which events start it."""
+    """One deployment: its flow (``package.module:function``), when it runs and which events start it.
+
+    Entrypoints are module paths, not file paths: Prefect loads a file path with its directory first on
+    ``sys.path``, where ``flows/ingest.py`` would hide the ``ingest`` package from the flow's imports.
+    """
 
     name: str
     entrypoint: str
@@ -52,33 +56,33 @@ DRIFT_TRIGGER: dict[str, Any] = {
     "parameters": {"model": "{{ event.resource.name }}", "trigger_id": "{{ event.payload.trigger_id }}"}}
 
 DEPLOYMENTS: tuple[Deployment, ...] = (
-    Deployment("backfill-outcomes", "flows/backfill.py:backfill_outcomes",
+    Deployment("backfill-outcomes", "flows.backfill:backfill_outcomes",
                "Resolve volatility forecasts (realised vol over their horizon) and scored signals (triple-barrier "
                "outcome) from newly ingested bars.", ("abtpro", "monitoring"), "45 22 * * 1-5"),
-    Deployment("monitor-models", "flows/monitor.py:monitor_models",
+    Deployment("monitor-models", "flows.monitor:monitor_models",
                "Live accuracy vs validation metrics and feature drift of every champion; fires abtpro.model.drift.",
                ("abtpro", "monitoring"), "0 23 * * 1-5",
                {"window": 250, "max_qlike_increase": 0.2, "min_auc": 0.55, "drift_share": 0.5, "cooldown_hours": 24,
                 "dispatch": "event"}),
-    Deployment(RETRAIN, "flows/retrain.py:retrain_model",
+    Deployment(RETRAIN, "flows.retrain:retrain_model",
                "Retrain a model on the latest data, compare it with the deployed champion, register it as challenger "
                "and promote it only if it wins.", ("abtpro", "retrain"), concurrency_limit=1, triggers=(DRIFT_TRIGGER,)),
-    Deployment("ingest", "flows/ingest.py:ingest",
+    Deployment("ingest", "flows.ingest:ingest",
                "Daily ingestion of market bars after the close (idempotent upsert, invalid rows quarantined).",
                ("abtpro", "data"), "0 22 * * 1-5"),
-    Deployment("validate", "flows/validate.py:validate",
+    Deployment("validate", "flows.validate:validate",
                "Great Expectations checkpoint over the stored bars; rebuilds Data Docs.", ("abtpro", "data"),
                "30 22 * * 1-5"),
-    Deployment("volatility-pipeline", "flows/volatility.py:volatility_pipeline",
+    Deployment("volatility-pipeline", "flows.volatility:volatility_pipeline",
                "Monthly retrain, walk-forward evaluation and champion/challenger registration of the volatility "
                "predictor.", ("abtpro", "training"), "0 3 1 * *", concurrency_limit=1),
-    Deployment("signal-quality-pipeline", "flows/signal_quality.py:signal_quality_pipeline",
+    Deployment("signal-quality-pipeline", "flows.signal_quality:signal_quality_pipeline",
                "Monthly retrain, purged walk-forward evaluation and champion/challenger registration of the "
                "signal-quality scorer.", ("abtpro", "training"), "0 4 1 * *", concurrency_limit=1),
-    Deployment("tuning-pipeline", "flows/tune.py:tuning_pipeline",
+    Deployment("tuning-pipeline", "flows.tune:tuning_pipeline",
                "Weekly walk-forward re-tuning of every strategy on every daily series (continuous learning).",
                ("abtpro", "tuning"), "0 5 * * 6", {"method": "optuna", "budget": 30}),
-    Deployment("tune-strategy", "flows/tune.py:tune_strategy",
+    Deployment("tune-strategy", "flows.tune:tune_strategy",
                "Tune one strategy on one series (started by POST /ml/tune/start).", ("abtpro", "tuning")),
 )
 MONITORING_CHAIN = ("backfill-outcomes", "monitor-models", RETRAIN)
@@ -100,9 +104,9 @@ HEADER = f"""\
 
 
 def flow_of(entrypoint: str):
-    """The flow object an entrypoint (``flows/ingest.py:ingest``) names."""
-    path, function = entrypoint.split(":")
-    return getattr(import_module(path.removesuffix(".py").replace("/", ".")), function)
+    """The flow object an entrypoint (``flows.ingest:ingest``) names."""
+    module, function = entrypoint.split(":")
+    return getattr(import_module(module), function)
 
 
 def yaml_entry(spec: Deployment) -> dict[str, Any]:
@@ -129,6 +133,7 @@ def prefect_yaml(specs: tuple[Deployment, ...] = DEPLOYMENTS) -> str:
 
 def build_deployments(names: tuple[str, ...] | None = None) -> list:
     """``RunnerDeployment`` objects of the table (or of ``names`` only), as ``prefect.yaml`` declares them."""
+    from prefect.deployments.runner import EntrypointType
     from prefect.events import DeploymentEventTrigger
     from prefect.schedules import Cron
 
@@ -139,7 +144,8 @@ def build_deployments(names: tuple[str, ...] | None = None) -> list:
         name=spec.name, description=spec.description, tags=list(spec.tags), parameters=dict(spec.parameters),
         schedules=[Cron(spec.cron, timezone=TIMEZONE)] if spec.cron else None,
         concurrency_limit=spec.concurrency_limit,
-        triggers=[DeploymentEventTrigger(**trigger) for trigger in spec.triggers] or None)
+        triggers=[DeploymentEventTrigger(**trigger) for trigger in spec.triggers] or None,
+        entrypoint_type=EntrypointType.MODULE_PATH)
         for spec in DEPLOYMENTS if names is None or spec.name in names]
 
 

@@ -64,6 +64,7 @@ def test_served_deployments_are_the_declared_ones():
     for name, d in served.items():
         spec = declared[name]
         assert d.flow_name == name and d.description == spec["description"], name
+        assert d.entrypoint == spec["entrypoint"].replace(":", "."), name  # a module path, as in the yaml
         assert d.tags == spec["tags"] and d.parameters == spec.get("parameters", {}), name
         assert [(s.schedule.cron, s.schedule.timezone) for s in d.schedules] == [
             (s["cron"], s["timezone"]) for s in spec.get("schedules", [])], name
@@ -88,3 +89,15 @@ def test_write_prefect_yaml_writes_the_generated_file(tmp_path: Path):
                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
     assert target.read_text() == prefect_yaml() and str(target) in out.stdout
     assert deployments.main.__doc__ and "--write-prefect-yaml" in deployments.main.__doc__
+
+
+def test_prefect_loads_every_entrypoint_in_a_fresh_process():
+    """As a worker's flow-run process does (a file path would put ``flows/`` first on ``sys.path``, where
+    ``flows/ingest.py`` hides the ``ingest`` package and ``flows/validate.py`` failed to import)."""
+    code = ("import sys; from prefect.flows import load_flow_from_entrypoint\n"
+            "print(' '.join(load_flow_from_entrypoint(e).name for e in sys.argv[1:]))")
+    entrypoints = [d["entrypoint"] for d in _yaml_deployments().values()]
+    assert all(":" in e and "/" not in e and ".py" not in e for e in entrypoints)
+    out = subprocess.run([sys.executable, "-c", code, *entrypoints], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300, check=True)
+    assert out.stdout.split() == [spec.name for spec in DEPLOYMENTS]
