@@ -36,8 +36,16 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _quiet_prefect() -> None:
-    """Keep flow logs out of the CLI's tables (they stay visible in the Prefect UI)."""
+    """Keep flow logs out of the CLI's tables (they stay visible in the Prefect UI); install the kept Prefect
+    fixes (:mod:`flows.patches`) for the flows the command runs."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    _prefect_fixes()
+
+
+def _prefect_fixes() -> None:
+    from flows import patches
+
+    patches.install()
 
 
 @db_app.command("upgrade")
@@ -165,6 +173,7 @@ def _run_steps(steps: list[tuple[str, Callable[[], Any]]]) -> dict[str, Any]:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeElapsedColumn())
     _quiet_console_handlers()
+    _prefect_fixes()
     flow_logger = logging.getLogger("prefect.flow_runs")
     with Progress(*columns, console=console) as progress:
         overall = progress.add_task("pipeline", total=len(steps))

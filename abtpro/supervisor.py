@@ -100,7 +100,7 @@ def dask_workers(scheduler_address: str, n_workers: int = 2, dashboard_port: int
     in their environment (``env`` on top of this process's). The first worker's HTTP server answers the health
     URL."""
     return Server("dask-worker", [str(BIN / "dask"), "worker", scheduler_address, "--nworkers", str(n_workers),
-                                  "--nthreads", "1", "--host", "127.0.0.1",
+                                  "--nthreads", "1", "--host", "127.0.0.1", "--preload", "flows.patches",
                                   "--dashboard-address", f"127.0.0.1:{dashboard_port}"],
                   f"http://127.0.0.1:{dashboard_port}/health", scheduler_address, env=env)
 

@@ -5,8 +5,9 @@ Run: ``.venv/bin/python benchmarks/bench_task_overhead.py [--tasks 100] [--repea
 A real ``prefect server start`` and the production topology's Dask processes (``dask scheduler`` plus one
 single-threaded ``dask worker``, ``abtpro.supervisor.dask_cluster``) on 127.0.0.1. For each side a fresh
 cluster and a fresh flow process (a subprocess of this script) are started with
-``ABTPRO_PREFECT_TASK_OVERHEAD_FIX`` off or on; the flow process imports ``flows`` on the worker (as the
-pipeline's tasks do when the worker unpickles them), warms up with 10 tasks, then submits ``--tasks`` no-op
+``ABTPRO_PREFECT_TASK_OVERHEAD_FIX`` off or on; the worker installs the fixes through its preload and the flow
+process by calling ``flows.patches.install()`` (as the entry points do; with the switch off both leave Prefect
+as released), warms up with 10 tasks, then submits ``--tasks`` no-op
 tasks (each given a 5,000-row frame, like the fan-out's bars) and reads the CPU time of the worker, the Prefect
 server and itself over that flow run (``psutil``). Per-task CPU is that divided by the task count. The table
 shows medians over ``--repeat`` interleaved rounds.
@@ -48,16 +49,15 @@ def _cpu(pid: int, children: bool) -> float:
 
 def child(address: str, server_pid: int, n_tasks: int) -> None:
     """The measured flow process: ``n_tasks`` no-op tasks on the cluster at ``address``; prints JSON."""
-    import importlib
-
     import pandas as pd
     from distributed import Client
     from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
     from prefect_dask import DaskTaskRunner
 
-    import flows  # noqa: F401 - installs (or, with the switch off, skips) the fixes here, as in a flow process
-    from flows import task_overhead
+    from flows import patches, task_overhead
+
+    patches.install()  # installs (or, with the switch off, skips) the fixes here, as the entry points do
 
     frame = pd.DataFrame({"a": range(5000), "b": range(5000)})
 
@@ -70,7 +70,7 @@ def child(address: str, server_pid: int, n_tasks: int) -> None:
         return sum(f.result() for f in [noop.submit(frame, i) for i in range(n)])
 
     with Client(address) as client:
-        client.run(importlib.import_module, "flows")
+        client.run(patches.install)  # the worker's preload (flows.patches) did this already
         (worker_pid,) = client.run(os.getpid).values()
     many(10)  # warm: first client, first settings, imports
     pids = {"worker": (worker_pid, False), "server": (server_pid, True), "flow": (os.getpid(), False)}

@@ -21,6 +21,7 @@ from store import bars as store
 IO_RETRIES = 2
 IO_RETRY_DELAY_SECONDS = 2
 WORKER_SATURATION = 1.0  # Dask scheduler: tasks per worker thread at once (see local_cluster)
+PRELOAD = "flows.patches"  # Dask preload of every worker: flows.patches.dask_setup installs the Prefect fixes
 
 
 def retry_unless_permanent(task: Task, task_run: TaskRun, state: State) -> bool:
@@ -63,7 +64,11 @@ def load_series(url: str, symbols: list[str], timeframe: str) -> dict[str, pd.Da
 
 def task_runner(settings: Settings):
     """The task runner for fan-out flows: Prefect's thread pool, or Dask (``prefect-dask``) on an existing
-    scheduler (``ABTPRO_DASK_ADDRESS``) or a local cluster of ``ABTPRO_DASK_WORKERS`` single-threaded processes."""
+    scheduler (``ABTPRO_DASK_ADDRESS``) or a local cluster of ``ABTPRO_DASK_WORKERS`` single-threaded processes.
+    Installs the Prefect fixes of :mod:`flows.patches` in this (the flow's) process."""
+    from flows import patches
+
+    patches.install()
     if settings.task_runner == "threads":
         from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -105,7 +110,7 @@ def local_cluster(**kwargs):
     from distributed import LocalCluster
 
     with dask.config.set({"distributed.scheduler.worker-saturation": WORKER_SATURATION}):
-        return LocalCluster(**kwargs)
+        return LocalCluster(preload=[PRELOAD], **kwargs)  # each worker installs the Prefect fixes
 
 
 @contextmanager

@@ -1,65 +1,176 @@
-"""Every flow as a Prefect deployment, served by one long-running process.
+"""Every Prefect deployment of the pipeline, declared once in :data:`DEPLOYMENTS`.
 
-``python -m flows.deployments`` registers the deployments with the Prefect server in
-``PREFECT_API_URL`` and executes their scheduled and triggered runs (``prefect.serve``). The same
-schedules are declared in ``infra/prefect.yaml`` for a work-pool based production setup.
+From this table come both ways of running them:
+
+* ``python -m flows.deployments`` registers them with the Prefect server in ``PREFECT_API_URL`` and
+  executes their scheduled and triggered runs in this process (``prefect.serve``; what ``abtpro run``
+  starts). ``--only a,b`` serves a subset (``python -m flows.monitor --serve`` serves :data:`MONITORING_CHAIN`).
+* ``python -m flows.deployments --write-prefect-yaml`` writes ``infra/prefect.yaml`` for a work-pool based
+  setup (``prefect deploy --all``, ``infra/worker.sh``); ``tests/flows/test_deployments.py`` checks that the
+  committed file is the generated one.
+
 Deployment names match flow names, so a run is addressed as ``<flow>/<flow>``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import argparse
+from dataclasses import dataclass, field
 from importlib import import_module
+from pathlib import Path
+from typing import Any
 
-from prefect import serve
+import yaml
 
-from flows.retrain import drift_trigger
+from flows.retrain import DEPLOYMENT as RETRAIN
+from flows.retrain import DRIFT_EVENT
+
+PREFECT_YAML = Path(__file__).resolve().parents[1] / "infra" / "prefect.yaml"
+WORK_POOL = "abtpro-process"  # infra/worker.sh creates it and starts its worker
+PREFECT_VERSION = "3.9.1"  # the release pyproject.toml pins (recorded in prefect.yaml)
+TIMEZONE = "UTC"
 
 
 @dataclass(frozen=True)
-class DeploymentSpec:
-    """Where a flow lives, when it runs and which events start it."""
+class Deployment:
+    """One deployment: its flow (``package.module:function``), when it runs and which events start it.
 
-    module: str
-    flow: str
+    Entrypoints are module paths, not file paths: Prefect loads a file path with its directory first on
+    ``sys.path``, where ``flows/ingest.py`` would hide the ``ingest`` package from the flow's imports.
+    """
+
+    name: str
+    entrypoint: str
+    description: str
+    tags: tuple[str, ...]
     cron: str | None = None
-    description: str = ""
-    retrain_on_drift: bool = False
+    parameters: dict[str, Any] = field(default_factory=dict)
+    concurrency_limit: int | None = None
+    triggers: tuple[dict[str, Any], ...] = ()
 
 
-SPECS: tuple[DeploymentSpec, ...] = (
-    DeploymentSpec("flows.ingest", "ingest", "0 22 * * 1-5", "Daily ingestion of market bars after the close."),
-    DeploymentSpec("flows.validate", "validate", "30 22 * * 1-5", "Daily Great Expectations checkpoint."),
-    DeploymentSpec("flows.backfill", "backfill-outcomes", "45 22 * * 1-5",
-                   "Resolve forecasts and scored signals whose horizon has passed."),
-    DeploymentSpec("flows.monitor", "monitor-models", "0 23 * * 1-5",
-                   "Live accuracy and drift of every champion; fires abtpro.model.drift."),
-    DeploymentSpec("flows.volatility", "volatility-pipeline", "0 3 1 * *",
-                   "Monthly retrain + champion/challenger registration of the volatility predictor."),
-    DeploymentSpec("flows.signal_quality", "signal-quality-pipeline", "0 4 1 * *",
-                   "Monthly retrain + champion/challenger registration of the signal-quality scorer."),
-    DeploymentSpec("flows.tune", "tuning-pipeline", "0 5 * * 6", "Weekly walk-forward re-tuning of every strategy."),
-    DeploymentSpec("flows.tune", "tune-strategy", None, "Tune one strategy (started by POST /ml/tune/start)."),
-    DeploymentSpec("flows.retrain", "retrain-model", None,
-                   "Retrain a model when monitoring reports drift (event trigger).", retrain_on_drift=True),
+# monitoring emits DRIFT_EVENT for a champion that decayed or drifted; this trigger turns it into a retraining run
+DRIFT_TRIGGER: dict[str, Any] = {
+    "type": "event", "name": "retrain-on-drift", "enabled": True, "match": {"prefect.resource.id": "abtpro.model.*"},
+    "expect": [DRIFT_EVENT],
+    "parameters": {"model": "{{ event.resource.name }}", "trigger_id": "{{ event.payload.trigger_id }}"}}
+
+DEPLOYMENTS: tuple[Deployment, ...] = (
+    Deployment("backfill-outcomes", "flows.backfill:backfill_outcomes",
+               "Resolve volatility forecasts (realised vol over their horizon) and scored signals (triple-barrier "
+               "outcome) from newly ingested bars.", ("abtpro", "monitoring"), "45 22 * * 1-5"),
+    Deployment("monitor-models", "flows.monitor:monitor_models",
+               "Live accuracy vs validation metrics and feature drift of every champion; fires abtpro.model.drift.",
+               ("abtpro", "monitoring"), "0 23 * * 1-5",
+               {"window": 250, "max_qlike_increase": 0.2, "min_auc": 0.55, "drift_share": 0.5, "cooldown_hours": 24,
+                "dispatch": "event"}),
+    Deployment(RETRAIN, "flows.retrain:retrain_model",
+               "Retrain a model on the latest data, compare it with the deployed champion, register it as challenger "
+               "and promote it only if it wins.", ("abtpro", "retrain"), concurrency_limit=1, triggers=(DRIFT_TRIGGER,)),
+    Deployment("ingest", "flows.ingest:ingest",
+               "Daily ingestion of market bars after the close (idempotent upsert, invalid rows quarantined).",
+               ("abtpro", "data"), "0 22 * * 1-5"),
+    Deployment("validate", "flows.validate:validate",
+               "Great Expectations checkpoint over the stored bars; rebuilds Data Docs.", ("abtpro", "data"),
+               "30 22 * * 1-5"),
+    Deployment("volatility-pipeline", "flows.volatility:volatility_pipeline",
+               "Monthly retrain, walk-forward evaluation and champion/challenger registration of the volatility "
+               "predictor.", ("abtpro", "training"), "0 3 1 * *", concurrency_limit=1),
+    Deployment("signal-quality-pipeline", "flows.signal_quality:signal_quality_pipeline",
+               "Monthly retrain, purged walk-forward evaluation and champion/challenger registration of the "
+               "signal-quality scorer.", ("abtpro", "training"), "0 4 1 * *", concurrency_limit=1),
+    Deployment("tuning-pipeline", "flows.tune:tuning_pipeline",
+               "Weekly walk-forward re-tuning of every strategy on every daily series (continuous learning).",
+               ("abtpro", "tuning"), "0 5 * * 6", {"method": "optuna", "budget": 30}),
+    Deployment("tune-strategy", "flows.tune:tune_strategy",
+               "Tune one strategy on one series (started by POST /ml/tune/start).", ("abtpro", "tuning")),
 )
+MONITORING_CHAIN = ("backfill-outcomes", "monitor-models", RETRAIN)
+
+HEADER = f"""\
+# GENERATED from flows/deployments.py by `python -m flows.deployments --write-prefect-yaml`: edit the table there.
+# Prefect deployments of the ABTPro ML pipeline (`prefect deploy --all --prefect-file infra/prefect.yaml`,
+# run from the repository root, /app in the image). Runs execute on the process work pool `{WORK_POOL}`
+# (`prefect worker start --pool {WORK_POOL}`); infra/worker.sh does all three steps.
+# Deployment names match flow names: a run is `<flow>/<flow>`.
+#
+# Monitoring chain: ingest (22:00) -> validate (22:30) -> backfill-outcomes (22:45) -> monitor-models (23:00).
+# monitor-models emits the event `{DRIFT_EVENT}` (resource `abtpro.model.<name>`) when a champion's
+# accuracy decays beyond tolerance or its inputs drift, outside the retrain cooldown; the trigger of
+# `{RETRAIN}` turns that event into a retraining run for that model.
+# No build, push or pull steps: `prefect deploy` records the directory it ran from (the repository root;
+# /app in the image, where infra/worker.sh deploys) and runs start there.
+"""
 
 
-def build_deployments(specs: tuple[DeploymentSpec, ...] = SPECS) -> list:
-    """``RunnerDeployment`` objects for ``specs``, named after their flows."""
-    deployments = []
-    for spec in specs:
-        flow_obj = next(obj for obj in vars(import_module(spec.module)).values()
-                        if getattr(obj, "name", None) == spec.flow and hasattr(obj, "to_deployment"))
-        deployments.append(flow_obj.to_deployment(
-            name=spec.flow, cron=spec.cron, description=spec.description, tags=["abtpro"],
-            triggers=[drift_trigger()] if spec.retrain_on_drift else None))
-    return deployments
+def flow_of(entrypoint: str):
+    """The flow object an entrypoint (``flows.ingest:ingest``) names."""
+    module, function = entrypoint.split(":")
+    return getattr(import_module(module), function)
 
 
-def main() -> None:
-    """Register and serve every deployment until interrupted."""
-    serve(*build_deployments())
+def yaml_entry(spec: Deployment) -> dict[str, Any]:
+    """``spec`` as a deployment of ``prefect.yaml``."""
+    entry: dict[str, Any] = {"name": spec.name, "entrypoint": spec.entrypoint, "description": spec.description,
+                             "tags": list(spec.tags), "work_pool": {"name": WORK_POOL, "work_queue_name": "default"}}
+    if spec.parameters:
+        entry["parameters"] = dict(spec.parameters)
+    if spec.concurrency_limit is not None:
+        entry["concurrency_limit"] = spec.concurrency_limit
+    if spec.cron:
+        entry["schedules"] = [{"cron": spec.cron, "timezone": TIMEZONE}]
+    if spec.triggers:
+        entry["triggers"] = [dict(trigger) for trigger in spec.triggers]
+    return entry
+
+
+def prefect_yaml(specs: tuple[Deployment, ...] = DEPLOYMENTS) -> str:
+    """The text of ``infra/prefect.yaml`` for ``specs``."""
+    document = {"name": "abtpro-ml", "prefect-version": PREFECT_VERSION, "build": None, "push": None, "pull": None,
+                "deployments": [yaml_entry(spec) for spec in specs]}
+    return HEADER + yaml.safe_dump(document, sort_keys=False, width=120)
+
+
+def build_deployments(names: tuple[str, ...] | None = None) -> list:
+    """``RunnerDeployment`` objects of the table (or of ``names`` only), as ``prefect.yaml`` declares them."""
+    from prefect.deployments.runner import EntrypointType
+    from prefect.events import DeploymentEventTrigger
+    from prefect.schedules import Cron
+
+    unknown = set(names or ()) - {spec.name for spec in DEPLOYMENTS}
+    if unknown:
+        raise ValueError(f"no deployment named {sorted(unknown)}")
+    return [flow_of(spec.entrypoint).to_deployment(
+        name=spec.name, description=spec.description, tags=list(spec.tags), parameters=dict(spec.parameters),
+        schedules=[Cron(spec.cron, timezone=TIMEZONE)] if spec.cron else None,
+        concurrency_limit=spec.concurrency_limit,
+        triggers=[DeploymentEventTrigger(**trigger) for trigger in spec.triggers] or None,
+        entrypoint_type=EntrypointType.MODULE_PATH)
+        for spec in DEPLOYMENTS if names is None or spec.name in names]
+
+
+def serve(*names: str) -> None:
+    """Register and serve the deployments (all, or ``names``) until interrupted."""
+    from prefect import serve as prefect_serve
+
+    from flows import patches
+
+    patches.install()
+    prefect_serve(*build_deployments(names or None))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m flows.deployments [--only a,b] [--write-prefect-yaml [PATH]]``."""
+    parser = argparse.ArgumentParser(description="Serve the pipeline's deployments, or write infra/prefect.yaml.")
+    parser.add_argument("--only", help="comma-separated deployment names to serve (default: all)")
+    parser.add_argument("--write-prefect-yaml", nargs="?", const=PREFECT_YAML, type=Path, metavar="PATH",
+                        help=f"write the deployments as a prefect.yaml (default {PREFECT_YAML}) and exit")
+    args = parser.parse_args(argv)
+    if args.write_prefect_yaml:
+        args.write_prefect_yaml.write_text(prefect_yaml())
+        print(f"wrote {args.write_prefect_yaml}")
+        return
+    serve(*(args.only.split(",") if args.only else ()))
 
 
 if __name__ == "__main__":

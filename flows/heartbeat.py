@@ -8,7 +8,10 @@ and ~1 s for each of the nested flows of a pipeline.
 
 :func:`install` replaces ``_send_heartbeats`` with the same logic waiting on the stop event instead,
 so the thread stops the moment the run ends. It only patches a ``_send_heartbeats`` whose source still
-has that sleep loop, so a changed Prefect release is left alone.
+has that sleep loop, so a changed Prefect release is left alone. Kept: Prefect 3.9 has no public setting for
+this (``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` must be >= 30 s and cannot be unset from the environment, and the
+exit waits for the current 1 s sleep whatever the frequency). Installed by the entry points through
+:func:`flows.patches.install`, never on import.
 """
 
 from __future__ import annotations

@@ -228,24 +228,13 @@ def monitor_models(models: list[str] | None = None, window: int = 250, max_qlike
     return outcomes
 
 
-def serve() -> None:
-    """Serve the monitoring chain until interrupted: ``backfill-outcomes``, ``monitor-models`` and
-    ``retrain-model`` with its ``abtpro.model.drift`` trigger (the deployments of ``infra/prefect.yaml``)."""
-    from prefect import serve as prefect_serve
-
-    from flows.backfill import backfill_outcomes
-    from flows.retrain import retrain_deployment
-
-    prefect_serve(backfill_outcomes.to_deployment(name="backfill-outcomes", tags=["abtpro", "monitoring"]),
-                  monitor_models.to_deployment(name="monitor-models", tags=["abtpro", "monitoring"]),
-                  retrain_deployment())
-
-
 if __name__ == "__main__":
     import sys
 
-    if "--serve" in sys.argv[1:]:
-        serve()
+    if "--serve" in sys.argv[1:]:  # the monitoring chain's deployments (flows.deployments)
+        from flows.deployments import MONITORING_CHAIN, serve
+
+        serve(*MONITORING_CHAIN)
     else:
         for item in monitor_models():
             print(item)

@@ -16,7 +16,7 @@
    and passed the registration gates. Otherwise it stays ``challenger`` for an approver.
 
 ``python -m flows.retrain [model]`` runs it once; ``python -m flows.retrain --serve`` serves the
-``retrain-model`` deployment with its event trigger (the same trigger as in ``infra/prefect.yaml``).
+``retrain-model`` deployment with its event trigger (declared in :mod:`flows.deployments`).
 """
 
 from __future__ import annotations
@@ -56,13 +56,6 @@ class RetrainOutcome:
     status: str = "completed"
 
 
-def drift_trigger(model_pattern: str = "abtpro.model.*"):
-    """The deployment trigger: run ``retrain-model`` for the model named in an ``abtpro.model.drift`` event."""
-    from prefect.events import DeploymentEventTrigger
-
-    return DeploymentEventTrigger(
-        name="retrain-on-drift", expect={DRIFT_EVENT}, match={"prefect.resource.id": model_pattern},
-        parameters={"model": "{{ event.resource.name }}", "trigger_id": "{{ event.payload.trigger_id }}"})
 
 
 @task(cache_policy=NO_CACHE)
@@ -193,23 +186,11 @@ def retrain_other(model: str) -> RetrainOutcome:
                           str(champion.version) if champion else None, {"comparison": result.comparison})
 
 
-def retrain_deployment(model_pattern: str = "abtpro.model.*"):
-    """The ``retrain-model`` deployment with its event trigger (what ``infra/prefect.yaml`` declares)."""
-    return retrain_model.to_deployment(name=DEPLOYMENT, triggers=[drift_trigger(model_pattern)],
-                                       tags=["abtpro", "retrain"],
-                                       description="Retrain a model when monitoring fires abtpro.model.drift")
-
-
-def serve(model_pattern: str = "abtpro.model.*") -> None:
-    """Serve the ``retrain-model`` deployment with its event trigger until interrupted."""
-    from prefect import serve as prefect_serve
-
-    prefect_serve(retrain_deployment(model_pattern))
-
-
 if __name__ == "__main__":
     if "--serve" in sys.argv[1:]:
-        serve()
+        from flows.deployments import serve
+
+        serve(DEPLOYMENT)
     else:
         args = [a for a in sys.argv[1:] if not a.startswith("-")]
         print(retrain_model(*(args[:1] or [])))

@@ -24,6 +24,7 @@ three happen once:
 
 Each patch is applied only while Prefect's code still has the shape it fixes (checked on its source), so a
 changed release is left alone. ``ABTPRO_PREFECT_TASK_OVERHEAD_FIX=off`` in the environment skips them all.
+Installed by the entry points and Dask workers' preload through :mod:`flows.patches`, never on import.
 """
 
 from __future__ import annotations

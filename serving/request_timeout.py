@@ -10,21 +10,30 @@ signal endpoint's p99 in ``benchmarks/bench_serving.py`` (the volatility scenari
 smaller heap).
 
 :func:`install` replaces the middleware's ``__call__`` with the same logic plus ``timer.cancel()``
-when the request finishes (a cancelled handle drops its callback, future and context at once). It
-only patches a ``TimeoutMiddleware`` whose source still has that ``call_later`` line, so a changed
-BentoML release is left alone.
+when the request finishes (a cancelled handle drops its callback, future and context at once).
+
+Kept because BentoML 1.4.40 has no public way to the same end: ``traffic={"timeout": ...}`` must be a
+positive number (default 60 s), so the middleware is always there, and it wraps every ASGI middleware a
+service adds (``add_asgi_middleware``); a shorter timeout only shrinks the leak and 504s slow requests
+sooner. Written for BentoML 1.4 (pinned ``bentoml>=1.4.40,<1.5`` in pyproject.toml): :func:`install`
+patches only the ``TimeoutMiddleware`` whose source hashes to :data:`UPSTREAM_SHA256` (BentoML 1.4.40's)
+and leaves any other release alone; ``tests/serving/test_request_timeout.py`` fails when the installed
+BentoML's differs, so an upgrade re-checks whether the fix is still needed. The service entry
+(:mod:`serving.service`) calls :func:`install` once, explicitly; nothing else installs it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 from typing import Any
 
 from starlette.responses import JSONResponse
 
 _MARK = "_abtpro_cancels_timer"
-LEAKY_LINE = "loop.call_later(self.timeout, self._set_timer_out, waiter)"
+WRITTEN_FOR = "1.4."  # the BentoML minor release (see pyproject.toml)
+UPSTREAM_SHA256 = "4dab3e6bdd06efc590294d89beed9a399be6959b62bce9da024b33292e1be34b"  # TimeoutMiddleware, 1.4.40
 
 
 async def _call(self: Any, scope: dict, receive: Any, send: Any) -> None:
@@ -55,18 +64,27 @@ async def _call(self: Any, scope: dict, receive: Any, send: Any) -> None:
         timer.cancel()
 
 
+def upstream_digest() -> str:
+    """SHA-256 of the installed BentoML's ``TimeoutMiddleware`` source as released (read from its file, so the
+    same before and after :func:`install`)."""
+    from bentoml._internal.server.http import traffic
+
+    return hashlib.sha256(inspect.getsource(traffic.TimeoutMiddleware).encode()).hexdigest()
+
+
 def install() -> bool:
-    """Patch BentoML's ``TimeoutMiddleware`` if it has the leak; True when it is (now) patched."""
+    """Patch BentoML's ``TimeoutMiddleware`` if it is the release this fix was written for; True when it is
+    (now) patched."""
     from bentoml._internal.server.http import traffic
 
     cls = traffic.TimeoutMiddleware
     if getattr(cls, _MARK, False):
         return True
     try:
-        source = inspect.getsource(cls.__call__)
+        digest = upstream_digest()
     except (OSError, TypeError):
         return False
-    if LEAKY_LINE not in source:  # BentoML changed this middleware: leave it as it is
+    if digest != UPSTREAM_SHA256:  # BentoML changed this middleware: leave it as it is
         return False
     cls.__call__ = _call
     setattr(cls, _MARK, True)

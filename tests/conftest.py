@@ -64,8 +64,11 @@ def goog_store(tmp_path_factory: pytest.TempPathFactory, prefect_harness, db_url
 
 @pytest.fixture(scope="session")
 def prefect_harness(data_dir: Path):
-    """One temporary Prefect server for the whole session."""
+    """One temporary Prefect server for the whole session; the kept Prefect fixes installed, as the entry points do."""
     from prefect.testing.utilities import prefect_test_harness
 
+    from flows import patches
+
+    patches.install()
     with prefect_test_harness(server_startup_timeout=120):
         yield

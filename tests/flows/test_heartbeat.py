@@ -6,6 +6,8 @@ import threading
 import time
 from types import SimpleNamespace
 
+import pytest
+
 from prefect import flow_engine
 
 from flows import heartbeat
@@ -30,9 +32,14 @@ class FakeEngine:
         self.emitted.set()
 
 
-def test_importing_the_flows_installs_the_fix():
-    assert heartbeat.install() is True
+@pytest.fixture(autouse=True)
+def _installed():
+    assert heartbeat.install() is True  # as the entry points do (flows.patches)
+
+
+def test_install_puts_the_fix_in_place():
     assert flow_engine._send_heartbeats is heartbeat._send_heartbeats
+    assert heartbeat.install() is True  # idempotent
 
 
 def test_heartbeats_are_emitted_and_the_thread_stops_at_once_when_the_run_ends():

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import certifi
+import pytest
 from prefect import task_engine
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.context import SettingsContext, hydrated_context
@@ -29,7 +30,12 @@ def _ssl_context(client: SyncPrefectClient) -> ssl.SSLContext:
     return client._client._transport._pool._ssl_context
 
 
-def test_importing_the_flows_installs_all_three_fixes():
+@pytest.fixture(autouse=True)
+def _installed():
+    task_overhead.install()  # as the entry points do (flows.patches)
+
+
+def test_install_puts_all_three_fixes_in_place():
     assert task_overhead.installed() == {"ssl": True, "serialize": True, "hydrate": True}
     assert task_overhead.install() == task_overhead.installed()  # idempotent
 
@@ -87,6 +93,7 @@ def test_hydrating_the_same_settings_twice_builds_them_once_and_keeps_their_valu
 
 def test_the_switch_leaves_prefect_as_released():
     env = {**os.environ, task_overhead.SWITCH: "off", "PYTHONPATH": str(ROOT)}
-    code = "import flows; from flows import task_overhead; print(sorted(task_overhead.installed().items()))"
+    code = ("from flows import patches, task_overhead; patches.install(); "
+            "print(sorted(task_overhead.installed().items()))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[('hydrate', False), ('serialize', False), ('ssl', False)]"

@@ -7,6 +7,8 @@ import contextvars
 import gc
 import weakref
 
+import bentoml
+from bentoml._internal.server.http import traffic
 from bentoml._internal.server.http.traffic import TimeoutMiddleware
 
 import serving.service  # noqa: F401 - importing the service installs the fix
@@ -40,6 +42,25 @@ REQUEST_STATE: contextvars.ContextVar[_Marker] = contextvars.ContextVar("request
 def test_the_service_module_installs_the_fix():
     assert TimeoutMiddleware.__call__ is request_timeout._call
     assert request_timeout.install()  # idempotent
+
+
+def test_the_fix_was_written_for_the_installed_bentoml():
+    """Fails on a BentoML upgrade that changes the patched middleware: check whether the leak is still there
+    (``tests/serving/test_request_timeout.py`` below, against the released class), then update or drop the fix."""
+    assert bentoml.__version__.startswith(request_timeout.WRITTEN_FOR), bentoml.__version__
+    assert request_timeout.upstream_digest() == request_timeout.UPSTREAM_SHA256, (
+        f"BentoML {bentoml.__version__} changed TimeoutMiddleware; serving.request_timeout leaves it unpatched")
+
+
+def test_a_changed_middleware_is_left_alone(monkeypatch):
+    class TimeoutMiddleware:  # a release whose middleware differs from 1.4.40's
+        async def __call__(self, scope, receive, send):
+            return None
+
+    original = TimeoutMiddleware.__call__
+    monkeypatch.setattr(traffic, "TimeoutMiddleware", TimeoutMiddleware)
+    assert request_timeout.install() is False
+    assert TimeoutMiddleware.__call__ is original
 
 
 def test_finished_requests_leave_no_live_timer_or_request_state_behind():
