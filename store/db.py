@@ -39,3 +39,8 @@ def session_scope(url: str) -> Iterator[Session]:
     factory = sessionmaker(get_engine(url), expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password masked, fit to print."""
+    return make_url(url).render_as_string(hide_password=True)
