@@ -210,10 +210,15 @@ def _cmdline(pid: int) -> list[str] | None:
     """The command line of process ``pid`` (empty for a zombie), from /proc or ``ps`` elsewhere."""
     proc = Path(f"/proc/{pid}/cmdline")
     if Path("/proc/self").exists():
-        try:
-            return proc.read_bytes().decode(errors="replace").split("\0")[:-1]
-        except OSError:
-            return None
+        for _ in range(20):  # empty for a moment while the process is exec'ing (and for good once a zombie)
+            try:
+                args = proc.read_bytes().decode(errors="replace").split("\0")[:-1]
+            except OSError:
+                return None
+            if args:
+                return args
+            time.sleep(0.05)
+        return []
     out = subprocess.run(["ps", "-ww", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, check=False)
     return out.stdout.split() if out.returncode == 0 else None
 

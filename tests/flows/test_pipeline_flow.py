@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from prefect import get_client
-from prefect.client.schemas.filters import FlowFilter, FlowFilterId, FlowRunFilter, FlowRunFilterParentFlowRunId
+from prefect.client.schemas import filters
 
 from flows.pipeline import STEPS, pipeline
 from store import optimizations as opt
@@ -28,8 +28,8 @@ def runs(goog_store):
 def _subflow_names(parent_id) -> set[str]:
     with get_client(sync_client=True) as client:
         children = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent_id])))
-        flows = client.read_flows(flow_filter=FlowFilter(id=FlowFilterId(any_=[c.flow_id for c in children])))
+            flow_run_filter=filters.FlowRunFilter(parent_flow_run_id=filters.FlowRunFilterParentFlowRunId(any_=[parent_id])))
+        flows = client.read_flows(flow_filter=filters.FlowFilter(id=filters.FlowFilterId(any_=[c.flow_id for c in children])))
     names = {f.id: f.name for f in flows}
     assert all(c.state_type.value == "COMPLETED" for c in children), [(names[c.flow_id], c.state_type) for c in children]
     return {names[c.flow_id] for c in children}
