@@ -137,9 +137,9 @@ def test_prefect_selection_uses_the_running_local_server(prefect_env, tmp_path):
     try:
         assert stack.select_prefect_api(settings) == f"Prefect: using the server at {server.url}"
         assert os.environ["PREFECT_API_URL"] == f"{server.url}/api"
-        from prefect.settings import get_current_settings
+        import prefect.context  # the settings a CLI process runs on (a test harness may have entered others)
 
-        assert get_current_settings().api.url == f"{server.url}/api"  # Prefect sees it, even imported earlier
+        assert prefect.context.GLOBAL_SETTINGS_CONTEXT.settings.api.url == f"{server.url}/api"  # imported earlier
     finally:
         supervisor.stop_process(proc)
 
@@ -164,6 +164,6 @@ def test_prefect_selection_falls_back_to_a_patient_temporary_server(prefect_env,
     finally:
         silent.kill()
     assert os.environ[stack.EPHEMERAL_TIMEOUT_ENV] == "300"
-    from prefect.settings import get_current_settings
+    import prefect.context
 
-    assert get_current_settings().server.ephemeral.startup_timeout_seconds == 300
+    assert prefect.context.GLOBAL_SETTINGS_CONTEXT.settings.server.ephemeral.startup_timeout_seconds == 300
