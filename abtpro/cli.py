@@ -1,11 +1,11 @@
-"""The ``abtpro`` command line: database, ingestion, validation and the end-to-end ``run``."""
+"""The ``abtpro`` command line: database, ingestion, validation, the end-to-end ``run`` and the background
+servers (``up``, ``down``)."""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -20,8 +20,6 @@ db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 console = Console()
-# the quick start tunes every strategy on every bundled daily series with the UCB1 bandit over the parameter grid
-TUNE_METHOD, TUNE_BUDGET, TUNE_WINDOWS = "rl_bandit", 24, 3
 
 
 @app.callback()
@@ -46,6 +44,13 @@ def _prefect_fixes() -> None:
     from flows import patches
 
     patches.install()
+
+
+def _use_prefect(start_local: bool = False) -> None:
+    """Before any flow runs: choose the Prefect API (explicit, running local server, or temporary) and say which."""
+    from abtpro import stack
+
+    console.print(stack.select_prefect_api(get_settings(), start_local=start_local), highlight=False)
 
 
 @db_app.command("upgrade")
@@ -77,9 +82,9 @@ def db_current() -> None:
 
 
 def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from store.db import redact_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return redact_url(url)
 
 
 def _ingest_table(summary: list) -> Table:
@@ -125,6 +130,7 @@ def ingest(
 ) -> None:
     """Ingest bars: valid rows are upserted, invalid rows quarantined with the reason."""
     _quiet_prefect()
+    _use_prefect()
     from flows.ingest import ingest as ingest_flow
     from ingest.sources import SourceError
 
@@ -140,24 +146,13 @@ def ingest(
 def validate(fail_on_error: bool = False) -> None:
     """Run the Great Expectations checkpoint over stored bars and rebuild Data Docs."""
     _quiet_prefect()
+    _use_prefect()
     from data_contracts.expectations import data_docs_index
     from flows.validate import validate as validate_flow
 
     results = validate_flow(fail_on_error=fail_on_error)
     console.print(_validation_table(results))
     console.print(f"Data Docs: {data_docs_index(get_settings().resolved_data_dir()).as_uri()}")
-
-
-class _FlowLogToProgress(logging.Handler):
-    """Shows each flow-run log line as the progress bar's live status (full logs are in the Prefect UI)."""
-
-    def __init__(self, progress: Progress, task_id: Any, step: str) -> None:
-        super().__init__(logging.INFO)
-        self.progress, self.task_id, self.step = progress, task_id, step
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage().splitlines()[0][:90]
-        self.progress.update(self.task_id, description=f"{self.step} [dim]· {message}[/]")
 
 
 def _quiet_console_handlers() -> None:
@@ -168,26 +163,55 @@ def _quiet_console_handlers() -> None:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
 
 
-def _run_steps(steps: list[tuple[str, Callable[[], Any]]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+class _Bar(logging.Handler):
+    """The pipeline's progress bar: one tick per step; each flow-run log line shows as the step's live status
+    (full logs are in the Prefect UI). Called with a step's name as it starts (the parent flow's callback)."""
+
+    def __init__(self, progress: Progress, steps: int) -> None:
+        super().__init__(logging.INFO)
+        self.progress, self.task_id, self.current = progress, progress.add_task("pipeline", total=steps), None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.current is not None:
+            message = record.getMessage().splitlines()[0][:90]
+            self.progress.update(self.task_id, description=f"{self.current} [dim]· {message}[/]")
+
+    def __call__(self, name: str | None) -> None:
+        """Mark the current step done and start ``name`` (None: the last step is done)."""
+        if self.current is not None:
+            self.progress.advance(self.task_id)
+            self.progress.console.print(f"[green]✓[/] {self.current}")
+        self.current = name
+        if name is not None:
+            self.progress.update(self.task_id, description=name)
+
+
+def _run_pipeline(serve: bool) -> tuple[object, str, str | None]:
+    """The ``abtpro-pipeline`` flow with a progress bar, then the demo key and (``serve``) the BentoML service."""
+    from abtpro import stack
+    from flows.pipeline import STEPS, pipeline
+
+    settings = get_settings()
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeElapsedColumn())
     _quiet_console_handlers()
     _prefect_fixes()
     flow_logger = logging.getLogger("prefect.flow_runs")
     with Progress(*columns, console=console) as progress:
-        overall = progress.add_task("pipeline", total=len(steps))
-        for name, step in steps:
-            progress.update(overall, description=name)
-            handler = _FlowLogToProgress(progress, overall, name)
-            flow_logger.addHandler(handler)
-            try:
-                out[name] = step()
-            finally:
-                flow_logger.removeHandler(handler)
-            progress.advance(overall)
-            progress.console.print(f"[green]✓[/] {name}")
-    return out
+        bar = _Bar(progress, len(STEPS) + 1 + serve)
+        flow_logger.addHandler(bar)
+        try:
+            result = pipeline(progress=bar)
+            bar("create demo API key")
+            key = _demo_key(settings)
+            service = None
+            if serve:
+                bar("start BentoML service")
+                service = stack.start_service(settings)
+            bar(None)
+        finally:
+            flow_logger.removeHandler(bar)
+    return result, key, service
 
 
 def _registration_table(title: str, result) -> Table:
@@ -201,6 +225,7 @@ def _registration_table(title: str, result) -> Table:
 
 def _tuning_table(settings, ids: list[int]) -> Table:
     """One row per tuned (series, strategy): the out-of-sample verdict of the walk-forward tuning."""
+    from flows.pipeline import TUNE_METHOD
     from store import optimizations
 
     table = Table(title=f"Strategy tuner ({TUNE_METHOD}, walk-forward: tuned in sample, judged out of sample)")
@@ -216,30 +241,6 @@ def _tuning_table(settings, ids: list[int]) -> Table:
                       f"{perf['deflated_sharpe']:.2f}", f"{perf['pbo']:.2f}",
                       "[green]yes[/]" if row.recommended else "no (defaults stay)")
     return table
-
-
-def _start_uis(settings) -> dict[str, str]:
-    """Start (or reuse) the Prefect server and MLflow UI; flows of this process then report to Prefect."""
-    from abtpro import supervisor
-
-    data_dir = settings.resolved_data_dir()
-    run_dir = data_dir / "run"
-    prefect = supervisor.prefect_server(data_dir, settings.prefect_port)
-    supervisor.start(prefect, run_dir)
-    os.environ["PREFECT_API_URL"] = f"{prefect.url}/api"
-    supervisor.start(supervisor.flow_runner(prefect.url, data_dir), run_dir)
-    urls = {"Prefect UI (flow runs, artifacts, deployments)": prefect.url}
-    if settings.mlflow_tracking_uri is None:
-        import registry
-
-        registry.configure(settings)
-        from mlflow.tracking import MlflowClient
-
-        MlflowClient().search_experiments()  # creates the store's tables before the UI opens it
-        mlflow_ui = supervisor.mlflow_server(settings.tracking_uri, settings.artifact_root, settings.mlflow_port)
-        supervisor.start(mlflow_ui, run_dir)
-        urls["MLflow UI (runs, plots, registry aliases)"] = f"{mlflow_ui.url}/#/models"
-    return urls
 
 
 def _demo_key(settings) -> str:
@@ -258,18 +259,6 @@ def _demo_key(settings) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
-
-
-def _start_service(settings) -> str:
-    from abtpro import supervisor
-
-    data_dir = settings.resolved_data_dir()
-    server = supervisor.bentoml_server(settings.service_port)
-    env = {"ABTPRO_DATA_DIR": str(data_dir), "DATABASE_URL": settings.db_url,
-           "ABTPRO_MLFLOW_TRACKING_URI": settings.tracking_uri}
-    supervisor.start(supervisor.Server(server.name, server.command, server.health_url, server.url, env=env),
-                      data_dir / "run", timeout=180)
-    return server.url
 
 
 def _curl(url: str, key: str) -> str:
@@ -292,48 +281,27 @@ def run(
     """
     settings = get_settings()
     logging.getLogger("mlflow").setLevel(logging.WARNING)
-    urls = _start_uis(settings) if ui else {}
+    _use_prefect(start_local=ui)
+    from abtpro import stack
     from data_contracts.expectations import data_docs_index
-    from flows.common import shared_dask_cluster
-    from flows.ingest import ingest as ingest_flow
-    from flows.signal_quality import signal_quality_pipeline
-    from flows.tune import tuning_pipeline
-    from flows.validate import validate as validate_flow
-    from flows.volatility import volatility_pipeline
-    from store import migrate
 
-    steps = [
-        ("migrate database", lambda: migrate.upgrade(settings.db_url)),
-        ("ingest bundled real data", lambda: ingest_flow(source="sample")),
-        ("validate stored bars", lambda: validate_flow()),
-        ("train, evaluate, register volatility model", lambda: volatility_pipeline(force=False)),
-        ("train, evaluate, register signal-quality scorer", lambda: signal_quality_pipeline(force=False)),
-        ("tune strategy parameters", lambda: tuning_pipeline(
-            method=TUNE_METHOD, budget=TUNE_BUDGET, n_windows=TUNE_WINDOWS, force=False)),
-        ("create demo API key", lambda: _demo_key(settings)),
-    ]
-    if serve:
-        steps.append(("start BentoML service", lambda: _start_service(settings)))
-    with shared_dask_cluster(settings):  # ABTPRO_TASK_RUNNER=dask: one local cluster for every fan-out flow
-        out = _run_steps(steps)
-    console.print(_ingest_table(out["ingest bundled real data"]))
-    console.print(_validation_table(out["validate stored bars"]))
+    urls = stack.start_servers(settings, service=False) if ui else {}
+    result, key, service = _run_pipeline(serve)
+    console.print(_ingest_table(result.ingested))
+    console.print(_validation_table(result.validation))
     console.print(_store_table())
-    console.print(_registration_table("Volatility predictor (out-of-sample walk-forward)",
-                                      out["train, evaluate, register volatility model"]))
+    console.print(_registration_table("Volatility predictor (out-of-sample walk-forward)", result.volatility))
     console.print(_registration_table("Signal quality scorer (purged walk-forward, out of sample)",
-                                      out["train, evaluate, register signal-quality scorer"]))
-    console.print(_tuning_table(settings, out["tune strategy parameters"]))
+                                      result.signal_quality))
+    console.print(_tuning_table(settings, result.optimizations))
     urls["Great Expectations Data Docs"] = data_docs_index(settings.resolved_data_dir()).as_uri()
-    if serve:
-        service = out["start BentoML service"]
+    if service:
         urls["BentoML service (Swagger UI, OpenAPI at /docs.json)"] = f"{service}/"
         urls["Prometheus metrics"] = f"{service}/metrics"
     _where_to_look(urls)
-    key = out["create demo API key"]
-    if serve:
+    if service:
         console.print("\nScore a signal (demo admin key, kept in the data dir):")
-        console.print(_curl(out["start BentoML service"], key), soft_wrap=True, highlight=False)
+        console.print(_curl(service, key), soft_wrap=True, highlight=False)
     if ui or serve:
         console.print("\nServers keep running in the background; stop them with [bold].venv/bin/abtpro down[/].")
 
@@ -348,14 +316,32 @@ def _where_to_look(urls: dict[str, str]) -> None:
 
 
 @app.command()
-def down() -> None:
-    """Stop the background servers started by ``abtpro run``."""
-    from abtpro import supervisor
+def up(
+    serve: Annotated[bool, typer.Option(help="start the BentoML service too")] = True,
+) -> None:
+    """Start the background servers over the existing state, retraining nothing.
 
-    run_dir = get_settings().resolved_data_dir() / "run"
-    for name in ("bentoml", "flow-runner", "mlflow", "prefect"):
-        if supervisor.stop(name, run_dir):
-            console.print(f"stopped {name}")
+    The Prefect server, the flow runner (every deployment, schedules and triggers), the MLflow UI (local MLflow
+    store) and the BentoML service; each one whose process already runs is kept. ``abtpro down`` stops them.
+    """
+    from abtpro import stack
+
+    settings = get_settings()
+    _use_prefect(start_local=True)
+    try:
+        urls = stack.start_servers(settings, service=serve)
+    except RuntimeError as err:
+        _fail(f"{err}\n(no models yet? `abtpro run` trains them; `abtpro up --no-serve` starts the rest)")
+    _where_to_look(urls)
+
+
+@app.command()
+def down() -> None:
+    """Stop the background servers started by ``abtpro up`` or ``abtpro run``."""
+    from abtpro import stack
+
+    for name in stack.stop_servers(get_settings()):
+        console.print(f"stopped {name}")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """Background servers on 127.0.0.1 for the local experience and the integration tests.
 
 Each server is a real process (``prefect server start``, ``mlflow server``, ``bentoml serve``, ``dask scheduler``
-and ``dask worker``) whose
-pid and log live under ``<data_dir>/run``; a server already answering its health URL is reused.
+and ``dask worker``) whose state (``<name>.pid``: pid, command line, URLs) and log live in a run directory
+(``<data_dir>/run`` for the CLI). A server counts as running when the process of its pid file is alive and still
+runs the recorded command line (:func:`running`), never because of state a dead process left behind.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -25,13 +27,19 @@ BIN = Path(sys.executable).parent
 
 @dataclass(frozen=True)
 class Server:
-    """A server process: its name, command line, health URL and the URL people open."""
+    """A server process: its name, command line, health URL and the URL people open.
+
+    ``reuse_when_healthy``: a health URL that answers means this server is up even when it was not started here
+    (someone's own server on that port). False when the health URL can answer after the process died (the flow
+    runner's is a deployment in Prefect's database): then only the process counts.
+    """
 
     name: str
     command: list[str]
     health_url: str
     url: str
     env: dict[str, str] | None = None
+    reuse_when_healthy: bool = True
 
 
 def free_port() -> int:
@@ -64,15 +72,18 @@ def flow_runner(prefect_url: str, data_dir: Path) -> Server:
     """``python -m flows.deployments``: registers every deployment and runs its scheduled/triggered runs."""
     return Server("flow-runner", [sys.executable, "-m", "flows.deployments"],
                   f"{prefect_url}/api/deployments/name/ingest/ingest", prefect_url,
-                  env={"PREFECT_API_URL": f"{prefect_url}/api", "ABTPRO_DATA_DIR": str(data_dir)})
+                  env={"PREFECT_API_URL": f"{prefect_url}/api", "ABTPRO_DATA_DIR": str(data_dir)},
+                  reuse_when_healthy=False)
 
 
 def mlflow_server(backend_store_uri: str, artifact_root: str, port: int = 5000) -> Server:
-    """An MLflow tracking server (and UI) over the given backend store."""
+    """An MLflow tracking server (and UI) over the given backend store: one web worker, and no job runner (its
+    huey consumers serve MLflow's GenAI and trace jobs, which this project does not use: 8 processes, ~1.3 GiB)."""
     return Server("mlflow", [str(BIN / "mlflow"), "server", "--backend-store-uri", backend_store_uri,
                              "--default-artifact-root", artifact_root, "--host", "127.0.0.1", "--port", str(port),
                              "--workers", "1"],
-                  f"http://127.0.0.1:{port}/health", f"http://127.0.0.1:{port}")
+                  f"http://127.0.0.1:{port}/health", f"http://127.0.0.1:{port}",
+                  env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
 
 
 def bentoml_server(port: int = 3000, service: str = "serving.service:MLService") -> Server:
@@ -126,7 +137,8 @@ def dask_cluster(run_dir: Path, n_workers: int = 2, env: dict[str, str] | None =
 
 
 def start(server: Server, run_dir: Path, timeout: float = 120.0, cwd: Path | None = None) -> subprocess.Popen | None:
-    """Start ``server`` in the background unless it already answers; wait until it is healthy.
+    """Start ``server`` in the background unless it is running (:func:`running`, or its health URL answers when
+    ``server.reuse_when_healthy``); wait until it is healthy.
 
     Returns:
         The process, or None when an already-running server was reused.
@@ -134,24 +146,81 @@ def start(server: Server, run_dir: Path, timeout: float = 120.0, cwd: Path | Non
     Raises:
         RuntimeError: the process exited or did not become healthy in time (its log is quoted).
     """
-    if healthy(server.health_url):
+    log_path = run_dir / f"{server.name}.log"
+    state = running(server.name, run_dir)
+    if state is not None:
+        if state["command"] != server.command:
+            raise RuntimeError(f"{server.name} already runs as {' '.join(state['command'])} (pid {state['pid']}); "
+                               "stop it first (abtpro down)")
+        _wait_healthy(server, timeout, log_path, alive=lambda: running(server.name, run_dir) is not None)
+        return None
+    (run_dir / f"{server.name}.pid").unlink(missing_ok=True)  # a dead process's state
+    if server.reuse_when_healthy and healthy(server.health_url):
         return None
     run_dir.mkdir(parents=True, exist_ok=True)
-    log_path = run_dir / f"{server.name}.log"
     env = {**os.environ, **(server.env or {})}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(server.command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                 start_new_session=True)
-    (run_dir / f"{server.name}.pid").write_text(str(proc.pid))
+    state = {"pid": proc.pid, "command": server.command, "url": server.url, "health_url": server.health_url}
+    (run_dir / f"{server.name}.pid").write_text(json.dumps(state))
+    try:
+        _wait_healthy(server, timeout, log_path, alive=lambda: proc.poll() is None)
+    except RuntimeError:
+        stop_process(proc)
+        raise
+    return proc
+
+
+def _wait_healthy(server: Server, timeout: float, log_path: Path, alive) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{server.name} exited with {proc.returncode}; log:\n{_tail(log_path)}")
+        if not alive():
+            raise RuntimeError(f"{server.name} exited; log:\n{_tail(log_path)}")
         if healthy(server.health_url):
-            return proc
+            return
         time.sleep(0.5)
-    stop_process(proc)
     raise RuntimeError(f"{server.name} not healthy at {server.health_url} after {timeout:.0f}s; log:\n{_tail(log_path)}")
+
+
+def running(name: str, run_dir: Path) -> dict | None:
+    """The state of server ``name`` (pid, command, url, health_url) when the process its pid file names is alive
+    and runs the command line recorded there; None otherwise (no pid file, a dead process, a reused pid)."""
+    try:
+        state = json.loads((run_dir / f"{name}.pid").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or not isinstance(state.get("pid"), int) or not state.get("command"):
+        return None  # a bare pid (older state) says nothing about what runs under it
+    if not _alive(state["pid"]) or not same_command(_cmdline(state["pid"]), state["command"]):
+        return None
+    return state
+
+
+def same_command(cmdline: list[str] | None, command: list[str]) -> bool:
+    """True when a process's ``cmdline`` runs ``command``: the same arguments, after the program or, for a script,
+    after the interpreter the kernel put before it (``.venv/bin/prefect`` runs as ``python .venv/bin/prefect``)."""
+    if not cmdline or len(cmdline) < len(command):
+        return False
+    head = cmdline[: len(cmdline) - len(command) + 1]
+    return cmdline[len(head):] == command[1:] and Path(command[0]).name in {Path(arg).name for arg in head}
+
+
+def _cmdline(pid: int) -> list[str] | None:
+    """The command line of process ``pid`` (empty for a zombie), from /proc or ``ps`` elsewhere."""
+    proc = Path(f"/proc/{pid}/cmdline")
+    if Path("/proc/self").exists():
+        for _ in range(20):  # empty for a moment while the process is exec'ing (and for good once a zombie)
+            try:
+                args = proc.read_bytes().decode(errors="replace").split("\0")[:-1]
+            except OSError:
+                return None
+            if args:
+                return args
+            time.sleep(0.05)
+        return []
+    out = subprocess.run(["ps", "-ww", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, check=False)
+    return out.stdout.split() if out.returncode == 0 else None
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 20.0) -> None:
@@ -172,12 +241,14 @@ def stop(name: str, run_dir: Path, timeout: float = 15.0) -> bool:
     """Stop a server started by :func:`start` in an earlier command (by its pid file): SIGTERM to its
     process group, then SIGKILL if it is still alive after ``timeout`` seconds."""
     pid_file = run_dir / f"{name}.pid"
-    if not pid_file.exists():
+    state = running(name, run_dir)
+    if state is None:  # nothing of ours runs under that pid (any more)
+        pid_file.unlink(missing_ok=True)
         return False
+    pid = state["pid"]
     try:
-        pid = int(pid_file.read_text())
         os.killpg(pid, signal.SIGTERM)
-    except (ProcessLookupError, ValueError):
+    except ProcessLookupError:
         pid_file.unlink(missing_ok=True)
         return False
     deadline = time.monotonic() + timeout

@@ -137,3 +137,8 @@ def background_checkpoints(url: str, interval: float = 1.0) -> threading.Thread 
     _CHECKPOINTERS[url] = thread
     thread.start()
     return thread
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password masked, fit to print."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -18,14 +18,25 @@ def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
 def test_help_lists_commands(tmp_path):
     out = _run(["--help"], tmp_path)
     assert out.returncode == 0
-    for command in ("run", "ingest", "validate", "db"):
+    for command in ("run", "up", "down", "ingest", "validate", "db"):
         assert command in out.stdout
+
+
+def test_up_help_says_it_starts_the_servers_without_retraining(tmp_path):
+    out = _run(["up", "--help"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    text = " ".join(out.stdout.split())
+    assert "Start the background servers over the existing state, retraining nothing." in text
+    assert "--serve" in text and "--no-serve" in text
+    assert not (tmp_path / ".abtpro" / "run").exists()  # help starts nothing
 
 
 def test_missing_path_exits_non_zero_and_writes_nothing(tmp_path, clean_db):
     db_url = clean_db
     out = _run(["ingest", "--source", "file", "--path", str(tmp_path / "nope.csv")], tmp_path, DATABASE_URL=db_url)
     assert out.returncode != 0
+    if "PREFECT_API_URL" not in os.environ:  # no `abtpro up` state in this data dir: Prefect's temporary server
+        assert out.stdout.splitlines()[0] == "Prefect: temporary server (no `abtpro up` running)"
     # the flow run's failure is logged (and visible in the Prefect UI); the CLI ends with one clear line
     assert out.stdout.strip().splitlines()[-1].startswith("error: path does not exist")
     from store.bars import bar_counts, quarantine_count

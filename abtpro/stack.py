@@ -1,0 +1,101 @@
+"""The local background stack of ``abtpro up`` and ``abtpro run``, and the Prefect API a CLI command reports to.
+
+The servers (Prefect server, flow runner, MLflow UI, BentoML service) run as processes whose state lives in
+``<data_dir>/run`` (:mod:`abtpro.supervisor`). A CLI command that runs a flow reports to, in this order: an explicit
+``PREFECT_API_URL``; the Prefect server of that state when its process is alive and it answers; otherwise a
+temporary server Prefect starts for the command, with a startup timeout a loaded 2-core machine survives.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from abtpro import supervisor
+from abtpro.settings import Settings
+
+#: Stop order of ``abtpro down`` (the reverse of the start order).
+SERVERS = ("bentoml", "flow-runner", "mlflow", "prefect")
+#: Seconds Prefect waits for its temporary server (Prefect's default, 20 s, is too short on a busy machine).
+EPHEMERAL_STARTUP_TIMEOUT = 300
+EPHEMERAL_TIMEOUT_ENV = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+
+
+def run_dir(settings: Settings) -> Path:
+    """Where the servers' pid files and logs are."""
+    return settings.resolved_data_dir() / "run"
+
+
+def local_prefect_url(run_directory: Path) -> str | None:
+    """The URL of the Prefect server ``abtpro up``/``run`` started, when its process is alive and it answers."""
+    state = supervisor.running("prefect", run_directory)
+    if state is None or not supervisor.healthy(state["health_url"], timeout=10.0):
+        return None
+    return state["url"]
+
+
+def select_prefect_api(settings: Settings, start_local: bool = False) -> str:
+    """Point this process's flow runs at a Prefect API and return the one line that says which: an explicit
+    ``PREFECT_API_URL``; the running local server; with ``start_local``, a local server started now (what
+    ``abtpro up``/``run`` do); otherwise a temporary server Prefect starts for this command."""
+    explicit = os.environ.get("PREFECT_API_URL")
+    if explicit:
+        line = f"Prefect: using the server at {explicit.removesuffix('/').removesuffix('/api')} (PREFECT_API_URL)"
+    elif url := local_prefect_url(run_dir(settings)):
+        os.environ["PREFECT_API_URL"] = f"{url}/api"
+        line = f"Prefect: using the server at {url}"
+    elif start_local:
+        prefect = supervisor.prefect_server(settings.resolved_data_dir(), settings.prefect_port)
+        supervisor.start(prefect, run_dir(settings))
+        os.environ["PREFECT_API_URL"] = f"{prefect.url}/api"
+        line = f"Prefect: using the server at {prefect.url} (started in the background)"
+    else:
+        os.environ.setdefault(EPHEMERAL_TIMEOUT_ENV, str(EPHEMERAL_STARTUP_TIMEOUT))
+        line = "Prefect: temporary server (no `abtpro up` running)"
+    if "prefect.context" in sys.modules:  # Prefect read its settings at import: make it read them again
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
+    return line
+
+
+def start_servers(settings: Settings, service: bool = True) -> dict[str, str]:
+    """After :func:`select_prefect_api` (``start_local=True``): start (or keep, when its process runs) the flow
+    runner on that Prefect server, the MLflow UI (for a local MLflow store) and, with ``service``, the BentoML
+    service, over the state in the data dir. Returns what to open, by label."""
+    data_dir, runs = settings.resolved_data_dir(), run_dir(settings)
+    prefect_url = os.environ["PREFECT_API_URL"].removesuffix("/").removesuffix("/api")
+    supervisor.start(supervisor.flow_runner(prefect_url, data_dir), runs)
+    urls = {"Prefect UI (flow runs, artifacts, deployments)": prefect_url}
+    if settings.mlflow_tracking_uri is None:
+        import registry
+
+        registry.configure(settings)
+        from mlflow.tracking import MlflowClient
+
+        MlflowClient().search_experiments()  # creates the store's tables before the UI opens it
+        mlflow_ui = supervisor.mlflow_server(settings.tracking_uri, settings.artifact_root, settings.mlflow_port)
+        supervisor.start(mlflow_ui, runs)
+        urls["MLflow UI (runs, plots, registry aliases)"] = f"{mlflow_ui.url}/#/models"
+    if service:
+        url = start_service(settings)
+        urls["BentoML service (Swagger UI, OpenAPI at /docs.json)"] = f"{url}/"
+        urls["Prometheus metrics"] = f"{url}/metrics"
+    return urls
+
+
+def start_service(settings: Settings) -> str:
+    """Start (or keep) the BentoML service over the app database and MLflow store in force; returns its URL."""
+    data_dir = settings.resolved_data_dir()
+    server = supervisor.bentoml_server(settings.service_port)
+    env = {"ABTPRO_DATA_DIR": str(data_dir), "DATABASE_URL": settings.db_url,
+           "ABTPRO_MLFLOW_TRACKING_URI": settings.tracking_uri}
+    supervisor.start(supervisor.Server(server.name, server.command, server.health_url, server.url, env=env),
+                     run_dir(settings), timeout=180)
+    return server.url
+
+
+def stop_servers(settings: Settings) -> list[str]:
+    """Stop every server of the stack whose process runs; returns their names."""
+    return [name for name in SERVERS if supervisor.stop(name, run_dir(settings))]
