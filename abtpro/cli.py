@@ -132,7 +132,7 @@ def ingest(
     _quiet_prefect()
     _use_prefect()
     from flows.ingest import ingest as ingest_flow
-    from ingest.sources import SourceError
+    from ingestion.sources import SourceError
 
     try:
         summary = ingest_flow(source=source, path=path, query=query, source_url=source_url, symbol=symbol,

@@ -15,7 +15,7 @@ from prefect.client.schemas.objects import State, TaskRun
 
 from abtpro.settings import Settings
 from data_contracts.bars import BarsFrameSchema
-from ingest.sources import SourceError
+from ingestion.sources import SourceError
 from store import bars as store
 
 IO_RETRIES = 2

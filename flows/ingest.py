@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from abtpro.settings import get_settings
 from data_contracts.bars import ContractSplit, split_valid_invalid
 from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS, retry_unless_permanent
-from ingest import sources
+from ingestion import sources
 from store import bars as store
 
 SOURCES = ("sample", "file", "sql")

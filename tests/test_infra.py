@@ -59,7 +59,7 @@ def test_dockerfiles_copy_every_package():
     bentofile = (INFRA.parent / "serving" / "bentofile.yaml").read_text()
     include = tomllib.loads((INFRA.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
     packages = [name.rstrip("*") for name in include["include"]]
-    assert {"abtpro", "store", "ingest", "registry", "data_contracts", "flows", "ml", "serving"} <= set(packages)
+    assert {"abtpro", "store", "ingestion", "registry", "data_contracts", "flows", "ml", "serving"} <= set(packages)
     for package in packages:
         assert f"COPY {package} ./{package}" in dockerfile
         assert f'"{package}/**' in bentofile

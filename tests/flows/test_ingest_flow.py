@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from flows.ingest import ingest
-from ingest.sources import SourceError
+from ingestion.sources import SourceError
 from store import bars as store
 from store.db import get_engine
 from store.models import QuarantinedRow
