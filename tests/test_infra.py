@@ -48,6 +48,15 @@ def test_flow_runs_fan_out_on_the_stacks_dask_cluster():
     assert services["prefect-worker"]["depends_on"]["dask-worker"]["condition"] == "service_healthy"
 
 
+def test_compose_mlflow_server_starts_no_job_runner():
+    from abtpro.supervisor import mlflow_server
+
+    services = yaml.safe_load((INFRA / "docker-compose.yml").read_text())["services"]
+    local = mlflow_server("sqlite:///x.db", "file:///tmp/a").env
+    assert services["mlflow"]["environment"]["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false" == \
+        local["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"]
+
+
 def test_every_compose_variable_is_in_env_example():
     text = (INFRA / "docker-compose.yml").read_text()
     used = set(re.findall(r"(?<!\$)\$\{(\w+)\}", text)) | set(re.findall(r"\$\$\{(\w+)\}", text))
