@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     dask_address: str | None = Field(default=None, description="Scheduler of an existing Dask cluster.")
     dask_workers: int = Field(default=2, gt=0, description="Workers of the local Dask cluster.")
     ingest_chunk_rows: int = Field(default=50_000, gt=0, description="Rows per bulk-insert batch.")
+    replay_holdback_days: int = Field(
+        default=365, ge=0,
+        description="`abtpro run` holds back the last this many days of every bundled daily series, for the "
+                    "market replay (`abtpro replay`) to push through the live loop; 0 ingests everything.")
     validation_max_abs_return: float = Field(
         default=0.25, gt=0, description="Great Expectations: largest plausible |bar return|."
     )

@@ -74,7 +74,8 @@ def pipeline(symbols: list[str] | None = None, tune_budget: int = TUNE_BUDGET, t
         step(MIGRATE)
         migrate_database(settings.db_url)
         step(INGEST)
-        ingested = [s for sample in (symbols or [None]) for s in ingest(source="sample", symbol=sample)]
+        ingested = [s for sample in (symbols or [None]) for s in ingest(source="sample", symbol=sample,
+                                                                           holdback_days=settings.replay_holdback_days)]
         step(VALIDATE)
         validation = validate()
         step(VOLATILITY)

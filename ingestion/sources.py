@@ -40,12 +40,31 @@ def _standardise(frame: pd.DataFrame, symbol: str | None, timeframe: str, origin
     return frame[["symbol", "timeframe", "ts", "open", "high", "low", "close", "volume"]]
 
 
-def read_sample(symbols: list[str] | None = None) -> pd.DataFrame:
-    """The bundled real datasets (all four by default) as one raw long frame."""
+def holdback_start(bars: pd.DataFrame, timeframe: str, holdback_days: int) -> pd.Timestamp | None:
+    """First held-back bar time of a bundled series: the last ``holdback_days`` of a daily series (None: none)."""
+    if holdback_days <= 0 or timeframe != "1d" or bars.empty:
+        return None
+    return bars.index[-1] - pd.Timedelta(days=holdback_days)
+
+
+def read_sample(symbols: list[str] | None = None, holdback_days: int = 0, held_back: bool = False) -> pd.DataFrame:
+    """The bundled real datasets (all four by default) as one raw long frame.
+
+    Args:
+        symbols: bundled datasets to read (default: all).
+        holdback_days: hold back the last this many days of every daily series (the market replay's year).
+        held_back: return only the held-back bars instead of the rest.
+    """
     frames = []
     for name in symbols or list(SAMPLE_DATASETS):
         ds = SAMPLE_DATASETS[name.upper()]
-        bars = load_sample(ds.symbol).reset_index()
+        bars = load_sample(ds.symbol)
+        start = holdback_start(bars, ds.timeframe, holdback_days)
+        if start is not None:
+            bars = bars[bars.index > start] if held_back else bars[bars.index <= start]
+        elif held_back:
+            continue
+        bars = bars.reset_index()
         bars.insert(0, "timeframe", ds.timeframe)
         bars.insert(0, "symbol", ds.symbol)
         frames.append(bars)

@@ -44,6 +44,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    role: Mapped[str] = mapped_column(String(16), default="user", server_default="user")  # user, feeder, admin
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     signal_scores: Mapped[list[MLSignalScore]] = relationship(back_populates="user")
@@ -218,6 +219,7 @@ class RetrainTrigger(Base):
     mode: Mapped[str] = mapped_column(String(16))  # event (Prefect automation), direct (embedded), none
     event_id: Mapped[str | None] = mapped_column(String(64))
     cooldown_until: Mapped[datetime | None] = mapped_column(DateTime)
+    data_ts: Mapped[datetime | None] = mapped_column(DateTime)  # newest bar (data time) of the judged window
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -236,3 +238,32 @@ class MLSignalOutcome(Base):
     barrier: Mapped[str | None] = mapped_column(String(16))  # pt, sl, vertical
     exit_ts: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class IngestedFile(Base):
+    """One file a folder-drop source has read: a file is read again only when its content hash changes."""
+
+    __tablename__ = "ingest_files"
+    __table_args__ = (UniqueConstraint("source", "path", "sha256", name="uq_ingest_files_source_path_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))  # the configured source's name
+    path: Mapped[str] = mapped_column(String(1000))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    read_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class IngestWatermark(Base):
+    """The newest bar timestamp a SQL source has delivered, per (source, symbol, timeframe)."""
+
+    __tablename__ = "ingest_watermarks"
+    __table_args__ = (UniqueConstraint("source", "symbol", "timeframe", name="uq_ingest_watermarks_series"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    symbol: Mapped[str] = mapped_column(String(32))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    last_ts: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

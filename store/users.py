@@ -28,6 +28,11 @@ class ApiUser:
     id: int
     name: str
     is_admin: bool
+    role: str = "user"
+
+    def may(self, role: str) -> bool:
+        """True when this user holds ``role`` (admins hold every role)."""
+        return self.is_admin or self.role == role
 
 
 class UserExistsError(ValueError):
@@ -44,7 +49,11 @@ def new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def create_user(url: str, name: str, is_admin: bool = False, key: str | None = None) -> tuple[ApiUser, str]:
+ROLES = ("user", "feeder", "admin")
+
+
+def create_user(url: str, name: str, is_admin: bool = False, key: str | None = None,
+                role: str | None = None) -> tuple[ApiUser, str]:
     """Create a user and return it with its plain API key (shown once, never stored).
 
     Args:
@@ -52,17 +61,23 @@ def create_user(url: str, name: str, is_admin: bool = False, key: str | None = N
         name: unique user name.
         is_admin: may call admin-only endpoints (train, reload).
         key: use this key instead of a random one (tests, key rotation scripts).
+        role: ``user`` (default), ``feeder`` (may push bars: ``POST /ml/bars``) or ``admin`` (same as
+            ``is_admin``).
 
     Raises:
         UserExistsError: the name is taken.
     """
+    role = role or ("admin" if is_admin else "user")
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; choose from {', '.join(ROLES)}")
+    is_admin = is_admin or role == "admin"
     key = key or new_key()
     try:
         with session_scope(url) as session:
-            user = User(name=name, api_key_hash=hash_key(key), is_admin=is_admin)
+            user = User(name=name, api_key_hash=hash_key(key), is_admin=is_admin, role=role)
             session.add(user)
             session.flush()
-            api_user = ApiUser(user.id, user.name, bool(user.is_admin))
+            api_user = ApiUser(user.id, user.name, bool(user.is_admin), user.role or "user")
     except IntegrityError as exc:
         raise UserExistsError(f"user {name!r} already exists") from exc
     return api_user, key
@@ -77,4 +92,4 @@ def verify_key(url: str, key: str | None) -> ApiUser | None:
         user = session.execute(select(User).where(User.api_key_hash == digest)).scalar_one_or_none()
         if user is None or not hmac.compare_digest(user.api_key_hash, digest):
             return None
-        return ApiUser(user.id, user.name, bool(user.is_admin))
+        return ApiUser(user.id, user.name, bool(user.is_admin), user.role or "user")
