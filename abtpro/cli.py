@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from abtpro import cli_replay
 from abtpro.cli_users import users_app
 from abtpro.settings import apply_offline_env, get_settings
 
@@ -19,6 +20,7 @@ app = typer.Typer(help="ABTPro ML pipeline: ingest, validate, train, register an
 db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+cli_replay.register(app)
 console = Console()
 
 
@@ -244,21 +246,10 @@ def _tuning_table(settings, ids: list[int]) -> Table:
 
 
 def _demo_key(settings) -> str:
-    """The local demo admin's API key: created on the first run, kept in the data dir (mode 600)."""
-    from store.users import UserExistsError, create_user, verify_key
+    """The local demo admin's API key (created on the first run, kept in the data dir)."""
+    from abtpro.keys import local_key
 
-    path = settings.resolved_data_dir() / "demo_api_key"
-    if path.exists() and verify_key(settings.db_url, path.read_text().strip()):
-        return path.read_text().strip()
-    for suffix in ["", *range(2, 100)]:
-        try:
-            _, key = create_user(settings.db_url, f"demo{suffix}", is_admin=True)
-            break
-        except UserExistsError:
-            continue
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    return local_key(settings, "demo", role="admin")[0]
 
 
 def _curl(url: str, key: str) -> str:
@@ -270,13 +261,16 @@ def _curl(url: str, key: str) -> str:
 def run(
     ui: Annotated[bool, typer.Option(help="start the Prefect server, flow runner and MLflow UI in the background")] = True,
     serve: Annotated[bool, typer.Option(help="start the BentoML service in the background at the end")] = True,
+    replay: Annotated[bool, typer.Option(help="then replay the held-back last year through the live loop "
+                                              "(needs the servers and the service)")] = True,
 ) -> None:
     """The main job, end to end on embedded defaults.
 
     Migrates the database, ingests and validates the bundled real data, trains, evaluates and
     registers the volatility predictor and the signal-quality scorer (each promoted to champion
     only if it beats the current one), tunes every strategy's parameters (walk-forward, out-of-sample
-    verdict), starts the BentoML service and prints where to look.
+    verdict), starts the BentoML service, replays the held-back last year of real history through the live
+    loop (drift, retrain, promotion, hot swap on their own triggers) and prints where to look.
     Servers keep running in the background; ``abtpro down`` stops them.
     """
     settings = get_settings()
@@ -294,6 +288,10 @@ def run(
     console.print(_registration_table("Signal quality scorer (purged walk-forward, out of sample)",
                                       result.signal_quality))
     console.print(_tuning_table(settings, result.optimizations))
+    if replay and ui and service and settings.replay_holdback_days > 0:
+        replayed = cli_replay.run_replay(settings, service)
+        console.print(cli_replay.replay_table(replayed))
+        urls["MLflow: replay timeline plots"] = f"experiment abtpro-replay, run {replayed.mlflow_run_id}"
     urls["Great Expectations Data Docs"] = data_docs_index(settings.resolved_data_dir()).as_uri()
     if service:
         urls["BentoML service (Swagger UI, OpenAPI at /docs.json)"] = f"{service}/"

@@ -68,6 +68,8 @@ def read_sample(symbols: list[str] | None = None, holdback_days: int = 0, held_b
         bars.insert(0, "timeframe", ds.timeframe)
         bars.insert(0, "symbol", ds.symbol)
         frames.append(bars)
+    if not frames:
+        return pd.DataFrame(columns=["symbol", "timeframe", "ts", "open", "high", "low", "close", "volume"])
     return pd.concat(frames, ignore_index=True)
 
 

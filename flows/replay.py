@@ -1,0 +1,111 @@
+"""Market replay, the Prefect flow ``market-replay``: held-back real bars through the live loop, as the platform would.
+
+Step by step (step ``k`` = the ``k``-th held-back bar of every daily series, :func:`ml.replay.replay_steps`) it
+
+1. pushes the bars to the running service (``POST /ml/bars``, a feeder key), which stores them and emits
+   ``abtpro.bars.arrived``;
+2. plays the app: the built-in strategies run on each series (:class:`ml.replay.AppSimulator`) and every
+   signal that fires is scored by the service before "trading"; a volatility forecast is asked for every
+   series (position sizing); all stored like any app's requests, under the replay's app user;
+3. every ``pace_bars`` steps (a week of daily bars), waits until the runs those bars triggered on the Prefect
+   server (outcome backfill, then monitoring, which may fire ``abtpro.model.drift`` -> ``retrain-model`` ->
+   gated promotion -> the service's hot swap) have finished. With ``loop="inline"`` (no Prefect server: tests,
+   ``--no-ui``) it runs the backfill and monitoring flows itself instead, with direct retrain dispatch.
+
+At the end it waits for open retrains, then reports (:mod:`flows.steps.replay_report`): a closing summary, a
+timeline plot per series logged to MLflow (experiment ``abtpro-replay``) and a Prefect artifact.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from prefect import flow, get_run_logger
+
+from abtpro.settings import get_settings
+from flows.steps.replay import ServiceClient, wait_for_loop
+from flows.steps.replay_report import ReplayResult, report, wait_for_retrains
+from ingestion.sources import read_sample
+from ml.datasets import SAMPLE_DATASETS
+from ml.replay import AppSimulator, FeedFaults, faulty_feed, replay_steps
+
+DAILY = [name for name, ds in SAMPLE_DATASETS.items() if ds.timeframe == "1d"]
+
+
+def _history(symbols: list[str], holdback_days: int) -> dict[tuple[str, str], object]:
+    known = read_sample(symbols, holdback_days=holdback_days)
+    return {(str(s), str(tf)): g.set_index("ts").sort_index()
+            for (s, tf), g in known.groupby(["symbol", "timeframe"])}
+
+
+@flow(name="market-replay", log_prints=True)
+def market_replay(service_url: str, feeder_key: str, app_key: str, app_user_id: int,
+                  symbols: list[str] | None = None, holdback_days: int | None = None, pace_bars: int = 5,
+                  loop: str = "triggers", wait_timeout: float = 120.0, max_steps: int | None = None,
+                  faults: FeedFaults | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> ReplayResult:
+    """Replay the held-back last ``holdback_days`` of the bundled daily series through the running service.
+
+    Args:
+        service_url: the BentoML service.
+        feeder_key, app_key: API keys of the feed (feeder role) and of the app (any user), ``app_user_id`` its id.
+        symbols: daily series to replay (default: every bundled daily series).
+        holdback_days: the held-back span (default: ``settings.replay_holdback_days``, what ``abtpro run`` left out).
+        pace_bars: wait for the loop every this many steps (0: never wait until the end).
+        loop: ``triggers`` (Prefect deployment triggers run the chain) or ``inline`` (this flow runs it).
+        wait_timeout: longest wait for the loop at a pace point, seconds.
+        max_steps: replay only the first this many steps.
+        faults: make the feed faulty (duplicates, late bars, corrupt bars): all must be stored or quarantined.
+        progress: called in-process with (step done, steps) for the CLI's bar.
+    """
+    settings, logger = get_settings(), get_run_logger()
+    symbols = symbols or DAILY
+    holdback_days = settings.replay_holdback_days if holdback_days is None else holdback_days
+    started = datetime.now(UTC)
+    steps = replay_steps(read_sample(symbols, holdback_days=holdback_days, held_back=True))[:max_steps]
+    app = AppSimulator(_history(symbols, holdback_days))
+    client = ServiceClient(service_url, feeder_key, app_key)
+    fault_counts = {"duplicate": 0, "late": 0, "corrupt": 0}
+    logger.info("replaying %d steps of %s (%d held-back days) through %s", len(steps), ", ".join(symbols),
+                holdback_days, service_url)
+    week_start = datetime.now(UTC)
+    loop_runs = 0
+    t0 = time.perf_counter()
+    try:
+        for k, (push, faulted) in enumerate(faulty_feed(steps, faults or FeedFaults())):
+            client.push(push)
+            fault_counts = {key: fault_counts[key] + faulted[key] for key in fault_counts}
+            for signal in app.observe(steps[k]):
+                client.score(signal)
+            for row in steps[k].itertuples(index=False):
+                client.forecast(str(row.symbol), str(row.timeframe), row.ts)
+            last = k == len(steps) - 1
+            if (pace_bars and (k + 1) % pace_bars == 0) or last:
+                loop_runs += _close_loop(loop, week_start, wait_timeout)
+                week_start = datetime.now(UTC)
+            if progress:
+                progress(k + 1, len(steps))
+        replay_seconds = time.perf_counter() - t0
+        retrains = wait_for_retrains(settings.db_url, started, timeout=max(wait_timeout, 300.0))
+    finally:
+        client.close()
+    return report(settings, started, client.counts, fault_counts, len(steps), app_user_id, replay_seconds,
+                  loop_runs, retrains, symbols)
+
+
+def _close_loop(loop: str, since: datetime, timeout: float) -> int:
+    """Let the loop catch up with the bars pushed since ``since``; returns the loop runs that ran."""
+    if loop == "inline":
+        from flows.backfill import backfill_outcomes
+        from flows.monitor import monitor_models
+
+        backfill_outcomes()
+        monitor_models(dispatch="direct")
+        return 2
+    return wait_for_loop(since, timeout=timeout)
+
+
+if __name__ == "__main__":
+    raise SystemExit("run it with `abtpro replay` (it needs the running service and its API keys)")

@@ -1,0 +1,136 @@
+"""The steps of the market replay (:mod:`flows.replay`): an HTTP client of the running service (the feed that
+pushes bars and the app that scores signals and asks for forecasts), and the wait for the live loop.
+
+The replay drives nothing but the service: the outcome backfill, monitoring, retraining and promotion run on
+their own Prefect triggers (``abtpro.bars.arrived`` -> ``backfill-outcomes`` -> ``abtpro.outcomes.resolved`` ->
+``monitor-models`` -> ``abtpro.model.drift`` -> ``retrain-model``). :func:`wait_for_loop` only watches the Prefect
+API until the runs the last pushes started have finished, so that a replayed week gets its monitoring pass
+before the next week arrives.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+import pandas as pd
+
+from ml.replay import AppSignal
+
+LOOP_DEPLOYMENTS = ("backfill-outcomes", "monitor-models")
+ACTIVE_STATES = ("SCHEDULED", "PENDING", "RUNNING")
+
+
+@dataclass
+class ReplayCounts:
+    """What the replay sent and what the service answered."""
+
+    bars_sent: int = 0
+    bars_inserted: int = 0
+    bars_merged: int = 0
+    bars_quarantined: int = 0
+    pushes: int = 0
+    events: int = 0
+    signals_scored: int = 0
+    forecasts: int = 0
+    errors: Counter = field(default_factory=Counter)
+    versions: Counter = field(default_factory=Counter)  # "<model> v<version>" -> answers
+
+
+class ServiceClient:
+    """The feed (``POST /ml/bars`` with a feeder key) and the app (scores and forecasts with a user key)."""
+
+    def __init__(self, base_url: str, feeder_key: str, app_key: str, timeout: float = 30.0) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=timeout)
+        self.feeder, self.app = {"X-API-Key": feeder_key}, {"X-API-Key": app_key}
+        self.counts = ReplayCounts()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _post(self, path: str, body: dict, headers: dict) -> dict | None:
+        for attempt in range(4):
+            try:
+                response = self.http.post(path, json=body, headers=headers)
+            except httpx.TransportError as err:
+                error = type(err).__name__
+            else:
+                if response.status_code == 200:
+                    return response.json()
+                error = f"{path} {response.status_code}"
+                if response.status_code != 503:
+                    break
+            time.sleep(0.5 * 2**attempt)
+        self.counts.errors[error] += 1
+        return None
+
+    def push(self, bars: pd.DataFrame) -> dict | None:
+        """Push one step's bars; counts what was stored and quarantined."""
+        rows = bars.assign(ts=pd.to_datetime(bars["ts"]).dt.strftime("%Y-%m-%dT%H:%M:%S")).to_dict("records")
+        answer = self._post("/ml/bars", {"bars": rows, "source": "replay"}, self.feeder)
+        self.counts.bars_sent += len(rows)
+        self.counts.pushes += 1
+        if answer is not None:
+            self.counts.bars_inserted += int(answer.get("inserted", 0))
+            self.counts.bars_merged += int(answer.get("merged", 0))
+            self.counts.bars_quarantined += int(answer.get("quarantined", 0))
+            self.counts.events += answer.get("event_id") is not None
+        return answer
+
+    def _seen(self, answer: dict | None) -> None:
+        model = (answer or {}).get("model") or {}
+        if model.get("name"):
+            self.counts.versions[f"{model['name']} v{model.get('version')}"] += 1
+
+    def score(self, signal: AppSignal) -> dict | None:
+        """Ask the service to score a signal before "trading" it (stored like any app's request)."""
+        answer = self._post("/ml/signal/score", {"symbol": signal.symbol, "timeframe": signal.timeframe,
+                                                 "strategy": signal.strategy, "side": signal.side,
+                                                 "ts": signal.ts.isoformat(), "strength": signal.strength}, self.app)
+        self.counts.signals_scored += answer is not None
+        self._seen(answer)
+        return answer
+
+    def forecast(self, symbol: str, timeframe: str, as_of: pd.Timestamp) -> dict | None:
+        """Ask for the volatility forecast at ``as_of`` (position sizing)."""
+        answer = self._post("/ml/volatility/predict", {"symbol": symbol, "timeframe": timeframe,
+                                                       "as_of": as_of.isoformat()}, self.app)
+        self.counts.forecasts += answer is not None
+        self._seen(answer)
+        return answer
+
+
+def _loop_runs(since: datetime, names: tuple[str, ...]) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterExpectedStartTime,
+    )
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(expected_start_time=FlowRunFilterExpectedStartTime(after_=since)),
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=list(names))), limit=200)
+
+
+def wait_for_loop(since: datetime, timeout: float = 90.0, settle: float = 1.5,
+                  names: tuple[str, ...] = LOOP_DEPLOYMENTS) -> int:
+    """Wait until the loop's runs started after ``since`` (timezone-aware) have finished and, for ``settle``
+    seconds, no follow-up run (the chain's next link) appeared; returns how many runs there were."""
+    deadline, quiet_since = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        runs = _loop_runs(since, names)
+        active = [r for r in runs if r.state_type and r.state_type.value in ACTIVE_STATES]
+        if runs and not active:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= settle:  # no follow-up run (the chain's next link) appeared
+                break
+        else:
+            quiet_since = None
+        time.sleep(0.3)
+    return len(_loop_runs(since, names))
