@@ -289,7 +289,7 @@ def run(
                                       result.signal_quality))
     console.print(_tuning_table(settings, result.optimizations))
     if replay and ui and service and settings.replay_holdback_days > 0:
-        replayed = cli_replay.run_replay(settings, service)
+        replayed = cli_replay.run_replay(settings, service, max_steps=settings.replay_steps)
         console.print(cli_replay.replay_table(replayed))
         urls["MLflow: replay timeline plots"] = f"experiment abtpro-replay, run {replayed.mlflow_run_id}"
     urls["Great Expectations Data Docs"] = data_docs_index(settings.resolved_data_dir()).as_uri()

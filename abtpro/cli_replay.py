@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -54,6 +57,7 @@ def replay(
     steps: Annotated[int | None, typer.Option(help="replay only the first this many bars of each series")] = None,
     faulty: Annotated[bool, typer.Option(help="a faulty feed: duplicates, late and corrupt bars")] = False,
     pace: Annotated[int, typer.Option(help="let the loop catch up every this many bars (0: only at the end)")] = 5,
+    json_out: Annotated[Path | None, typer.Option("--json", help="also write the closing table as JSON here")] = None,
 ) -> None:
     """Replay the held-back last year of the bundled daily series through the running service.
 
@@ -67,9 +71,12 @@ def replay(
     console.print(stack.select_prefect_api(settings, start_local=True), highlight=False)
     urls = stack.start_servers(settings, service=True)
     service = next(v for k, v in urls.items() if k.startswith("BentoML")).removesuffix("/")
-    result = run_replay(settings, service, max_steps=steps, faulty=faulty, pace_bars=pace)
+    result = run_replay(settings, service, max_steps=steps or settings.replay_steps, faulty=faulty, pace_bars=pace)
     console.print(replay_table(result))
     console.print(f"Timeline plots: MLflow experiment [bold]abtpro-replay[/], run {result.mlflow_run_id}")
+    if json_out:
+        json_out.write_text(json.dumps({**asdict(result), "bars_per_second": result.bars_per_second,
+                                        "promotions": result.promotions}, default=str, indent=2))
 
 
 def register(app: typer.Typer) -> None:

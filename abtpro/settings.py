@@ -60,6 +60,9 @@ class Settings(BaseSettings):
         default=365, ge=0,
         description="`abtpro run` holds back the last this many days of every bundled daily series, for the "
                     "market replay (`abtpro replay`) to push through the live loop; 0 ingests everything.")
+    replay_steps: int | None = Field(
+        default=None, gt=0, description="Replay only the first this many held-back bars of each series "
+                                        "(default: all of them, a year of daily bars).")
     validation_max_abs_return: float = Field(
         default=0.25, gt=0, description="Great Expectations: largest plausible |bar return|."
     )
