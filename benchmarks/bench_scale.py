@@ -51,7 +51,7 @@ def tuning_params(which: str) -> dict:
     """Parameters of the tuning fan-out: the weekly ``tuning-pipeline`` deployment's (read from
     ``infra/prefect.yaml``: the production workload) or the quick start's (a small budget, for a fast first run)."""
     if which == "quickstart":
-        from abtpro.cli import TUNE_BUDGET, TUNE_METHOD, TUNE_WINDOWS
+        from flows.pipeline import TUNE_BUDGET, TUNE_METHOD, TUNE_WINDOWS
 
         return {"method": TUNE_METHOD, "budget": TUNE_BUDGET, "n_windows": TUNE_WINDOWS}
     import yaml
