@@ -121,7 +121,8 @@ def _validation_table(results: list[dict]) -> Table:
 
 @app.command()
 def ingest(
-    source: Annotated[str, typer.Option(help="sample | file | sql")] = "sample",
+    source: Annotated[str, typer.Option(help="sample | file | sql | configured (the sources file, only new data)")
+                      ] = "sample",
     path: Annotated[str | None, typer.Option(help="CSV/Parquet file or folder (source=file)")] = None,
     query: Annotated[str | None, typer.Option(help="SQL query (source=sql)")] = None,
     source_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL the query runs on")] = None,
