@@ -140,6 +140,9 @@ def ingest(
                               timeframe=timeframe)
     except SourceError as err:
         _fail(str(err))
+    if not summary and source == "configured":
+        console.print("nothing new from the configured sources (docs/sources.md)")
+        return
     console.print(_ingest_table(summary))
 
 

@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from abtpro.settings import get_settings
+from abtpro.settings import Settings, get_settings
 from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS, retry_unless_permanent
 from ingestion import events, incremental, intake, sources
 
@@ -56,7 +56,7 @@ def ingest_configured_source(url: str, spec: incremental.FolderSource | incremen
     return incremental.ingest_source(url, spec, chunk_rows)
 
 
-def ingest_configured(settings, holdback_days: int) -> list[incremental.SourceRun]:
+def ingest_configured(settings: Settings, holdback_days: int) -> list[incremental.SourceRun]:
     """Every configured source (the bundled sample into an empty store when none is configured)."""
     logger = get_run_logger()
     specs = incremental.configured_sources(settings)

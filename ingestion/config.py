@@ -9,7 +9,8 @@ sources:
 
 :func:`load_sources` parses and validates it with pydantic; a mistake raises :class:`ConfigError` naming the
 file and the field (``sources[1].url: Field required``). ``${VAR}`` in a ``url`` or ``path`` is taken from
-the environment, so a password need not be written into the file.
+the environment, so a password need not be written into the file; a relative folder ``path`` is relative to
+the sources file.
 """
 
 from __future__ import annotations
@@ -139,4 +140,7 @@ def load_sources(path: str | Path) -> list[FolderSource | SqlSource]:
         raise ConfigError(f"cannot read the sources file {path}: {err.strerror or err}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path} is not valid YAML: {err}") from None
-    return parse_sources(data, str(path))
+    sources = parse_sources(data, str(path))
+    base = path.resolve().parent  # a relative folder is relative to the file, not to the working directory
+    return [s.model_copy(update={"path": base / s.path}) if isinstance(s, FolderSource) and not s.path.is_absolute()
+            else s for s in sources]

@@ -62,6 +62,8 @@ def test_where_the_sources_file_is_found(tmp_path):
     (tmp_path / "sources.yaml").write_text("sources:\n  - {name: drop, kind: folder, path: ~/drop}\n")
     [drop] = configured_sources(Settings(data_dir=tmp_path))
     assert drop.path == Path("~/drop").expanduser()
+    (tmp_path / "sources.yaml").write_text("sources:\n  - {name: drop, kind: folder, path: in/drop}\n")
+    assert configured_sources(Settings(data_dir=tmp_path))[0].path == tmp_path.resolve() / "in" / "drop"
     other = tmp_path / "other.yaml"
     other.write_text("sources: []\n")
     assert configured_sources(Settings(data_dir=tmp_path, sources_file=other)) == []
