@@ -172,3 +172,29 @@ def test_the_sample_is_only_the_first_run_default(clean_db, monkeypatch):
     assert first is not None and first.intake.inserted == 20
     assert incremental.ingest_default_sample(clean_db) is None  # the store holds bars: nothing read
     assert _counts(clean_db) == {"SP500": 20}
+
+
+def test_a_killed_sql_run_rerun_stores_every_row_once(clean_db, tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'platform.db'}"
+    append_rows(url, synthetic_bars(12, "AAA"))
+    spec = SqlSource(name="platform", kind="sql", url=url, table="market_data")
+    with monkeypatch.context() as patch:
+        patch.setattr(ledger, "advance_watermark", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+        with pytest.raises(KeyboardInterrupt):
+            incremental.ingest_sql(clean_db, spec)
+    assert ledger.watermarks(clean_db, "platform") == {} and _counts(clean_db) == {"AAA": 12}
+    rerun = incremental.ingest_sql(clean_db, spec)
+    assert (rerun.intake.read, rerun.intake.inserted, rerun.intake.stored) == (12, 0, 12)
+    assert _counts(clean_db) == {"AAA": 12} and incremental.ingest_sql(clean_db, spec).intake.read == 0
+
+
+def test_arrival_is_announced_once_per_source_before_the_ledger_moves(clean_db, drop, monkeypatch):
+    _two_files(drop.path)
+    calls = []
+    monkeypatch.setattr(incremental.events, "emit_arrival",
+                        lambda intake, kind: calls.append(("emit", kind, intake.source, intake.inserted)))
+    record = ledger.record_file
+    monkeypatch.setattr(ledger, "record_file", lambda url, source, path, *rest: (calls.append(("record", source)),
+                                                                                record(url, source, path, *rest)))
+    incremental.ingest_folder(clean_db, drop)
+    assert calls == [("emit", "folder", "drop", 70), ("record", "drop"), ("record", "drop")]
