@@ -123,7 +123,8 @@ def _validation_table(results: list[dict]) -> Table:
 
 @app.command()
 def ingest(
-    source: Annotated[str, typer.Option(help="sample | file | sql")] = "sample",
+    source: Annotated[str, typer.Option(help="sample | file | sql | configured (the sources file, only new data)")
+                      ] = "sample",
     path: Annotated[str | None, typer.Option(help="CSV/Parquet file or folder (source=file)")] = None,
     query: Annotated[str | None, typer.Option(help="SQL query (source=sql)")] = None,
     source_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL the query runs on")] = None,
@@ -141,6 +142,9 @@ def ingest(
                               timeframe=timeframe)
     except SourceError as err:
         _fail(str(err))
+    if not summary and source == "configured":
+        console.print("nothing new from the configured sources (docs/sources.md)")
+        return
     console.print(_ingest_table(summary))
 
 

@@ -66,6 +66,17 @@ class Settings(BaseSettings):
     validation_max_abs_return: float = Field(
         default=0.25, gt=0, description="Great Expectations: largest plausible |bar return|."
     )
+    sources_file: Path | None = Field(
+        default=None,
+        description="YAML file of the sources the `ingest` deployment reads (folder drops, SQL tables; see "
+                    "docs/sources.md); default: `<data_dir>/sources.yaml` when it exists.")
+
+    def resolved_sources_file(self) -> Path | None:
+        """The sources file in force: the configured one, else ``<data_dir>/sources.yaml`` if it exists."""
+        if self.sources_file is not None:
+            return self.sources_file.expanduser().resolve()
+        default = self.resolved_data_dir() / "sources.yaml"
+        return default if default.is_file() else None
 
     def resolved_data_dir(self) -> Path:
         """Absolute data folder (created on first use by the caller that writes to it)."""

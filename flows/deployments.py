@@ -68,8 +68,9 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
                "Retrain a model on the latest data, compare it with the deployed champion, register it as challenger "
                "and promote it only if it wins.", ("abtpro", "retrain"), concurrency_limit=1, triggers=(DRIFT_TRIGGER,)),
     Deployment("ingest", "flows.ingest:ingest",
-               "Daily ingestion of market bars after the close (idempotent upsert, invalid rows quarantined).",
-               ("abtpro", "data"), "0 22 * * 1-5"),
+               "Daily ingestion of the configured sources (folder drops, SQL tables; only new data, by file ledger "
+               "and watermark) after the close: idempotent upsert, invalid rows quarantined.",
+               ("abtpro", "data"), "0 22 * * 1-5", {"source": "configured"}),
     Deployment("validate", "flows.validate:validate",
                "Great Expectations checkpoint over the stored bars; rebuilds Data Docs.", ("abtpro", "data"),
                "30 22 * * 1-5"),

@@ -44,6 +44,22 @@ def test_missing_path_exits_non_zero_and_writes_nothing(tmp_path, clean_db):
     assert bar_counts(db_url).empty and quarantine_count(db_url) == 0
 
 
+def test_ingest_configured_sources(tmp_path, clean_db):
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "aaa.csv").write_text("ts,open,high,low,close,volume\n2024-01-02,1,2,0.5,1.5,10\n"
+                                  "2024-01-03,1.5,2,1,1.2,-3\n")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"sources:\n  - {{name: drop, kind: folder, path: {drop}}}\n")
+    out = _run(["ingest", "--source", "configured"], tmp_path, DATABASE_URL=clean_db, ABTPRO_SOURCES_FILE=str(sources))
+    assert out.returncode == 0, out.stdout + out.stderr
+    rows = [line.replace("│", " ").split() for line in out.stdout.splitlines()]
+    assert ["AAA", "1d", "2", "1", "0", "1"] in rows, out.stdout  # read, inserted, merged, quarantined
+    from store.ledger import known_files
+
+    assert list(known_files(clean_db, "drop")) == [str((drop / "aaa.csv").resolve())]
+
+
 @pytest.mark.slow
 @pytest.mark.integration
 def test_main_command_twice_gives_the_same_counts(tmp_path):
