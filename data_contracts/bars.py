@@ -98,6 +98,7 @@ class ContractSplit:
 
     valid: pd.DataFrame
     invalid: pd.DataFrame
+    invalid_positions: tuple[int, ...] = ()  # each invalid row's position in the input, in ``invalid``'s order
 
 
 def _parse(raw: pd.Series, col: str) -> pd.Series:
@@ -187,4 +188,5 @@ def split_valid_invalid(raw: pd.DataFrame) -> ContractSplit:
     invalid = raw.loc[bad].copy()
     invalid["reason"] = ["; ".join(reasons[i]) for i in bad]
     valid = frame.drop(index=bad).sort_values(KEY, kind="stable").reset_index(drop=True)
-    return ContractSplit(valid=valid, invalid=invalid.reset_index(drop=True))
+    return ContractSplit(valid=valid, invalid=invalid.reset_index(drop=True),
+                         invalid_positions=tuple(int(i) for i in bad))

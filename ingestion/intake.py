@@ -78,8 +78,7 @@ def accept_bars(url: str, raw: pd.DataFrame, source: str, chunk_rows: int = 50_0
     split = split_valid_invalid(raw)
     rejected = split.invalid.copy()
     newly = store.quarantine_rows(url, split.invalid, source) if len(split.invalid) else 0
-    if "row" not in rejected.columns:
-        rejected.insert(0, "row", rejected.index)
+    rejected.insert(0, "row", list(split.invalid_positions))  # position in ``raw``
     results, ranges = {}, {}
     for (symbol, timeframe), group in split.valid.groupby(["symbol", "timeframe"]):
         results[(symbol, timeframe)] = store.upsert_bars(url, group.assign(source=source), chunk_rows=chunk_rows)

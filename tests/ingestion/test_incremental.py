@@ -198,3 +198,17 @@ def test_arrival_is_announced_once_per_source_before_the_ledger_moves(clean_db, 
                                                                                 record(url, source, path, *rest)))
     incremental.ingest_folder(clean_db, drop)
     assert calls == [("emit", "folder", "drop", 70), ("record", "drop"), ("record", "drop")]
+
+
+def test_intake_names_each_rejected_row_by_its_position_in_the_input(clean_db):
+    import pandas as pd
+
+    from ingestion.intake import accept_bars
+
+    raw = pd.DataFrame({"symbol": ["POS"] * 4, "timeframe": "1d",
+                        "ts": ["2020-01-01", "2020-01-02", "garbage", "2020-01-04"],
+                        "open": [1, 1, 1, 1], "high": [2, 0.5, 2, 2], "low": [0.5, 0.4, 0.5, 0.5],
+                        "close": [1, 1, 1, 1], "volume": [1, 1, 1, 1]})
+    result = accept_bars(clean_db, raw, "test:positions")
+    assert result.rejected["row"].tolist() == [1, 2]
+    assert result.inserted == 2 and result.quarantined == 2
