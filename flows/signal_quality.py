@@ -4,20 +4,22 @@ Meta-labelling (López de Prado, AFML ch. 3): the primary strategies' signals (p
 parameter sets per strategy) get triple-barrier labels and quality features per (symbol,
 strategy); ONE scorer is trained on every set pooled (the strategy is a feature), evaluated out of
 sample by purged, embargoed walk-forward CV against the take-every-signal and logistic baselines,
-then fitted on every resolved signal and registered with the champion/challenger rules. The recipe and
-the report are pure (:mod:`ml.signal_quality.recipe`, :mod:`ml.signal_quality.summary`), the gates are
-:func:`registry.gates.signal_quality_gates`, the pipeline is the template of :mod:`flows.training`.
+then fitted on every resolved signal and registered with the champion/challenger rules.
+
+- ``signal-quality-pipeline`` (:func:`signal_quality_pipeline`): the template of :mod:`flows.training`.
+- ``train-signal-quality`` (:func:`train_signal_quality`): evaluate, fit, log the run.
+- ``register-signal-quality`` (:func:`register_signal_quality`): gates, then champion/challenger.
+
+The steps are :mod:`flows.steps.signal_quality` and :mod:`flows.steps.signal_quality_run`; the recipe and the
+report are pure (:mod:`ml.signal_quality.recipe`, :mod:`ml.signal_quality.summary`), the gates are
+:func:`registry.gates.signal_quality_gates`.
 
 ``python -m flows.signal_quality`` runs :func:`signal_quality_pipeline` on the bundled daily datasets.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
 
 import registry
 from abtpro.settings import get_settings
@@ -28,28 +30,15 @@ from flows.steps.signal_quality import (
     champion_score,
     evaluate_models,
     fit_final,
-    render_plots,
-    run_files,
-    run_markdown,
-    run_params,
 )
-from flows.training import data_digest, log_training_run, register_trained, training_pipeline
+from flows.steps.signal_quality_run import TrainOutcome, record_training
+from flows.training import register_trained, training_pipeline
 from ml.datasets import DAILY_SAMPLES
-from ml.signal_quality.bundle import ParamGrids, ScorerBundle
-from ml.signal_quality.recipe import (
-    ModelSettings,
-    Protocol,
-    model_settings,
-    settings_key,
-)
-from ml.signal_quality.summary import (
-    flat_metrics,
-    overall_line,
-    summary_table,
-)
-from ml.signal_quality.validation import evaluate_oos
+from ml.signal_quality.bundle import ParamGrids
+from ml.signal_quality.recipe import ModelSettings, Protocol, model_settings, settings_key
+from ml.signal_quality.summary import flat_metrics, overall_line, summary_table
 from registry.gates import signal_quality_gates
-from registry.promotion import Candidate, RegisterOutcome
+from registry.promotion import RegisterOutcome
 
 __all__ = ["EXPERIMENT", "REFERENCE_ARTIFACT", "ModelSettings", "Protocol", "TrainOutcome", "flat_metrics",
            "register_signal_quality", "settings_key", "signal_quality_pipeline", "summary_table",
@@ -60,14 +49,36 @@ BASELINES = ("take_all", "logistic")
 _settings = model_settings  # the name the flow tests and older callers use
 
 
-@dataclass(frozen=True)
-class TrainOutcome:
-    """What ``train_signal_quality`` produced: the registrable candidate plus what the champion check needs."""
+@flow(name="signal-quality-pipeline", log_prints=True)
+def signal_quality_pipeline(symbols: list[str] | None = None, timeframe: str = "1d",
+                            strategies: list[str] | None = None, model: str = "xgboost",
+                            param_grids: ParamGrids | None = None, pt_mult: float = 1.5,
+                            sl_mult: float = 1.5, max_holding: int = 10, vol_span: int = 50,
+                            use_shared_features: bool = True, n_estimators: int = 150, max_depth: int = 2,
+                            min_keep: float = 0.4, calibration: str = "sigmoid", n_splits: int = 5,
+                            min_train_fraction: float = 0.4, embargo_pct: float = 0.01,
+                            min_improvement: float = 0.01, min_auc: float = 0.5, max_ece: float = 0.1,
+                            min_kept: float = 0.3, min_auc_lift: float = 0.0, training_id: int | None = None,
+                            actor: str = "pipeline", force: bool = True) -> RegisterOutcome:
+    """Train, evaluate and register the signal quality scorer, recording an ``MLModelTraining`` row.
 
-    candidate: Candidate
-    model_name: str
-    data_digest: str
-    protocol: str
+    Parameters are those of :func:`train_signal_quality` and :func:`register_signal_quality`. With
+    ``force=False`` nothing is retrained when the champion was trained on exactly the current data
+    with the same settings.
+    """
+    train = {"strategies": strategies, "model": model, "param_grids": param_grids, "pt_mult": pt_mult,
+             "sl_mult": sl_mult, "max_holding": max_holding, "vol_span": vol_span,
+             "use_shared_features": use_shared_features, "n_estimators": n_estimators, "max_depth": max_depth,
+             "min_keep": min_keep, "calibration": calibration}
+    validation = {"n_splits": n_splits, "min_train_fraction": min_train_fraction, "embargo_pct": embargo_pct}
+    gates = {"min_improvement": min_improvement, "min_auc": min_auc, "max_ece": max_ece, "min_kept": min_kept,
+             "min_auc_lift": min_auc_lift}
+    return training_pipeline(
+        "SIGNAL_QUALITY", registry.SIGNAL_QUALITY_MODEL, symbols=list(symbols or DAILY_SAMPLES),
+        timeframe=timeframe, params={**train, **validation, **gates},
+        settings_key=lambda: settings_key(model_settings(**train), Protocol(**validation)),
+        train=train_signal_quality, train_args={**train, **validation}, register=register_signal_quality,
+        register_args=gates, force=force, training_id=training_id, actor=actor)
 
 
 @flow(name="train-signal-quality", log_prints=True)
@@ -110,28 +121,9 @@ def train_signal_quality(symbols: list[str] | None = None, timeframe: str = "1d"
     final = fit_final.submit(ms.model, ms.scorer_params, pooled)
     oos = evaluate_models(pooled, list(dict.fromkeys([ms.model, *BASELINES])), ms.scorer_params, protocol)
     table = summary_table(oos, ms.model)
-    metrics = flat_metrics(table, ms.model)
     get_run_logger().info(overall_line(ms.model, table))
-    scorer, evaluation = final.result(), evaluate_oos(oos[ms.model])
-    importance = scorer.gain_importance() if hasattr(scorer, "gain_importance") else None
-    plots = render_plots.submit(oos[ms.model], evaluation["sweep"], importance)  # rendered while the run is logged
-    digest, ranges = data_digest(bars), {s: [str(b.index[0]), str(b.index[-1])] for s, b in bars.items()}
-    bundle = ScorerBundle(scorer, ms.feature_config(), list(pooled.X.columns), ms.param_grids, pooled.history,
-                          {"model": ms.model, "timeframe": timeframe, "symbols": symbols,
-                           "strategies": list(ms.strategies), "data_ranges": ranges})
-    run_id, model_uri = log_training_run(
-        EXPERIMENT, f"signal-quality-{ms.model}", params=run_params(ms, protocol, bars, pooled, scorer, timeframe),
-        metrics=metrics, tags={"data_digest": digest, "task": "signal_quality", "settings": settings_key(ms, protocol),
-                               "model_settings": ms.to_json(), "protocol": protocol.to_json(),
-                               "data_ranges": json.dumps(ranges)}, bars=bars, model=bundle,
-        example=pooled.X.tail(5).reset_index(drop=True),
-        files=lambda: run_files(table, evaluation, importance, plots, pooled))
-    create_markdown_artifact(key="signal-quality-oos", description="Out-of-sample scorer vs baselines, per dataset "
-                             "and strategy", markdown=run_markdown(ms.model, protocol, run_id, scorer, table, pooled.counts))
-    tags = {"model": ms.model, "data_digest": digest, "settings": settings_key(ms, protocol)}
-    candidate = Candidate(model_uri, run_id, "auc", metrics["auc"], metrics, tags,
-                          f"{ms.model} on {','.join(symbols)} x {','.join(ms.strategies)}")
-    return TrainOutcome(candidate, ms.model, digest, protocol.to_json())
+    return record_training(EXPERIMENT, bars, symbols, timeframe, ms=ms, protocol=protocol, pooled=pooled,
+                           final=final, oos=oos, table=table)
 
 
 @flow(name="register-signal-quality", log_prints=True)
@@ -152,38 +144,6 @@ def register_signal_quality(outcome: TrainOutcome, symbols: list[str] | None = N
     return register_trained(registry.SIGNAL_QUALITY_MODEL, outcome.candidate,
                             lambda champion: champion_score(champion, outcome, symbols, timeframe), gates,
                             lower_is_better=False, min_improvement=min_improvement)
-
-
-@flow(name="signal-quality-pipeline", log_prints=True)
-def signal_quality_pipeline(symbols: list[str] | None = None, timeframe: str = "1d",
-                            strategies: list[str] | None = None, model: str = "xgboost",
-                            param_grids: ParamGrids | None = None, pt_mult: float = 1.5,
-                            sl_mult: float = 1.5, max_holding: int = 10, vol_span: int = 50,
-                            use_shared_features: bool = True, n_estimators: int = 150, max_depth: int = 2,
-                            min_keep: float = 0.4, calibration: str = "sigmoid", n_splits: int = 5,
-                            min_train_fraction: float = 0.4, embargo_pct: float = 0.01,
-                            min_improvement: float = 0.01, min_auc: float = 0.5, max_ece: float = 0.1,
-                            min_kept: float = 0.3, min_auc_lift: float = 0.0, training_id: int | None = None,
-                            actor: str = "pipeline", force: bool = True) -> RegisterOutcome:
-    """Train, evaluate and register the signal quality scorer, recording an ``MLModelTraining`` row.
-
-    Parameters are those of :func:`train_signal_quality` and :func:`register_signal_quality`. With
-    ``force=False`` nothing is retrained when the champion was trained on exactly the current data
-    with the same settings.
-    """
-    train = {"strategies": strategies, "model": model, "param_grids": param_grids, "pt_mult": pt_mult,
-             "sl_mult": sl_mult, "max_holding": max_holding, "vol_span": vol_span,
-             "use_shared_features": use_shared_features, "n_estimators": n_estimators, "max_depth": max_depth,
-             "min_keep": min_keep, "calibration": calibration}
-    validation = {"n_splits": n_splits, "min_train_fraction": min_train_fraction, "embargo_pct": embargo_pct}
-    gates = {"min_improvement": min_improvement, "min_auc": min_auc, "max_ece": max_ece, "min_kept": min_kept,
-             "min_auc_lift": min_auc_lift}
-    return training_pipeline(
-        "SIGNAL_QUALITY", registry.SIGNAL_QUALITY_MODEL, symbols=list(symbols or DAILY_SAMPLES),
-        timeframe=timeframe, params={**train, **validation, **gates},
-        settings_key=lambda: settings_key(model_settings(**train), Protocol(**validation)),
-        train=train_signal_quality, train_args={**train, **validation}, register=register_signal_quality,
-        register_args=gates, force=force, training_id=training_id, actor=actor)
 
 
 if __name__ == "__main__":

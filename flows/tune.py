@@ -23,37 +23,27 @@ from prefect import flow, get_run_logger, unmapped
 
 import registry
 from abtpro.settings import get_settings
-from flows.common import (
-    load_bars,
-    task_runner,
-)
-from flows.steps.tune import (
+from flows.common import load_bars, task_runner
+from flows.steps.tune import collect_outcomes, record, record_failure, replay_oos, tune_pair, walk_forward
+from flows.steps.tune_jobs import (
     DEFAULT_STRATEGIES,
     EXPERIMENT,
     ApplyOutcome,
     TuneJob,
     TuneOutcome,
-    _failed,
-    _record,
-    _up_to_date,
+    already_tuned,
     apply_result,
+    ensure_samples,
     method_key,
-    replay_oos,
     start_job,
-    tune_pair,
-    walk_forward,
 )
 from ml.datasets import DAILY_SAMPLES
 from ml.strategies import get_strategy_class
 from ml.tuner import OPTUNA
-from store import bars as store
 from store import optimizations
 
 __all__ = ["EXPERIMENT", "ApplyOutcome", "TuneJob", "TuneOutcome", "apply_params", "method_key", "tune_many",
            "tune_strategy", "tuning_pipeline"]
-
-
-# ------------------------------------------------------------------------------------------- flows
 
 
 @flow(name="tune-strategy", log_prints=True)
@@ -88,9 +78,9 @@ def tune_strategy(strategy: str, symbol: str, timeframe: str = "1d", method: str
         bars = load_bars(url, symbol, timeframe)
         report = walk_forward(bars, job)
         replay = replay_oos(bars, job, report)
-        outcome = _record(url, job, optimization_id, bars, report, replay)
+        outcome = record(url, job, optimization_id, bars, report, replay)
     except Exception as err:
-        _failed(url, job, optimization_id, err)
+        record_failure(url, job, optimization_id, err)
         raise
     logger.info("optimization %d: recommended=%s, OOS Sharpe change %+.3f, DSR %.2f, PBO %.2f", optimization_id,
                 outcome.recommended, outcome.oos_improvement, outcome.deflated_sharpe, outcome.pbo)
@@ -118,16 +108,12 @@ def tune_many(symbols: list[str] | None = None, strategies: list[str] | None = N
         The rows' ids, in (symbol, strategy) order.
     """
     url = get_settings().db_url
-    logger = get_run_logger()
     symbols = list(symbols or DAILY_SAMPLES)
     every_job = [TuneJob(strategy, symbol, timeframe, method, budget, n_windows, seed, user_id)
                  for symbol in symbols for strategy in (strategies or DEFAULT_STRATEGIES)]
     loads = dict(zip(symbols, load_bars.map(unmapped(url), symbols, unmapped(timeframe))))
-    done = {} if force else _up_to_date(url, every_job, loads)
+    done = {} if force else already_tuned(url, every_job, loads)
     jobs = [job for job in every_job if job not in done]
-    if done:
-        logger.info("%d of %d pairs are up to date (same settings, same bars): not tuned again", len(done),
-                    len(every_job))
     if not jobs:
         return [done[job] for job in every_job]
     registry.ensure_experiment(get_settings(), EXPERIMENT)  # once, before the parallel records
@@ -135,18 +121,7 @@ def tune_many(symbols: list[str] | None = None, strategies: list[str] | None = N
     bars = [loads[job.symbol] for job in jobs]
     pairs = tune_pair.map(unmapped(url), jobs, started, bars)  # each pair starts as soon as its row is RUNNING
     ids = [f.result() for f in started]
-    outcomes = []
-    for job, optimization_id, *steps in zip(jobs, ids, bars, pairs):
-        try:  # in pipeline order, so a failed bar load's own error is the one recorded
-            method_key(job.method)
-            outcomes.append([step.result() for step in steps][-1])
-        except Exception as err:  # noqa: BLE001 - any failure of one pair is recorded on its row
-            outcomes.append(_failed(url, job, optimization_id, err))
-    failed = [o for o in outcomes if o.status == optimizations.FAILED]
-    logger.info("tuned %d pairs: %d recommended, %d failed", len(outcomes),
-                sum(o.recommended for o in outcomes), len(failed))
-    for o in failed:
-        logger.warning("optimization %d (%s on %s) failed: %s", o.optimization_id, o.strategy, o.symbol, o.error)
+    collect_outcomes(url, jobs, ids, bars, pairs)
     new = dict(zip(jobs, ids))
     return [done[job] if job in done else new[job] for job in every_job]
 
@@ -174,15 +149,6 @@ def apply_params(optimization_id: int, actor: str = "pipeline", force: bool = Fa
                         bool(row.performance.get("forced", False)))
 
 
-def _ensure_samples(symbols: tuple[str, ...], timeframe: str = "1d") -> None:
-    from flows.ingest import ingest
-
-    url = get_settings().db_url
-    for symbol in symbols:
-        if store.read_bars(url, symbol, timeframe, last=1).empty:
-            ingest(source="sample", symbol=symbol)
-
-
 if __name__ == "__main__":
     from abtpro.settings import apply_offline_env
     from store import migrate
@@ -190,7 +156,7 @@ if __name__ == "__main__":
     apply_offline_env()
 
     migrate.upgrade(get_settings().db_url, "head")  # idempotent; `abtpro db upgrade` does the same
-    _ensure_samples(DAILY_SAMPLES)
+    ensure_samples(DAILY_SAMPLES)
     for oid in tuning_pipeline(symbols=list(DAILY_SAMPLES), budget=20, n_windows=3):
         row = optimizations.get(get_settings().db_url, oid)
         print(f"{oid:4d} {row.symbol:7s} {row.strategy:20s} {row.status:9s} recommended={row.recommended!s:5s} "

@@ -16,23 +16,25 @@ from registry.mlflow_registry import (
     alias_version,
     annotate_version,
     champion_context,
-    code_version,
-    configure,
-    ensure_experiment,
-    frame_digest,
     load_alias,
-    load_run_parquet,
     log_model,
-    log_monitoring_pass,
-    log_run,
-    log_training_data,
     register,
-    run_params,
-    series_digest,
     set_alias,
     version_tags,
 )
 from registry.promotion import Candidate, RegisterOutcome, RegistrationPlan, plan_registration, up_to_date
+from registry.tracking import (
+    code_version,
+    configure,
+    ensure_experiment,
+    frame_digest,
+    load_run_parquet,
+    log_monitoring_pass,
+    log_run,
+    log_training_data,
+    run_params,
+    series_digest,
+)
 
 __all__ = [
     "ABSENT_CODES",

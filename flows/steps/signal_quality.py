@@ -1,12 +1,13 @@
 """The steps of the signal-quality flows (:mod:`flows.signal_quality`): one task per (symbol, strategy) set, per
-walk-forward fold and per baseline, the final fit, the plots, the run's params and files, and the champion's
-score on the candidate's data."""
+walk-forward fold and per baseline, the final fit, the plots, and the champion's score on the candidate's data.
+
+Contents: the tasks :func:`prepare_set`, :func:`walk_forward`, :func:`fit_final`, :func:`render_plots`; their
+fan-outs :func:`build_sets`, :func:`evaluate_models`; :func:`champion_score`. The training run's record (params,
+files, artifact, candidate) is :mod:`flows.steps.signal_quality_run`."""
 
 from __future__ import annotations
 
-import io
 import json
-from dataclasses import asdict
 
 import mlflow
 import pandas as pd
@@ -18,7 +19,7 @@ from flows.common import load_series, png_files, task_threads
 from ml.signal_quality import SignalFeatureConfig
 from ml.signal_quality.bundle import SignalSet, make_scorer, prepare_signal_set
 from ml.signal_quality.recipe import ModelSettings, PooledSets, Protocol, pool_sets
-from ml.signal_quality.summary import SUMMARY_METRICS, oos_metrics, reference_sample
+from ml.signal_quality.summary import oos_metrics
 from ml.signal_quality.validation import walk_forward_predict
 
 #: Run artifact holding the feature rows the final scorer was fitted on (the drift reference of ``monitor-models``).
@@ -87,42 +88,6 @@ def evaluate_models(pooled: PooledSets, models: list[str], scorer_params: dict,
              for fold in reversed(protocol.cv().test_folds(resolved))]
     futures = {m: walk_forward.submit(m, scorer_params, pooled, protocol) for m in rest}
     return {first: pd.concat([f.result() for f in reversed(folds)]), **{m: f.result() for m, f in futures.items()}}
-
-
-def run_params(ms: ModelSettings, protocol: Protocol, bars: dict, pooled: PooledSets, scorer, timeframe: str) -> dict:
-    """The MLflow params of a training run: the recipe, the protocol, the data's shape and the scorer's."""
-    return {
-        "model": ms.model, "symbols": ",".join(bars), "timeframe": timeframe, "strategies": ",".join(ms.strategies),
-        "param_grids": json.dumps(ms.param_grids), "pt_mult": ms.pt_mult, "sl_mult": ms.sl_mult,
-        "max_holding": ms.max_holding, "vol_span": ms.vol_span, "use_shared_features": ms.use_shared_features,
-        **asdict(protocol), "feature_config_hash": ms.feature_config().config_hash(),
-        "n_features": pooled.X.shape[1], "n_signals": len(pooled.X), "threshold": float(scorer.threshold_),
-        **{f"model__{k}": v for k, v in scorer.get_params().items()}}
-
-
-def run_files(table: pd.DataFrame, ev: dict[str, pd.DataFrame], importance: pd.Series | None, plots,
-              pooled: PooledSets) -> dict[str, bytes | str]:
-    """The run's files: the drift reference (:data:`REFERENCE_ARTIFACT`) and the ``evaluation/`` folder."""
-    reference = io.BytesIO()
-    reference_sample(pooled).to_parquet(reference, index=False)
-    files = {REFERENCE_ARTIFACT: reference.getvalue(),
-             "evaluation/oos_summary.csv": table.round(6).to_csv(),
-             "evaluation/oos_summary.md": table.round(4).to_markdown(),
-             "evaluation/threshold_sweep.csv": ev["sweep"].round(6).to_csv(index=False),
-             "evaluation/threshold_sweep.md": ev["sweep"].round(4).to_markdown(index=False),
-             "evaluation/calibration_deciles.csv": ev["calibration"].round(6).to_csv(index=False)}
-    if importance is not None:
-        files["evaluation/feature_importance.csv"] = importance.rename("gain_share").to_csv()
-    return {**files, **{f"evaluation/{name}": png for name, png in plots.result().items()}}
-
-
-def run_markdown(model: str, protocol: Protocol, run_id: str, scorer, table: pd.DataFrame,
-                 counts: dict[str, int]) -> str:
-    """The Prefect artifact of a training run: the out-of-sample table of the scorer and the baselines."""
-    return (f"# Signal quality, out of sample (purged walk-forward, {protocol.n_splits} folds)\n\n"
-            f"Trained: **{model}**; MLflow run `{run_id}`; threshold {scorer.threshold_:.4f}\n\n"
-            + table[list(SUMMARY_METRICS)].round(4).to_markdown()
-            + "\n\nSignals per set (after warm-up): " + ", ".join(f"{k} {n}" for k, n in counts.items()))
 
 
 def champion_score(champion, outcome, symbols: list[str], timeframe: str) -> float | None:
