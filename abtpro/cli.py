@@ -9,10 +9,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from abtpro import cli_replay
+from abtpro import cli_replay, cli_run, cli_tables
 from abtpro.cli_users import users_app
 from abtpro.settings import apply_offline_env, get_settings
 
@@ -62,7 +60,7 @@ def db_upgrade(revision: str = "head") -> None:
 
     url = get_settings().db_url
     migrate.upgrade(url, revision)
-    console.print(f"database at revision [bold]{migrate.current(url)}[/] ({_redact(url)})")
+    console.print(f"database at revision [bold]{migrate.current(url)}[/] ({cli_tables.redact(url)})")
 
 
 @db_app.command("downgrade")
@@ -81,44 +79,6 @@ def db_current() -> None:
     from store import migrate
 
     console.print(migrate.current(get_settings().db_url) or "unversioned")
-
-
-def _redact(url: str) -> str:
-    from store.db import redact_url
-
-    return redact_url(url)
-
-
-def _ingest_table(summary: list) -> Table:
-    table = Table(title="Ingestion")
-    for col in ("symbol", "timeframe", "read", "inserted", "merged", "quarantined"):
-        table.add_column(col, justify="left" if col in ("symbol", "timeframe") else "right")
-    for s in summary:
-        table.add_row(s.symbol, s.timeframe, f"{s.read:,}", f"{s.inserted:,}", f"{s.merged:,}", f"{s.quarantined:,}")
-    return table
-
-
-def _store_table() -> Table:
-    from store.bars import bar_counts, quarantine_count
-
-    url = get_settings().db_url
-    table = Table(title=f"Market bars in {_redact(url)}")
-    for col in ("symbol", "timeframe", "rows", "first", "last"):
-        table.add_column(col, justify="right" if col == "rows" else "left")
-    for row in bar_counts(url).itertuples(index=False):
-        table.add_row(row.symbol, row.timeframe, f"{row.rows:,}", str(row.first), str(row.last))
-    table.caption = f"quarantined rows: {quarantine_count(url):,}"
-    return table
-
-
-def _validation_table(results: list[dict]) -> Table:
-    table = Table(title="Validation (Great Expectations)")
-    for col in ("symbol", "timeframe", "rows", "result", "failed expectations"):
-        table.add_column(col)
-    for r in results:
-        table.add_row(r["symbol"], r["timeframe"], f"{r['rows']:,}", "[green]pass[/]" if r["success"] else "[red]FAIL[/]",
-                      ", ".join(r["failed"]) or "-")
-    return table
 
 
 @app.command()
@@ -145,7 +105,7 @@ def ingest(
     if not summary and source == "configured":
         console.print("nothing new from the configured sources (docs/sources.md)")
         return
-    console.print(_ingest_table(summary))
+    console.print(cli_tables.ingest_table(summary))
 
 
 @app.command()
@@ -157,108 +117,8 @@ def validate(fail_on_error: bool = False) -> None:
     from flows.validate import validate as validate_flow
 
     results = validate_flow(fail_on_error=fail_on_error)
-    console.print(_validation_table(results))
+    console.print(cli_tables.validation_table(results))
     console.print(f"Data Docs: {data_docs_index(get_settings().resolved_data_dir()).as_uri()}")
-
-
-def _quiet_console_handlers() -> None:
-    """Keep INFO flow logs off the terminal (progress shows them); warnings and errors still print."""
-    for handler in logging.getLogger().handlers:
-        if type(handler).__name__ == "PrefectConsoleHandler":
-            handler.setLevel(logging.WARNING)
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-
-
-class _Bar(logging.Handler):
-    """The pipeline's progress bar: one tick per step; each flow-run log line shows as the step's live status
-    (full logs are in the Prefect UI). Called with a step's name as it starts (the parent flow's callback)."""
-
-    def __init__(self, progress: Progress, steps: int) -> None:
-        super().__init__(logging.INFO)
-        self.progress, self.task_id, self.current = progress, progress.add_task("pipeline", total=steps), None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.current is not None:
-            message = record.getMessage().splitlines()[0][:90]
-            self.progress.update(self.task_id, description=f"{self.current} [dim]· {message}[/]")
-
-    def __call__(self, name: str | None) -> None:
-        """Mark the current step done and start ``name`` (None: the last step is done)."""
-        if self.current is not None:
-            self.progress.advance(self.task_id)
-            self.progress.console.print(f"[green]✓[/] {self.current}")
-        self.current = name
-        if name is not None:
-            self.progress.update(self.task_id, description=name)
-
-
-def _run_pipeline(serve: bool) -> tuple[object, str, str | None]:
-    """The ``abtpro-pipeline`` flow with a progress bar, then the demo key and (``serve``) the BentoML service."""
-    from abtpro import stack
-    from flows.pipeline import STEPS, pipeline
-
-    settings = get_settings()
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TimeElapsedColumn())
-    _quiet_console_handlers()
-    _prefect_fixes()
-    flow_logger = logging.getLogger("prefect.flow_runs")
-    with Progress(*columns, console=console) as progress:
-        bar = _Bar(progress, len(STEPS) + 1 + serve)
-        flow_logger.addHandler(bar)
-        try:
-            result = pipeline(progress=bar)
-            bar("create demo API key")
-            key = _demo_key(settings)
-            service = None
-            if serve:
-                bar("start BentoML service")
-                service = stack.start_service(settings)
-            bar(None)
-        finally:
-            flow_logger.removeHandler(bar)
-    return result, key, service
-
-
-def _registration_table(title: str, result) -> Table:
-    """One row: the version a pipeline registered and whether it became champion, with the reason."""
-    table = Table(title=title)
-    for col in ("registered version", "champion?", "decision"):
-        table.add_column(col)
-    table.add_row(f"{result.version}", "[green]yes[/]" if result.promoted else "no", result.reason)
-    return table
-
-
-def _tuning_table(settings, ids: list[int]) -> Table:
-    """One row per tuned (series, strategy): the out-of-sample verdict of the walk-forward tuning."""
-    from flows.pipeline import TUNE_METHOD
-    from store import optimizations
-
-    table = Table(title=f"Strategy tuner ({TUNE_METHOD}, walk-forward: tuned in sample, judged out of sample)")
-    for col in ("optimization", "series", "strategy", "OOS Sharpe change", "deflated Sharpe", "PBO", "recommended?"):
-        table.add_column(col, justify="right" if col not in ("series", "strategy") else "left")
-    for oid in ids:
-        row = optimizations.get(settings.db_url, oid)
-        perf = row.performance
-        if row.status != optimizations.COMPLETED:
-            table.add_row(str(oid), row.symbol, row.strategy, "", "", "", f"[red]{row.status}[/]: {row.error}")
-            continue
-        table.add_row(str(oid), row.symbol, row.strategy, f"{perf['oos_improvement']:+.3f}",
-                      f"{perf['deflated_sharpe']:.2f}", f"{perf['pbo']:.2f}",
-                      "[green]yes[/]" if row.recommended else "no (defaults stay)")
-    return table
-
-
-def _demo_key(settings) -> str:
-    """The local demo admin's API key (created on the first run, kept in the data dir)."""
-    from abtpro.keys import local_key
-
-    return local_key(settings, "demo", role="admin")[0]
-
-
-def _curl(url: str, key: str) -> str:
-    return (f"curl -s -X POST {url}/ml/signal/score -H 'Content-Type: application/json' -H 'X-API-Key: {key}' "
-            """-d '{"symbol": "SP500", "timeframe": "1d", "strategy": "sma_crossover", "side": "BUY", "explain": true}'""")
 
 
 @app.command()
@@ -284,14 +144,14 @@ def run(
     from data_contracts.expectations import data_docs_index
 
     urls = stack.start_servers(settings, service=False) if ui else {}
-    result, key, service = _run_pipeline(serve)
-    console.print(_ingest_table(result.ingested))
-    console.print(_validation_table(result.validation))
-    console.print(_store_table())
-    console.print(_registration_table("Volatility predictor (out-of-sample walk-forward)", result.volatility))
-    console.print(_registration_table("Signal quality scorer (purged walk-forward, out of sample)",
+    result, key, service = cli_run.run_pipeline(console, serve)
+    console.print(cli_tables.ingest_table(result.ingested))
+    console.print(cli_tables.validation_table(result.validation))
+    console.print(cli_tables.store_table())
+    console.print(cli_tables.registration_table("Volatility predictor (out-of-sample walk-forward)", result.volatility))
+    console.print(cli_tables.registration_table("Signal quality scorer (purged walk-forward, out of sample)",
                                       result.signal_quality))
-    console.print(_tuning_table(settings, result.optimizations))
+    console.print(cli_tables.tuning_table(settings, result.optimizations))
     if replay and ui and service and settings.replay_holdback_days > 0:
         replayed = cli_replay.run_replay(settings, service, max_steps=settings.replay_steps)
         console.print(cli_replay.replay_table(replayed))
@@ -300,21 +160,12 @@ def run(
     if service:
         urls["BentoML service (Swagger UI, OpenAPI at /docs.json)"] = f"{service}/"
         urls["Prometheus metrics"] = f"{service}/metrics"
-    _where_to_look(urls)
+    cli_tables.where_to_look(console, urls)
     if service:
         console.print("\nScore a signal (demo admin key, kept in the data dir):")
-        console.print(_curl(service, key), soft_wrap=True, highlight=False)
+        console.print(cli_run.curl(service, key), soft_wrap=True, highlight=False)
     if ui or serve:
         console.print("\nServers keep running in the background; stop them with [bold].venv/bin/abtpro down[/].")
-
-
-def _where_to_look(urls: dict[str, str]) -> None:
-    table = Table(title="Where to look", show_header=False)
-    table.add_column("what")
-    table.add_column("where")
-    for what, where in urls.items():
-        table.add_row(what, where)
-    console.print(table)
 
 
 @app.command()
@@ -334,7 +185,7 @@ def up(
         urls = stack.start_servers(settings, service=serve)
     except RuntimeError as err:
         _fail(f"{err}\n(no models yet? `abtpro run` trains them; `abtpro up --no-serve` starts the rest)")
-    _where_to_look(urls)
+    cli_tables.where_to_look(console, urls)
 
 
 @app.command()
