@@ -43,11 +43,22 @@ def horizon_bars(horizon_minutes: int, timeframe: str) -> int:
 
 # --- volatility predictions -------------------------------------------------------------------------
 
-def unresolved_volatility(url: str) -> pd.DataFrame:
-    """Forecasts still without ``actual`` (and with a known origin): id, symbol, timeframe, as_of, horizon."""
+def _series(cond: list, model: Any, symbols: list[str] | None, timeframes: list[str] | None) -> list:
+    """``cond`` restricted to ``symbols`` / ``timeframes`` when given (None: all)."""
+    if symbols is not None:
+        cond.append(model.symbol.in_(list(symbols)))
+    if timeframes is not None:
+        cond.append(model.timeframe.in_(list(timeframes)))
+    return cond
+
+
+def unresolved_volatility(url: str, symbols: list[str] | None = None,
+                          timeframes: list[str] | None = None) -> pd.DataFrame:
+    """Forecasts still without ``actual`` (and with a known origin), optionally of some series only:
+    id, symbol, timeframe, as_of, horizon."""
     m = VolatilityPrediction
-    stmt = (select(m.id, m.symbol, m.timeframe, m.as_of, m.horizon)
-            .where(m.actual.is_(None), m.as_of.is_not(None)).order_by(m.symbol, m.timeframe, m.as_of))
+    cond = _series([m.actual.is_(None), m.as_of.is_not(None)], m, symbols, timeframes)
+    stmt = select(m.id, m.symbol, m.timeframe, m.as_of, m.horizon).where(*cond).order_by(m.symbol, m.timeframe, m.as_of)
     with get_engine(url).connect() as conn:
         rows = conn.execute(stmt).all()
     frame = pd.DataFrame(rows, columns=["id", "symbol", "timeframe", "as_of", "horizon"])
@@ -92,12 +103,14 @@ def volatility_window(url: str, model_name: str, model_version: str | None = Non
 
 # --- scored signals ---------------------------------------------------------------------------------
 
-def unresolved_signals(url: str) -> pd.DataFrame:
-    """Scored signals with a side and a signal bar but no outcome row yet."""
+def unresolved_signals(url: str, symbols: list[str] | None = None,
+                       timeframes: list[str] | None = None) -> pd.DataFrame:
+    """Scored signals with a side and a signal bar but no outcome row yet (optionally of some series only)."""
     s, o = MLSignalScore, MLSignalOutcome
+    cond = _series([o.id.is_(None), s.signal_ts.is_not(None), s.side.is_not(None)], s, symbols, timeframes)
     stmt = (select(s.id, s.symbol, s.timeframe, s.side, s.signal_ts)
             .outerjoin(o, o.score_id == s.id)
-            .where(o.id.is_(None), s.signal_ts.is_not(None), s.side.is_not(None))
+            .where(*cond)
             .order_by(s.symbol, s.timeframe, s.signal_ts))
     with get_engine(url).connect() as conn:
         rows = conn.execute(stmt).all()
