@@ -125,7 +125,7 @@ def emit_resolved(result: BackfillResult) -> str | None:
                            payload={"volatility": result.volatility_resolved, "signals": result.signals_resolved,
                                     "symbols": result.symbols, "timeframes": result.timeframes,
                                     "newest_data_ts": result.newest_data_ts})
-    except Exception as err:  # the outcomes are stored; the daily monitor-models schedule catches up
+    except Exception as err:  # noqa: BLE001 -- outcomes are stored; the daily monitor-models run catches up
         get_run_logger().warning("could not emit %s: %s", OUTCOMES_RESOLVED, err)
         return None
     return str(event.id) if event else None
