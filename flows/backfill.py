@@ -10,7 +10,10 @@ Unresolved rows are simply left for the next run. Given ``symbols`` / ``timefram
 ``abtpro.bars.arrived`` event reports, through the deployment trigger) only those series are resolved;
 without them, all. When a run resolved at least one outcome it emits :data:`OUTCOMES_RESOLVED`
 (resource ``abtpro.outcomes``; payload: counts per kind, symbols, timeframes, the newest data time
-resolved), on which the ``monitor-models`` deployment is triggered. ``python -m flows.backfill`` runs it once.
+resolved), on which the ``monitor-models`` deployment is triggered. Before it ends, a run looks for bars
+stored while it ran and resolves their series too (at most ``catch_up`` more passes): the deployment
+runs one at a time and cancels the runs events start meanwhile (``CANCEL_NEW``), so the running one
+does their work and no arrival is left unresolved. ``python -m flows.backfill`` runs it once.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from ml.signal_quality.labels import BarrierConfig, triple_barrier_labels
 from ml.volatility.targets import realised_vol_target
 from store import bars as bar_store
 from store import monitoring as store
+from store.models import utcnow
 
 OUTCOMES_RESOLVED = "abtpro.outcomes.resolved"
 SIDES = {"BUY": 1, "LONG": 1, "1": 1, "+1": 1, "SELL": -1, "SHORT": -1, "-1": -1}
@@ -134,19 +138,27 @@ def emit_resolved(result: BackfillResult) -> str | None:
 @flow(name="backfill-outcomes", log_prints=True)
 def backfill_outcomes(pt_mult: float = 1.5, sl_mult: float = 1.5, max_holding: int = 10,
                       vol_span: int = 50, symbols: list[str] | None = None,
-                      timeframes: list[str] | None = None) -> BackfillResult:
+                      timeframes: list[str] | None = None, catch_up: int = 2) -> BackfillResult:
     """Resolve volatility forecasts and scored signals whose outcomes the stored bars now reveal.
 
     Args:
         pt_mult, sl_mult, max_holding, vol_span: the triple-barrier settings the scorer was trained with.
         symbols, timeframes: resolve only these series (the arrival event's); None or empty: all.
+        catch_up: extra passes over series whose bars were stored while this run ran.
     """
-    url = get_settings().db_url
+    url, config = get_settings().db_url, BarrierConfig(pt_mult, sl_mult, max_holding, vol_span)
     symbols, timeframes = list(symbols) if symbols else None, list(timeframes) if timeframes else None
-    vol_done, vol_left, vol_rows = backfill_volatility(url, symbols, timeframes)
-    sig_done, sig_left, sig_rows = backfill_signals(url, BarrierConfig(pt_mult, sl_mult, max_holding, vol_span),
-                                                    symbols, timeframes)
-    done = pd.concat([vol_rows, sig_rows])
+    vol_done = sig_done = 0
+    frames = []
+    for _ in range(1 + max(catch_up, 0)):
+        started = utcnow()
+        vol_n, vol_left, vol_rows = backfill_volatility(url, symbols, timeframes)
+        sig_n, sig_left, sig_rows = backfill_signals(url, config, symbols, timeframes)
+        vol_done, sig_done, frames = vol_done + vol_n, sig_done + sig_n, [*frames, vol_rows, sig_rows]
+        symbols, timeframes = store.series_ingested_since(url, started)
+        if not symbols:
+            break
+    done = pd.concat(frames)
     newest = None if done.empty else pd.Timestamp(done["ts"].max()).isoformat()
     result = BackfillResult(vol_done, vol_left, sig_done, sig_left, sorted(map(str, done["symbol"].unique())),
                             sorted(map(str, done["timeframe"].unique())), newest)

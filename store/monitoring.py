@@ -209,6 +209,15 @@ def bars_between(url: str, symbols: list[str], timeframe: str, after: datetime |
         return int(conn.execute(stmt).scalar_one())
 
 
+def series_ingested_since(url: str, since: datetime) -> tuple[list[str], list[str]]:
+    """Symbols and timeframes with bars stored (inserted or changed) at or after ``since`` (wall clock)."""
+    b = MarketBar
+    stmt = select(b.symbol, b.timeframe).where(b.ingested_at >= since).distinct()
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(stmt).all()
+    return sorted({r.symbol for r in rows}), sorted({r.timeframe for r in rows})
+
+
 def last_fired_data_ts(url: str, model_name: str) -> datetime | None:
     """``data_ts`` of the newest trigger of ``model_name`` that fired (suppressed ones do not count)."""
     stmt = (select(RetrainTrigger.data_ts).where(RetrainTrigger.model_name == model_name,
