@@ -11,7 +11,8 @@ MLflow run). Two families of evidence can ask for a retrain:
 
 A cooldown then decides whether the retrain may actually fire, so that a persisting problem does not
 start a retrain storm. Cooldowns and the spacing of monitoring passes count **bars of data time**
-(:func:`bar_cooldown_check`, :func:`pass_due`), so they mean the same in a market replay and live. Every function returns its reasons as text, which the flows record.
+(:func:`bar_cooldown_check`, :func:`pass_due`), so they mean the same in a market replay and live.
+Every function returns its reasons as text, which the flows record.
 """
 
 from __future__ import annotations

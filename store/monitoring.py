@@ -239,14 +239,6 @@ def last_pass(url: str, model_name: str, model_version: str | None) -> dict[str,
     return None if row is None else {"id": row.id, "window_end": row.window_end, "created_at": row.created_at}
 
 
-def last_fired_at(url: str, model_name: str) -> datetime | None:
-    """When a retrain last fired for ``model_name`` (suppressed triggers do not count)."""
-    stmt = select(func.max(RetrainTrigger.created_at)).where(
-        RetrainTrigger.model_name == model_name, RetrainTrigger.status.in_(FIRED_STATUSES))
-    with get_engine(url).connect() as conn:
-        return conn.execute(stmt).scalar_one()
-
-
 def open_trigger(url: str, model_name: str) -> int | None:
     """The newest fired trigger of ``model_name`` that no retrain has picked up yet."""
     stmt = (select(RetrainTrigger.id).where(RetrainTrigger.model_name == model_name,
