@@ -121,7 +121,8 @@ def test_shifted_volatility_context_drifts_fires_and_cools_down(trained):
     assert any("in cooldown" in r for r in store.trigger_history(url, NAME)[0]["reasons"])
 
     # the signal_drift_features param narrows the compared inputs
-    (narrow,) = monitor_models(models=[NAME], dispatch="none", signal_drift_features=["volume_z", "volume_rel"])
+    (narrow,) = monitor_models(models=[NAME], dispatch="none", every_bars=0,
+                                 signal_drift_features=["volume_z", "volume_rel"])
     assert narrow.decision == "ok" and narrow.drift_share == 0.0
     assert set(store.monitoring_history(url, NAME)[0]["drift"]["features"]) == {"volume_z", "volume_rel"}
 
