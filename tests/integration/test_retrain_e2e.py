@@ -68,6 +68,11 @@ def _runs_of(deployment: str) -> list:
         return client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment])))
 
 
+def _final_runs(deployment: str) -> list:
+    """The finished runs (the schedule also keeps future runs of a deployment in Scheduled)."""
+    return [r for r in _runs_of(deployment) if r.state and r.state.is_final()]
+
+
 def _retrain_runs(api: str) -> list:
     return _runs_of("retrain-model")
 
@@ -76,7 +81,7 @@ def _triggered_monitoring(known: int, timeout: float = 120.0):
     """Wait for the ``monitor-models`` run that ``abtpro.outcomes.resolved`` (emitted by the backfill) started."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runs = [r for r in _runs_of("monitor-models") if r.state and r.state.is_final()]
+        runs = _final_runs("monitor-models")
         if len(runs) > known:
             return runs
         time.sleep(2)
@@ -107,7 +112,7 @@ def test_stable_data_fires_no_trigger(servers, db_url):
     from store import monitoring as store
 
     build_world(db_url, servers["mlflow"], variance_scale=1.0)
-    known = len(_runs_of("monitor-models"))
+    known = len(_final_runs("monitor-models"))
     _run("backfill-outcomes")  # resolves outcomes: its abtpro.outcomes.resolved event starts monitor-models
     (run,) = _triggered_monitoring(known)
     assert run.state.is_completed(), run.state
@@ -160,7 +165,7 @@ def test_doubled_volatility_triggers_a_retraining_run_that_promotes(servers, db_
     assert served.status_code == 200, served.text
     assert served.json()["count"] == 250 and served.json()["model"]["version"] == "1"
 
-    known = len(_runs_of("monitor-models"))
+    known = len(_final_runs("monitor-models"))
     _run("backfill-outcomes")  # its event starts the monitoring run, whose drift event starts the retrain
     assert all(r.state.is_completed() for r in _triggered_monitoring(known))
     (row,) = store.monitoring_history(db_url, registry.VOLATILITY_MODEL, limit=1)
