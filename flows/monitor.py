@@ -3,7 +3,10 @@
 For each registered model holding the ``champion`` alias, ``monitor-models``
 
 1. takes its newest ``window`` live predictions (``VolatilityPrediction`` rows of that version; the
-   outcome backfill fills ``actual``) and computes live metrics (:mod:`ml.monitoring`);
+   outcome backfill fills ``actual``); a pass is due only when the newest resolved outcome advanced by
+   ``every_bars`` bars of data time since the version's last pass (``model_monitoring.window_end``),
+   otherwise the flow logs "no new data" and records nothing (:func:`ml.monitoring.pass_due`); it then
+   computes live metrics (:mod:`ml.monitoring`);
 2. compares them with the version's own out-of-sample validation metrics, logged at registration
    in its MLflow run (``qlike_<symbol>``/``qlike_mean``, ``coverage_...``);
 3. measures feature drift (:mod:`ml.drift`: PSI, KS, Wasserstein) of the features stored with the
@@ -14,8 +17,9 @@ For each registered model holding the ``champion`` alias, ``monitor-models``
    "not available" recorded);
 4. writes the result to the ``model_monitoring`` table, to MLflow (experiment ``abtpro-monitoring``,
    one run per model version, metrics with ``step`` = monitoring pass) and to a Prefect artifact;
-5. when accuracy decayed beyond tolerance or the features drifted, records a ``RetrainTrigger``
-   (or a suppressed one inside the cooldown) and fires it: with a Prefect server that has the
+5. when accuracy decayed beyond tolerance or the features drifted, records a ``RetrainTrigger`` with the
+   window's newest bar as ``data_ts`` (or a suppressed one while fewer than ``cooldown_bars`` bars of data
+   time lie since the last fired one) and fires it: with a Prefect server that has the
    ``retrain-model`` deployment it emits the ``abtpro.model.drift`` event, whose deployment trigger
    runs the retrain; without one (embedded default) it calls :func:`flows.retrain.retrain_model`.
 
@@ -47,6 +51,7 @@ from ml.monitoring import (
     MonitoringDecision,
     Tolerances,
     decide,
+    pass_due,
     scorer_checks,
     scorer_live_metrics,
     volatility_checks,
@@ -90,12 +95,14 @@ class MonitorOutcome:
 
 
 def _record(name: str, version: str, task_name: str, live: dict, validation: dict, decision: MonitoringDecision,
-            drift: DriftReport, window: tuple[Any, Any], n_predictions: int, cooldown_hours: float,
-            dispatch: str, drift_note: str | None = None) -> MonitorOutcome:
+            drift: DriftReport, window: tuple[Any, Any], n_predictions: int, cooldown_bars: int,
+            dispatch: str, series: tuple[list[str], str], drift_note: str | None = None) -> MonitorOutcome:
     """Store one monitoring pass (table, MLflow, Prefect artifact) and fire the trigger when asked for.
 
     ``drift_note`` says why drift could not be measured (the drift JSON then holds ``available: false``
-    and the note, and no ``drift_share`` metric is logged)."""
+    and the note, and no ``drift_share`` metric is logged). ``window`` is (oldest origin, newest resolved
+    outcome's origin: recorded as ``window_end``, what :func:`pass_due` compares, newest origin: the
+    trigger's ``data_ts``); ``series`` the (symbols, timeframe) whose bars count for the cooldown."""
     settings = get_settings()
     url = settings.db_url
     step = len(store.monitoring_history(url, name, limit=100_000))
@@ -115,7 +122,8 @@ def _record(name: str, version: str, task_name: str, live: dict, validation: dic
                              drift.share_drifted if drift.features else None)
     note = "no retrain needed"
     if decision.retrain and dispatch != "none":
-        fired = fire_trigger(url, name, version, monitoring_id, list(decision.reasons), cooldown_hours, dispatch)
+        fired = fire_trigger(url, name, version, monitoring_id, list(decision.reasons), cooldown_bars, dispatch,
+                             window[2], series[0], series[1])
         outcome = MonitorOutcome(**{**asdict(outcome), "trigger_id": fired["trigger_id"],
                                     "trigger_status": fired["status"], "trigger_mode": fired["mode"]})
         note = f"retrain trigger {fired['trigger_id']} {fired['status']} ({fired['mode']})"
@@ -125,8 +133,29 @@ def _record(name: str, version: str, task_name: str, live: dict, validation: dic
     return outcome
 
 
+def _not_due(url: str, name: str, version: str, newest: Any, symbols: list[str], timeframe: str,
+             every_bars: int) -> MonitorOutcome | None:
+    """A "no new data" outcome when no pass is due (:func:`ml.monitoring.pass_due`), else None."""
+    last = store.last_pass(url, name, version)
+    newest = None if newest is None or pd.isna(newest) else pd.Timestamp(newest).to_pydatetime()
+    end = None if last is None else last["window_end"]
+    due = pass_due(newest, end, last is not None, store.bars_between(url, symbols, timeframe, end, newest),
+                   every_bars)
+    if due.due:
+        return None
+    get_run_logger().info("%s v%s: %s", name, version, due.reason)
+    return MonitorOutcome(name, version, None, "no_new_data", [due.reason])
+
+
+def _newest(frame: pd.DataFrame, ts: str, resolved: str) -> Any:
+    """Origin of the newest resolved row of a window (None when none resolved)."""
+    done = frame.loc[frame[resolved].notna(), ts] if not frame.empty else pd.Series(dtype="datetime64[ns]")
+    return None if done.empty else done.max()
+
+
 def monitor_volatility(name: str, window: int, tolerances: Tolerances, thresholds: DriftThresholds,
-                       drift_features: list[str], cooldown_hours: float, dispatch: str) -> MonitorOutcome:
+                       drift_features: list[str], cooldown_bars: int, dispatch: str,
+                       every_bars: int = 0) -> MonitorOutcome:
     """One monitoring pass over the volatility champion (see the module docstring)."""
     url = get_settings().db_url
     ctx = champion_context(name)
@@ -134,21 +163,25 @@ def monitor_volatility(name: str, window: int, tolerances: Tolerances, threshold
         return MonitorOutcome(name, None, None, "no_champion", ["no version holds the champion alias"])
     version, timeframe = ctx["version"], ctx["params"].get("timeframe", "1d")
     preds, live_features = volatility_live_frame(url, name, version, window)
-    live = volatility_live_metrics(preds) if not preds.empty else {"n": 0.0}
     symbols = sorted(preds["symbol"].unique()) if not preds.empty else []
+    newest = _newest(preds, "as_of", "actual")
+    skipped = _not_due(url, name, version, newest, symbols, timeframe, every_bars)
+    if skipped is not None:
+        return skipped
+    live = volatility_live_metrics(preds) if not preds.empty else {"n": 0.0}
     checks = volatility_checks(live, ctx["validation"], tolerances, symbols)
     reference = reference_features(url, ctx["data_ranges"], timeframe) if not live_features.empty else pd.DataFrame()
     drift = measure_drift(reference, live_features, drift_features, thresholds)
     decision = decide(checks, int(live.get("n", 0)), drift, tolerances)
     validation = validation_subset(ctx["validation"], VOLATILITY_VALIDATION)
-    bounds = (preds["as_of"].min(), preds["as_of"].max()) if not preds.empty else (None, None)
+    bounds = (preds["as_of"].min(), newest, preds["as_of"].max()) if not preds.empty else (None, None, None)
     return _record(name, version, "volatility", live, validation, decision, drift, bounds, len(preds),
-                   cooldown_hours, dispatch)
+                   cooldown_bars, dispatch, (symbols, timeframe))
 
 
-def monitor_signal_quality(name: str, window: int, tolerances: Tolerances, cooldown_hours: float,
+def monitor_signal_quality(name: str, window: int, tolerances: Tolerances, cooldown_bars: int,
                            dispatch: str, thresholds: DriftThresholds | None = None,
-                           drift_features: list[str] | None = None) -> MonitorOutcome:
+                           drift_features: list[str] | None = None, every_bars: int = 0) -> MonitorOutcome:
     """One monitoring pass over the signal-scorer champion.
 
     Accuracy: AUC floor and Brier score vs validation on the resolved outcomes (triple-barrier, filled
@@ -164,6 +197,12 @@ def monitor_signal_quality(name: str, window: int, tolerances: Tolerances, coold
     if ctx is None:
         return MonitorOutcome(name, None, None, "no_champion", ["no version holds the champion alias"])
     frame = store.signal_window(url, name, ctx["version"], last=window)
+    symbols = sorted(frame["symbol"].unique()) if not frame.empty else []
+    timeframe = str(frame["timeframe"].mode().iloc[0]) if not frame.empty else "1d"
+    newest = _newest(frame, "signal_ts", "outcome")
+    skipped = _not_due(url, name, ctx["version"], newest, symbols, timeframe, every_bars)
+    if skipped is not None:
+        return skipped
     live = scorer_live_metrics(frame) if not frame.empty else {"n": 0.0}
     checks = scorer_checks(live, ctx["validation"], tolerances)
     reference = signal_reference_features(ctx["run_id"])
@@ -177,9 +216,10 @@ def monitor_signal_quality(name: str, window: int, tolerances: Tolerances, coold
     decision = with_note(decide(checks, int(live.get("n", 0)), drift if drift_note is None else None, tolerances),
                          drift_note)
     validation = validation_subset(ctx["validation"], SCORER_VALIDATION)
-    bounds = (frame["signal_ts"].min(), frame["signal_ts"].max()) if not frame.empty else (None, None)
+    bounds = ((frame["signal_ts"].min(), newest, frame["signal_ts"].max()) if not frame.empty
+              else (None, None, None))
     return _record(name, ctx["version"], "signal_quality", live, validation, decision, drift, bounds,
-                   len(frame), cooldown_hours, dispatch, drift_note)
+                   len(frame), cooldown_bars, dispatch, (symbols, timeframe), drift_note)
 
 
 @flow(name="monitor-models", log_prints=True)
@@ -187,7 +227,7 @@ def monitor_models(models: list[str] | None = None, window: int = 250, max_qlike
                    max_coverage_drop: float = 0.15, min_auc: float = 0.55, min_resolved: int = 50,
                    psi_threshold: float = 0.25, ks_alpha: float = 0.01, drift_share: float = 0.5,
                    drift_features: list[str] | None = None, signal_drift_features: list[str] | None = None,
-                   cooldown_hours: float = 24.0, dispatch: str = "auto") -> list[MonitorOutcome]:
+                   cooldown_bars: int = 20, every_bars: int = 5, dispatch: str = "auto") -> list[MonitorOutcome]:
     """Monitor each champion model; fire the retraining trigger where accuracy decayed or inputs drifted.
 
     Args:
@@ -196,12 +236,17 @@ def monitor_models(models: list[str] | None = None, window: int = 250, max_qlike
         max_qlike_increase: tolerated relative QLIKE increase over validation (0.2 = +20%).
         max_coverage_drop: tolerated absolute drop of interval coverage below validation.
         min_auc: AUC floor of a signal scorer.
-        min_resolved: fewest resolved outcomes to judge accuracy.
+        min_resolved: fewest resolved outcomes (a count) to judge accuracy.
         psi_threshold, ks_alpha: per-feature drift thresholds; drift_share: share of drifted features
             that counts as drift of the model's inputs.
         drift_features: feature columns of the volatility model compared (default: ``VOLATILITY_DRIFT_FEATURES``).
         signal_drift_features: input columns of the signal scorer compared (default: ``SIGNAL_DRIFT_FEATURES``).
-        cooldown_hours: no second retrain of a model within this time after one fired.
+        cooldown_bars: bars of data time (stored bars of the window's series) that must lie between the
+            window judged by the last fired retrain trigger and a new one; a trigger inside it is recorded
+            as ``suppressed``.
+        every_bars: bars of data time the newest resolved outcome must advance before a model version gets
+            a new pass (5: a pass per week of daily bars); otherwise "no new data" is logged and nothing
+            recorded.
         dispatch: ``auto`` | ``event`` | ``direct`` | ``record`` | ``none`` (see :func:`fire_trigger`).
     """
     settings = get_settings()
@@ -213,10 +258,11 @@ def monitor_models(models: list[str] | None = None, window: int = 250, max_qlike
     for name in models or [registry.VOLATILITY_MODEL, registry.SIGNAL_QUALITY_MODEL]:
         if name == registry.VOLATILITY_MODEL:
             outcome = monitor_volatility(name, window, tolerances, thresholds,
-                                         list(drift_features or VOLATILITY_DRIFT_FEATURES), cooldown_hours, dispatch)
+                                         list(drift_features or VOLATILITY_DRIFT_FEATURES), cooldown_bars, dispatch,
+                                         every_bars)
         elif name == registry.SIGNAL_QUALITY_MODEL:
-            outcome = monitor_signal_quality(name, window, tolerances, cooldown_hours, dispatch, thresholds,
-                                             list(signal_drift_features or SIGNAL_DRIFT_FEATURES))
+            outcome = monitor_signal_quality(name, window, tolerances, cooldown_bars, dispatch, thresholds,
+                                             list(signal_drift_features or SIGNAL_DRIFT_FEATURES), every_bars)
         else:
             outcome = MonitorOutcome(name, None, None, "not_monitored", [f"no monitoring recipe for {name}"])
         if outcome.trigger_mode == "direct" and outcome.trigger_status == "fired":

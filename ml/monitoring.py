@@ -10,14 +10,16 @@ MLflow run). Two families of evidence can ask for a retrain:
 * **feature drift** (early) — see :mod:`ml.drift`.
 
 A cooldown then decides whether the retrain may actually fire, so that a persisting problem does not
-start a retrain storm. Every function returns its reasons as text, which the flows record.
+start a retrain storm. Cooldowns and the spacing of monitoring passes count **bars of data time**
+(:func:`bar_cooldown_check`, :func:`pass_due`), so they mean the same in a market replay and live.
+Every function returns its reasons as text, which the flows record.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -274,13 +276,53 @@ def decide(checks: list[Check], n_resolved: int, drift: DriftReport | None, tole
     return MonitoringDecision(OK, False, notes, list(checks))
 
 
-def cooldown_check(last_fired_at: datetime | None, now: datetime, cooldown: timedelta) -> CooldownDecision:
-    """May a retrain fire at ``now`` given the last one that fired for the same model?"""
-    if last_fired_at is None:
+def bar_cooldown_check(last_fired_ts: datetime | None, bars_since: int, current_ts: datetime | None,
+                       cooldown_bars: int) -> CooldownDecision:
+    """May a retrain fire, counting the cooldown in bars of data time?
+
+    Args:
+        last_fired_ts: newest bar (data time) of the window judged by the last trigger that fired (None: none).
+        bars_since: stored bars of the series between that bar (exclusive) and ``current_ts`` (inclusive).
+        current_ts: newest bar of the window judged now.
+        cooldown_bars: bars that must lie between two fired triggers.
+    """
+    if last_fired_ts is None:
         return CooldownDecision(True, "no earlier retrain trigger")
-    next_at = last_fired_at + cooldown
-    if now >= next_at:
-        return CooldownDecision(True, f"last trigger at {last_fired_at:%Y-%m-%d %H:%M} is older than the cooldown "
-                                      f"({cooldown})", next_at)
-    return CooldownDecision(False, f"in cooldown: last trigger at {last_fired_at:%Y-%m-%d %H:%M}, next allowed at "
-                                   f"{next_at:%Y-%m-%d %H:%M}", next_at)
+    if current_ts is not None and bars_since >= cooldown_bars:
+        return CooldownDecision(True, f"{bars_since} bars since the last trigger at {last_fired_ts:%Y-%m-%d %H:%M} "
+                                      f"(cooldown {cooldown_bars} bars)")
+    return CooldownDecision(False, f"in cooldown: {bars_since} of {cooldown_bars} bars since the last trigger at "
+                                   f"{last_fired_ts:%Y-%m-%d %H:%M} (data time)")
+
+
+@dataclass(frozen=True)
+class PassDecision:
+    """Whether a model gets a new monitoring pass, and why (or why not: "no new data ...")."""
+
+    due: bool
+    reason: str
+
+
+def pass_due(newest_resolved: datetime | None, last_window_end: datetime | None, has_previous: bool,
+             bars_since: int, every_bars: int) -> PassDecision:
+    """Is a monitoring pass due? Only when the newest resolved outcome advanced by ``every_bars`` bars.
+
+    Args:
+        newest_resolved: data time (origin bar) of the newest resolved outcome in the window now.
+        last_window_end: ``window_end`` of the model version's last recorded pass (its newest resolved outcome).
+        has_previous: whether the model version has a recorded pass at all.
+        bars_since: stored bars of the window's series after ``last_window_end`` up to ``newest_resolved``.
+        every_bars: bars of data time between two passes (0: every call is a pass).
+    """
+    if every_bars <= 0:
+        return PassDecision(True, "every call is a pass (every_bars=0)")
+    if not has_previous:
+        return PassDecision(True, "first monitoring pass of this version")
+    if newest_resolved is None:
+        return PassDecision(False, "no new data: no resolved outcomes yet")
+    if last_window_end is None:
+        return PassDecision(True, f"first resolved outcomes (newest {newest_resolved:%Y-%m-%d %H:%M})")
+    if newest_resolved > last_window_end and bars_since >= every_bars:
+        return PassDecision(True, f"resolved outcomes advanced {bars_since} bars to {newest_resolved:%Y-%m-%d %H:%M}")
+    return PassDecision(False, f"no new data: resolved outcomes advanced {max(bars_since, 0)} of {every_bars} bars "
+                               f"since {last_window_end:%Y-%m-%d %H:%M}")

@@ -15,6 +15,7 @@ from sqlalchemy import and_, bindparam, desc, func, select, update
 
 from store.db import get_engine, session_scope
 from store.models import (
+    MarketBar,
     MLSignalOutcome,
     MLSignalScore,
     ModelMonitoring,
@@ -42,11 +43,22 @@ def horizon_bars(horizon_minutes: int, timeframe: str) -> int:
 
 # --- volatility predictions -------------------------------------------------------------------------
 
-def unresolved_volatility(url: str) -> pd.DataFrame:
-    """Forecasts still without ``actual`` (and with a known origin): id, symbol, timeframe, as_of, horizon."""
+def _series(cond: list, model: Any, symbols: list[str] | None, timeframes: list[str] | None) -> list:
+    """``cond`` restricted to ``symbols`` / ``timeframes`` when given (None: all)."""
+    if symbols is not None:
+        cond.append(model.symbol.in_(list(symbols)))
+    if timeframes is not None:
+        cond.append(model.timeframe.in_(list(timeframes)))
+    return cond
+
+
+def unresolved_volatility(url: str, symbols: list[str] | None = None,
+                          timeframes: list[str] | None = None) -> pd.DataFrame:
+    """Forecasts still without ``actual`` (and with a known origin), optionally of some series only:
+    id, symbol, timeframe, as_of, horizon."""
     m = VolatilityPrediction
-    stmt = (select(m.id, m.symbol, m.timeframe, m.as_of, m.horizon)
-            .where(m.actual.is_(None), m.as_of.is_not(None)).order_by(m.symbol, m.timeframe, m.as_of))
+    cond = _series([m.actual.is_(None), m.as_of.is_not(None)], m, symbols, timeframes)
+    stmt = select(m.id, m.symbol, m.timeframe, m.as_of, m.horizon).where(*cond).order_by(m.symbol, m.timeframe, m.as_of)
     with get_engine(url).connect() as conn:
         rows = conn.execute(stmt).all()
     frame = pd.DataFrame(rows, columns=["id", "symbol", "timeframe", "as_of", "horizon"])
@@ -91,12 +103,14 @@ def volatility_window(url: str, model_name: str, model_version: str | None = Non
 
 # --- scored signals ---------------------------------------------------------------------------------
 
-def unresolved_signals(url: str) -> pd.DataFrame:
-    """Scored signals with a side and a signal bar but no outcome row yet."""
+def unresolved_signals(url: str, symbols: list[str] | None = None,
+                       timeframes: list[str] | None = None) -> pd.DataFrame:
+    """Scored signals with a side and a signal bar but no outcome row yet (optionally of some series only)."""
     s, o = MLSignalScore, MLSignalOutcome
+    cond = _series([o.id.is_(None), s.signal_ts.is_not(None), s.side.is_not(None)], s, symbols, timeframes)
     stmt = (select(s.id, s.symbol, s.timeframe, s.side, s.signal_ts)
             .outerjoin(o, o.score_id == s.id)
-            .where(o.id.is_(None), s.signal_ts.is_not(None), s.side.is_not(None))
+            .where(*cond)
             .order_by(s.symbol, s.timeframe, s.signal_ts))
     with get_engine(url).connect() as conn:
         rows = conn.execute(stmt).all()
@@ -118,20 +132,20 @@ def save_signal_outcomes(url: str, rows: list[dict[str, Any]]) -> int:
 def signal_window(url: str, model_name: str, model_version: str | None = None, last: int = 500) -> pd.DataFrame:
     """The newest ``last`` scored signals of ``model_name`` with their outcomes (NaN when unresolved).
 
-    Columns: id, symbol, strategy, side, signal_ts, score, prediction, taken (BUY/SELL = the user acted),
+    Columns: id, symbol, timeframe, strategy, side, signal_ts, score, prediction, taken (BUY/SELL = the user acted),
     model_version, features, outcome, realised_return. No user identifier is returned.
     """
     s, o = MLSignalScore, MLSignalOutcome
     cond = [s.model_name == model_name]
     if model_version is not None:
         cond.append(s.model_version == str(model_version))
-    stmt = (select(s.id, s.symbol, s.strategy, s.side, s.signal_ts, s.score, s.prediction, s.model_version,
-                   s.features, o.outcome, o.realised_return)
+    stmt = (select(s.id, s.symbol, s.timeframe, s.strategy, s.side, s.signal_ts, s.score, s.prediction,
+                   s.model_version, s.features, o.outcome, o.realised_return)
             .outerjoin(o, o.score_id == s.id).where(and_(*cond)).order_by(desc(s.created_at), desc(s.id)).limit(last))
     with get_engine(url).connect() as conn:
         rows = conn.execute(stmt).all()
-    cols = ["id", "symbol", "strategy", "side", "signal_ts", "score", "prediction", "model_version", "features",
-            "outcome", "realised_return"]
+    cols = ["id", "symbol", "timeframe", "strategy", "side", "signal_ts", "score", "prediction", "model_version",
+            "features", "outcome", "realised_return"]
     frame = pd.DataFrame(rows, columns=cols).iloc[::-1].reset_index(drop=True)
     frame["taken"] = frame["prediction"].isin(["BUY", "SELL"])
     for col in ("score", "outcome", "realised_return"):
@@ -181,12 +195,48 @@ def update_trigger(url: str, trigger_id: int, **values: Any) -> None:
         session.execute(update(RetrainTrigger).where(RetrainTrigger.id == trigger_id).values(**values))
 
 
-def last_fired_at(url: str, model_name: str) -> datetime | None:
-    """When a retrain last fired for ``model_name`` (suppressed triggers do not count)."""
-    stmt = select(func.max(RetrainTrigger.created_at)).where(
-        RetrainTrigger.model_name == model_name, RetrainTrigger.status.in_(FIRED_STATUSES))
+def bars_between(url: str, symbols: list[str], timeframe: str, after: datetime | None,
+                 upto: datetime | None) -> int:
+    """Bars of data time of ``symbols``/``timeframe`` with ``after < ts <= upto`` (distinct bar timestamps).
+
+    The unit of the data-time cooldown and of the spacing of monitoring passes; 0 when either bound is None."""
+    if after is None or upto is None or not symbols:
+        return 0
+    b = MarketBar
+    stmt = select(func.count(func.distinct(b.ts))).where(
+        b.symbol.in_(list(symbols)), b.timeframe == timeframe, b.ts > after, b.ts <= upto)
     with get_engine(url).connect() as conn:
-        return conn.execute(stmt).scalar_one()
+        return int(conn.execute(stmt).scalar_one())
+
+
+def series_ingested_since(url: str, since: datetime) -> tuple[list[str], list[str]]:
+    """Symbols and timeframes with bars stored (inserted or changed) at or after ``since`` (wall clock)."""
+    b = MarketBar
+    stmt = select(b.symbol, b.timeframe).where(b.ingested_at >= since).distinct()
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(stmt).all()
+    return sorted({r.symbol for r in rows}), sorted({r.timeframe for r in rows})
+
+
+def last_fired_data_ts(url: str, model_name: str) -> datetime | None:
+    """``data_ts`` of the newest trigger of ``model_name`` that fired (suppressed ones do not count)."""
+    stmt = (select(RetrainTrigger.data_ts).where(RetrainTrigger.model_name == model_name,
+                                                 RetrainTrigger.status.in_(FIRED_STATUSES),
+                                                 RetrainTrigger.data_ts.is_not(None))
+            .order_by(desc(RetrainTrigger.data_ts), desc(RetrainTrigger.id)).limit(1))
+    with get_engine(url).connect() as conn:
+        return conn.execute(stmt).scalar_one_or_none()
+
+
+def last_pass(url: str, model_name: str, model_version: str | None) -> dict[str, Any] | None:
+    """The newest recorded monitoring pass of one model version (None: never monitored)."""
+    m = ModelMonitoring
+    stmt = (select(m.id, m.window_end, m.created_at).where(m.model_name == model_name,
+                                                          m.model_version == str(model_version))
+            .order_by(desc(m.created_at), desc(m.id)).limit(1))
+    with get_engine(url).connect() as conn:
+        row = conn.execute(stmt).first()
+    return None if row is None else {"id": row.id, "window_end": row.window_end, "created_at": row.created_at}
 
 
 def open_trigger(url: str, model_name: str) -> int | None:

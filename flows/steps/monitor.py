@@ -3,7 +3,6 @@ features, the drift references, and firing the retrain trigger (event or direct)
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -16,12 +15,11 @@ from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS
 from flows.retrain import DEPLOYMENT, DRIFT_EVENT
 from flows.steps.signal_quality import REFERENCE_ARTIFACT
 from ml.features import compute_features
-from ml.monitoring import cooldown_check
+from ml.monitoring import bar_cooldown_check
 from ml.monitoring_report import stored_features
 from ml.volatility.targets import trailing_realised_vol
 from store import bars as bar_store
 from store import monitoring as store
-from store.models import utcnow
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAY_SECONDS, cache_policy=NO_CACHE)
@@ -94,24 +92,29 @@ def _server_has_retrain_deployment() -> bool:
 
 
 @task(cache_policy=NO_CACHE)
-def fire_trigger(url: str, name: str, version: str, monitoring_id: int, reasons: list[str],
-                 cooldown_hours: float, dispatch: str) -> dict[str, Any]:
+def fire_trigger(url: str, name: str, version: str, monitoring_id: int, reasons: list[str], cooldown_bars: int,
+                 dispatch: str, data_ts: Any = None, symbols: list[str] | None = None,
+                 timeframe: str = "1d") -> dict[str, Any]:
     """Record the retrain trigger (or its suppression by the cooldown) and fire it.
 
+    The trigger row keeps ``data_ts`` (the newest bar of the judged window); a new trigger is suppressed while
+    fewer than ``cooldown_bars`` stored bars of ``symbols``/``timeframe`` lie between the last fired trigger's
+    ``data_ts`` and this one (:func:`ml.monitoring.bar_cooldown_check`: data time, the same in a replay and live).
     ``dispatch``: ``auto`` (event when a server has the retrain deployment, else direct), ``event``,
     ``direct`` (run the retrain flow here) or ``record`` (only record it).
     """
-    now = utcnow()
-    cooldown = cooldown_check(store.last_fired_at(url, name), now, timedelta(hours=cooldown_hours))
+    data_ts = None if data_ts is None or pd.isna(data_ts) else pd.Timestamp(data_ts).to_pydatetime()
+    last = store.last_fired_data_ts(url, name)
+    cooldown = bar_cooldown_check(last, store.bars_between(url, list(symbols or []), timeframe, last, data_ts),
+                                  data_ts, cooldown_bars)
     if not cooldown.allowed:
         trigger_id = store.record_trigger(url, model_name=name, model_version=version, monitoring_id=monitoring_id,
                                           reasons=[*reasons, cooldown.reason], status="suppressed", mode="none",
-                                          cooldown_until=cooldown.next_allowed_at)
+                                          data_ts=data_ts)
         return {"trigger_id": trigger_id, "status": "suppressed", "mode": "none"}
     mode = dispatch if dispatch != "auto" else ("event" if _server_has_retrain_deployment() else "direct")
     trigger_id = store.record_trigger(url, model_name=name, model_version=version, monitoring_id=monitoring_id,
-                                      reasons=reasons, status="fired", mode=mode,
-                                      cooldown_until=now + timedelta(hours=cooldown_hours))
+                                      reasons=reasons, status="fired", mode=mode, data_ts=data_ts)
     out: dict[str, Any] = {"trigger_id": trigger_id, "status": "fired", "mode": mode}
     if mode == "event":
         from prefect.events import emit_event
@@ -119,6 +122,7 @@ def fire_trigger(url: str, name: str, version: str, monitoring_id: int, reasons:
         event = emit_event(event=DRIFT_EVENT, resource={"prefect.resource.id": f"abtpro.model.{name}",
                                                         "prefect.resource.name": name},
                            payload={"trigger_id": trigger_id, "model_version": version,
-                                    "monitoring_id": monitoring_id, "reasons": reasons})
+                                    "monitoring_id": monitoring_id, "reasons": reasons,
+                                    "data_ts": None if data_ts is None else data_ts.isoformat()})
         store.update_trigger(url, trigger_id, event_id=str(event.id) if event else None)
     return out

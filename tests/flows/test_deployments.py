@@ -68,8 +68,10 @@ def test_served_deployments_are_the_declared_ones():
         assert d.tags == spec["tags"] and d.parameters == spec.get("parameters", {}), name
         assert [(s.schedule.cron, s.schedule.timezone) for s in d.schedules] == [
             (s["cron"], s["timezone"]) for s in spec.get("schedules", [])], name
-        limit = d.concurrency_limit
-        assert getattr(limit, "limit", limit) == spec.get("concurrency_limit"), name
+        declared_limit = spec.get("concurrency_limit")
+        if isinstance(declared_limit, dict):
+            declared_limit = declared_limit["limit"]
+        assert getattr(d.concurrency_limit, "limit", d.concurrency_limit) == declared_limit, name
         assert len(d.triggers) == len(spec.get("triggers", [])), name
     [trigger] = served["retrain-model"].triggers
     assert trigger.name == "retrain-on-drift" and trigger.expect == {"abtpro.model.drift"}
@@ -101,3 +103,28 @@ def test_prefect_loads_every_entrypoint_in_a_fresh_process():
     out = subprocess.run([sys.executable, "-c", code, *entrypoints], cwd=ROOT, capture_output=True, text=True,
                          timeout=300, check=True)
     assert out.stdout.split() == [spec.name for spec in DEPLOYMENTS]
+
+
+def test_the_monitoring_chain_runs_on_events_one_run_at_a_time():
+    from prefect.utilities.schema_tools.hydration import HydrationContext, hydrate
+
+    declared = _yaml_deployments()
+    coalesce = {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+    [arrival] = declared["backfill-outcomes"]["triggers"]
+    assert arrival["expect"] == ["abtpro.bars.arrived"] and arrival["match"] == {"prefect.resource.id": "abtpro.bars.*"}
+    [resolved] = declared["monitor-models"]["triggers"]
+    assert resolved["expect"] == ["abtpro.outcomes.resolved"]
+    assert resolved["match"] == {"prefect.resource.id": "abtpro.outcomes"}
+    assert declared["backfill-outcomes"]["concurrency_limit"] == declared["monitor-models"]["concurrency_limit"] == coalesce
+    params = declared["monitor-models"]["parameters"]
+    assert params["cooldown_bars"] == 20 and params["every_bars"] == 5 and "cooldown_hours" not in params
+    # the series of the event reach the flow as lists (Prefect's json + jinja hydration, as the server renders it)
+    event = {"payload": {"symbols": ["NASDAQ", "SP500"], "timeframes": ["1d"]}}
+    rendered = hydrate(arrival["parameters"], HydrationContext(raise_on_error=True, render_jinja=True,
+                                                               jinja_context={"event": event}))
+    assert rendered == {"symbols": ["NASDAQ", "SP500"], "timeframes": ["1d"]}
+    served = {d.name: d for d in build_deployments(("backfill-outcomes", "monitor-models"))}
+    for d in served.values():
+        assert d.concurrency_limit == 1 and d.concurrency_options.collision_strategy.value == "CANCEL_NEW"
+    assert served["backfill-outcomes"].triggers[0].expect == {"abtpro.bars.arrived"}
+    assert served["monitor-models"].triggers[0].expect == {"abtpro.outcomes.resolved"}

@@ -9,7 +9,6 @@ resolves them.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -156,6 +155,45 @@ def test_backfill_fills_actuals_and_signal_outcomes(prefect_harness, clean_db):
     assert [o[0] for o in outcomes] == expected["label"].tolist()
     assert [o[1] for o in outcomes] == pytest.approx(expected["ret"].tolist())
     assert backfill_outcomes().volatility_resolved == 0  # idempotent: nothing left that can resolve
+    assert result.symbols == ["BFX"] and result.timeframes == ["1d"]
+    assert pd.Timestamp(result.newest_data_ts) == max(origins[1], sig_ts[1])
+
+
+def test_backfill_resolves_only_the_given_series_and_emits_the_resolved_event(prefect_harness, clean_db,
+                                                                             monkeypatch):
+    import prefect.events
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows import backfill
+    from store import monitoring as store
+    from store.bars import read_bars, upsert_bars
+    from store.db import get_engine
+    from store.models import VolatilityPrediction
+
+    for symbol in ("AAA", "BBB"):
+        upsert_bars(clean_db, garch_bars(120, seed=7, symbol=symbol))
+    origins = read_bars(clean_db, "AAA", "1d").index[[50, 60]]
+    with get_engine(clean_db).begin() as conn:
+        conn.execute(VolatilityPrediction.__table__.insert(), [
+            {"symbol": symbol, "timeframe": "1d", "predicted": 0.01, "confidence": 0.9, "features": {},
+             "horizon": 5 * 1440, "as_of": ts.to_pydatetime(), "model_name": "m", "model_version": "1"}
+            for symbol in ("AAA", "BBB") for ts in origins])
+    emitted = []
+    monkeypatch.setattr(prefect.events, "emit_event", lambda **kw: emitted.append(kw))
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}):  # emitted only with an API
+        result = backfill.emit_resolved(backfill.BackfillResult(2, 0, 0, 0, ["AAA"], ["1d"], "2015-03-27T00:00:00"))
+    assert result is None and emitted[0]["event"] == backfill.OUTCOMES_RESOLVED
+    assert emitted[0]["resource"]["prefect.resource.id"] == "abtpro.outcomes"
+    assert emitted[0]["payload"] == {"volatility": 2, "signals": 0, "symbols": ["AAA"], "timeframes": ["1d"],
+                                     "newest_data_ts": "2015-03-27T00:00:00"}
+    assert backfill.emit_resolved(backfill.BackfillResult(0, 3, 0, 1)) is None and len(emitted) == 1  # none resolved
+    calls = []
+    monkeypatch.setattr(backfill, "emit_resolved", lambda r: calls.append(r) or "event-1")
+    result = backfill.backfill_outcomes(symbols=["AAA"], timeframes=["1d"])
+    assert (result.volatility_resolved, result.symbols, result.event_id) == (2, ["AAA"], "event-1")
+    assert calls == [result.__class__(**{**result.__dict__, "event_id": None})]
+    assert sorted(store.unresolved_volatility(clean_db)["symbol"]) == ["BBB", "BBB"]  # the other series untouched
+    assert backfill.backfill_outcomes().symbols == ["BBB"]  # no series given: all
 
 
 # --- monitoring + retraining ------------------------------------------------------------------------
@@ -186,6 +224,17 @@ def test_stable_data_does_not_trigger(stable_world):
     assert run.data.tags["monitored_version"] == "1" and "live_qlike" in run.data.metrics
     perf = store.model_performance(stable_world)
     assert perf["models"][registry.VOLATILITY_MODEL]["latest"]["id"] == row["id"]
+
+
+def test_no_new_resolved_outcomes_means_no_new_pass(stable_world):
+    from flows.monitor import monitor_models
+    from store import monitoring as store
+
+    before = store.monitoring_history(stable_world, registry.VOLATILITY_MODEL)
+    (outcome,) = monitor_models(models=[registry.VOLATILITY_MODEL], dispatch="direct", every_bars=5)
+    assert outcome.decision == "no_new_data" and outcome.monitoring_id is None
+    assert outcome.reasons[0].startswith("no new data: resolved outcomes advanced 0 of 5 bars")
+    assert store.monitoring_history(stable_world, registry.VOLATILITY_MODEL) == before  # nothing recorded
 
 
 def test_worse_retrained_model_is_registered_but_not_promoted(stable_world):
@@ -235,7 +284,11 @@ def test_doubled_volatility_triggers_retrain_and_promotes(regime_world):
     assert str(registry.alias_version(registry.VOLATILITY_MODEL, registry.CHAMPION).version) == "2"
     (trigger,) = store.trigger_history(regime_world)
     assert trigger["status"] == "completed" and trigger["reasons"] == outcome.reasons
-    assert trigger["monitoring_id"] == outcome.monitoring_id and trigger["cooldown_until"] is not None
+    assert trigger["monitoring_id"] == outcome.monitoring_id
+    (row,) = store.monitoring_history(regime_world, registry.VOLATILITY_MODEL)
+    newest = pd.Timestamp(store.volatility_window(regime_world, registry.VOLATILITY_MODEL)["as_of"].max())
+    assert pd.Timestamp(trigger["data_ts"]) == newest  # data time of the judged window, not the wall clock
+    assert row["window_end"] is not None and pd.Timestamp(row["window_end"]) <= newest
 
 
 def test_cooldown_suppresses_a_second_trigger(regime_world):
@@ -247,13 +300,13 @@ def test_cooldown_suppresses_a_second_trigger(regime_world):
     # the old champion's forecasts are still the newest: pretend they belong to the new champion
     with get_engine(regime_world).begin() as conn:
         conn.execute(VolatilityPrediction.__table__.update().values(model_version="2"))
-    (outcome,) = monitor_models(models=[registry.VOLATILITY_MODEL], dispatch="direct", cooldown_hours=24)
+    (outcome,) = monitor_models(models=[registry.VOLATILITY_MODEL], dispatch="direct", cooldown_bars=20)
     assert outcome.trigger_status == "suppressed" and outcome.retrain is None
     latest = store.trigger_history(regime_world)[0]
-    assert latest["status"] == "suppressed" and any("in cooldown" in r for r in latest["reasons"])
+    assert latest["status"] == "suppressed" and any("in cooldown: 0 of 20 bars" in r for r in latest["reasons"])
     assert str(registry.alias_version(registry.VOLATILITY_MODEL, registry.CHAMPION).version) == "2"
-    fired = store.last_fired_at(regime_world, registry.VOLATILITY_MODEL)
-    assert latest["cooldown_until"] == pytest.approx(fired + timedelta(hours=24), abs=timedelta(seconds=5))
+    # the same window in data time: no bar lies between the fired trigger and this one, whatever the wall clock
+    assert latest["data_ts"] == store.last_fired_data_ts(regime_world, registry.VOLATILITY_MODEL)
 
 
 def test_signal_scorer_below_its_auc_floor_asks_for_retrain(stable_world):

@@ -103,7 +103,7 @@ def test_shifted_volatility_context_drifts_fires_and_cools_down(trained):
     url = trained["url"]
     reset_live(url)
     write_scores(url, trained["version"], live_sample(trained["reference"], seed=2, scale=2.0))
-    (outcome,) = monitor_models(models=[NAME], dispatch="record", cooldown_hours=24)
+    (outcome,) = monitor_models(models=[NAME], dispatch="record", cooldown_bars=20, every_bars=0)
     assert outcome.decision == "retrain" and outcome.drift_share >= 0.5, outcome.reasons
     (reason,) = [r for r in outcome.reasons if r.startswith("feature drift")]
     assert "vol_ratio" in reason and "vol_pct" in reason
@@ -116,12 +116,13 @@ def test_shifted_volatility_context_drifts_fires_and_cools_down(trained):
     assert metrics[-1].value == pytest.approx(outcome.drift_share)
 
     # a second pass inside the cooldown records the trigger as suppressed
-    (again,) = monitor_models(models=[NAME], dispatch="record", cooldown_hours=24)
+    (again,) = monitor_models(models=[NAME], dispatch="record", cooldown_bars=20, every_bars=0)
     assert again.decision == "retrain" and again.trigger_status == "suppressed"
     assert any("in cooldown" in r for r in store.trigger_history(url, NAME)[0]["reasons"])
 
     # the signal_drift_features param narrows the compared inputs
-    (narrow,) = monitor_models(models=[NAME], dispatch="none", signal_drift_features=["volume_z", "volume_rel"])
+    (narrow,) = monitor_models(models=[NAME], dispatch="none", every_bars=0,
+                                 signal_drift_features=["volume_z", "volume_rel"])
     assert narrow.decision == "ok" and narrow.drift_share == 0.0
     assert set(store.monitoring_history(url, NAME)[0]["drift"]["features"]) == {"volume_z", "volume_rel"}
 

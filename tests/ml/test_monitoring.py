@@ -1,6 +1,6 @@
-"""Monitoring decisions: accuracy decay vs validation, drift, cooldown."""
+"""Monitoring decisions: accuracy decay vs validation, drift, the data-time cooldown and pass spacing."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -13,8 +13,9 @@ from ml.monitoring import (
     OK,
     RETRAIN,
     Tolerances,
-    cooldown_check,
+    bar_cooldown_check,
     decide,
+    pass_due,
     scorer_checks,
     scorer_live_metrics,
     validation_value,
@@ -127,10 +128,25 @@ def test_scorer_checks_auc_floor_and_brier():
     assert "auc" in failed
 
 
-def test_cooldown():
-    now = datetime(2026, 1, 2, 12)
-    assert cooldown_check(None, now, timedelta(hours=24)).allowed
-    blocked = cooldown_check(now - timedelta(hours=2), now, timedelta(hours=24))
-    assert not blocked.allowed and "in cooldown" in blocked.reason
-    assert blocked.next_allowed_at == now + timedelta(hours=22)
-    assert cooldown_check(now - timedelta(hours=25), now, timedelta(hours=24)).allowed
+def test_cooldown_counts_bars_of_data_time():
+    last, now = datetime(2018, 2, 1), datetime(2018, 2, 20)
+    assert bar_cooldown_check(None, 0, now, 20).allowed
+    blocked = bar_cooldown_check(last, 13, now, 20)
+    assert not blocked.allowed and "in cooldown: 13 of 20 bars" in blocked.reason
+    assert bar_cooldown_check(last, 20, now, 20).allowed  # 20 bars later: allowed, however little wall time passed
+    assert not bar_cooldown_check(last, 0, None, 20).allowed  # a window without a data time cannot leave it
+    assert bar_cooldown_check(last, 0, now, 0).allowed
+
+
+def test_a_pass_is_due_when_resolved_outcomes_advanced_every_bars():
+    end, newer = datetime(2018, 1, 5), datetime(2018, 1, 12)
+    assert pass_due(None, None, False, 0, 5).due  # first pass of a version
+    assert not pass_due(None, None, True, 0, 5).due
+    assert pass_due(newer, None, True, 0, 5).due  # first resolved outcomes
+    assert pass_due(newer, end, True, 5, 5).due
+    stale = pass_due(newer, end, True, 4, 5)
+    assert not stale.due and stale.reason.startswith("no new data: resolved outcomes advanced 4 of 5 bars")
+    assert not pass_due(end, end, True, 0, 5).due
+    assert not pass_due(end, newer, True, 9, 5).due  # older than the last pass (e.g. a window that shrank)
+    assert pass_due(end, end, True, 0, 0).due  # every_bars=0: every call is a pass
+
