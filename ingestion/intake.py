@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from data_contracts.bars import split_valid_invalid
@@ -60,6 +61,9 @@ class Intake:
         return [s for s in self.series if s.inserted + s.merged > 0]
 
 
+_POSITION = "__abtpro_row__"
+
+
 def _label(value: object) -> str:
     return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
@@ -75,11 +79,13 @@ def accept_bars(url: str, raw: pd.DataFrame, source: str, chunk_rows: int = 50_0
     """
     source = source[:500]
     raw = raw.reset_index(drop=True)
-    split = split_valid_invalid(raw)
+    # the contract keeps extra columns on invalid rows only: carry each row's position in ``raw`` through it
+    split = split_valid_invalid(raw.assign(**{_POSITION: np.arange(len(raw))}))
+    positions = split.invalid.pop(_POSITION).to_numpy() if _POSITION in split.invalid else np.array([], int)
     rejected = split.invalid.copy()
     newly = store.quarantine_rows(url, split.invalid, source) if len(split.invalid) else 0
     if "row" not in rejected.columns:
-        rejected.insert(0, "row", rejected.index)
+        rejected.insert(0, "row", positions)
     results, ranges = {}, {}
     for (symbol, timeframe), group in split.valid.groupby(["symbol", "timeframe"]):
         results[(symbol, timeframe)] = store.upsert_bars(url, group.assign(source=source), chunk_rows=chunk_rows)
