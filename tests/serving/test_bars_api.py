@@ -94,3 +94,25 @@ def test_push_needs_a_feeder_or_admin_key(client, store):
     admin = client.post("/ml/bars", json={"bars": [_bar("2024-03-02")]}, headers=headers("admin"))
     assert admin.status_code == 200 and admin.json()["source"] == "push:admin"
     assert len(read_bars(store, "PUSH", "1d")) == 2
+
+
+def test_cli_creates_a_feeder(store):
+    from typer.testing import CliRunner
+
+    from abtpro.cli_users import users_app
+    from store.users import verify_key
+
+    result = CliRunner().invoke(users_app, ["create", "feed2", "--role", "feeder"])
+    assert result.exit_code == 0, result.output
+    user = verify_key(store, result.output.strip().splitlines()[-1])
+    assert user is not None and user.role == "feeder" and not user.is_admin and user.may("feeder")
+    bad = CliRunner().invoke(users_app, ["create", "feed3", "--role", "boss"])
+    assert bad.exit_code == 2 and "unknown role" in bad.output
+
+
+def test_openapi_documents_the_push_route(client):
+    spec = client.get("/docs.json").json()
+    op = spec["paths"]["/ml/bars"]["post"]
+    assert "feeder" in op["description"].lower() and op["security"] == [{"X-API-Key": []}]
+    assert {"200", "401", "403", "422"} <= set(op["responses"])
+    assert "BarsPushRequest" in str(op["requestBody"]) and "BarsPushResult" in str(op["responses"]["200"])
