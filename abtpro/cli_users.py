@@ -22,15 +22,16 @@ def _users() -> None:
 def create(
     name: Annotated[str, typer.Argument(help="Unique user name.")],
     admin: Annotated[bool, typer.Option("--admin", help="May train models and reload champions.")] = False,
+    role: Annotated[str | None, typer.Option("--role", help="user, feeder (may push bars: POST /ml/bars) or admin.")]
+    = None,
 ) -> None:
     """Create user NAME and print its API key (shown once; send it as header X-API-Key)."""
     from store.users import UserExistsError, create_user
 
     try:
-        user, key = create_user(get_settings().db_url, name, is_admin=admin)
-    except UserExistsError as exc:
+        user, key = create_user(get_settings().db_url, name, is_admin=admin, role=role)
+    except (UserExistsError, ValueError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    role = "admin" if user.is_admin else "user"
-    console.print(f"created {role} [bold]{user.name}[/] (id {user.id}); API key (store it now, it is not shown again):")
+    console.print(f"created {user.role} [bold]{user.name}[/] (id {user.id}); API key (store it now, it is not shown again):")
     typer.echo(key)

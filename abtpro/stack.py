@@ -86,11 +86,16 @@ def start_servers(settings: Settings, service: bool = True) -> dict[str, str]:
 
 
 def start_service(settings: Settings) -> str:
-    """Start (or keep) the BentoML service over the app database and MLflow store in force; returns its URL."""
+    """Start (or keep) the BentoML service over the app database and MLflow store in force, reporting events to
+    the Prefect API in force (``PREFECT_API_URL`` or the running local server); returns its URL."""
     data_dir = settings.resolved_data_dir()
     server = supervisor.bentoml_server(settings.service_port)
     env = {"ABTPRO_DATA_DIR": str(data_dir), "DATABASE_URL": settings.db_url,
            "ABTPRO_MLFLOW_TRACKING_URI": settings.tracking_uri}
+    prefect_api = os.environ.get("PREFECT_API_URL") or (f"{url}/api" if (url := local_prefect_url(run_dir(settings)))
+                                                        else None)
+    if prefect_api:  # the service emits abtpro.bars.arrived for pushed bars (POST /ml/bars)
+        env["PREFECT_API_URL"] = prefect_api
     supervisor.start(supervisor.Server(server.name, server.command, server.health_url, server.url, env=env),
                      run_dir(settings), timeout=180)
     return server.url

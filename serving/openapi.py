@@ -23,7 +23,7 @@ DESCRIPTION = """\
 Signal-quality scores and volatility forecasts of the ABTPro ML pipeline, with the models' history,
 accuracy, training jobs and strategy tuning.
 
-Every `/ml` route needs the header `X-API-Key` (create keys with `abtpro users create NAME [--admin]`;
+Every `/ml` route needs the header `X-API-Key` (create keys with `abtpro users create NAME [--role feeder|admin]`;
 use *Authorize* to send one from this page). A missing or unknown key answers `401`; routes marked
 **Admin only** answer `403` to other keys. Invalid payloads answer `422` naming the field; `503` means no
 champion model is registered yet or the database cannot be reached right now."""
@@ -33,6 +33,9 @@ SECURITY_SCHEMES = {SCHEME: {"type": "apiKey", "in": "header", "name": "X-API-Ke
 ADMIN_NOTE = "**Admin only**: needs the key of an admin user (`403` for other keys)."
 UNAUTHORIZED = {"description": "Missing or unknown `X-API-Key`."}
 FORBIDDEN = {"description": "The key is not an admin's (admin-only route)."}
+#: Routes that need a role besides admin: (method, path) -> role (the handler answers 403 to other keys).
+ROLE_ROUTES = {("POST", "/ml/bars"): "feeder"}
+INVALID = {"description": "Invalid payload: `error` names each failing field (`fields`)."}
 METHODS = ("get", "put", "post", "delete", "patch")
 
 
@@ -56,6 +59,11 @@ def _operation(method: str, path: str, op: Any) -> Any:
         op["summary"] = f"Admin only: {text.splitlines()[0]}" if text else "Admin only"
         op["description"] = f"{ADMIN_NOTE}\n\n{text}" if text else ADMIN_NOTE
         op["responses"].setdefault("403", FORBIDDEN)
+    if (role := ROLE_ROUTES.get((method.upper(), path))) is not None:
+        note = f"**Role {role}**: needs the key of a `{role}` user or an admin (`403` for other keys)."
+        op["description"] = f"{note}\n\n{(op.get('description') or '').strip()}"
+        op["responses"].setdefault("403", {"description": f"The key has neither the {role} role nor admin."})
+        op["responses"].setdefault("422", INVALID)
     return op
 
 

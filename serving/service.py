@@ -29,7 +29,7 @@ from serving.inference import LRUCache
 from serving.jobs import JobSpec, TrainingJobs
 from serving.models import ChampionPoller, ChampionSlot
 from serving.openapi import DocumentedService
-from serving.routes import models, signals, tuning, volatility
+from serving.routes import bars, models, signals, tuning, volatility
 from serving.tuning import TuneJobs
 from store import db
 
@@ -51,7 +51,8 @@ api_app = make_get_app(signals.router, volatility.router, models.router, tuning.
                                       0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]}},
 )
 @bentoml.asgi_app(api_app, path="/ml")
-class MLService(volatility.VolatilityRoutes, signals.SignalRoutes, models.ModelRoutes, tuning.TuneRoutes):
+class MLService(volatility.VolatilityRoutes, signals.SignalRoutes, models.ModelRoutes, tuning.TuneRoutes,
+                bars.BarRoutes):
     """ABTPro ML serving: signal quality, volatility, model management and tuning under ``/ml``."""
 
     def __init__(self) -> None:

@@ -103,3 +103,30 @@ def test_bentoml_build_packs_the_service(tmp_path):
         assert f"  {route}:" in spec, route
     assert (bento / "src" / "store" / "migrations" / "env.py").exists()
     assert (bento / "src" / "serving" / "service.py").exists() and not (bento / "src" / "tests").exists()
+
+
+def test_real_server_takes_pushed_bars(served, clean_db):
+    """``POST /ml/bars`` under ``bentoml serve``: auth, per-row reasons, idempotent re-push, 422 for bad bodies."""
+    from store.bars import read_bars
+    from store.users import create_user
+
+    support.populate_store(clean_db)
+    create_user(clean_db, "feed", key="key-feed-0123456789", role="feeder")
+    feeder, alice = {"X-API-Key": "key-feed-0123456789"}, {"X-API-Key": support.KEYS["alice"]}
+    bars = [{"symbol": "LIVE", "timeframe": "1d", "ts": f"2024-01-0{d}", "open": 10, "high": 11, "low": 9,
+             "close": 10.5, "volume": 5} for d in range(1, 4)]
+    bars.append({**bars[0], "ts": "2024-01-05", "close": "NaN"})
+    with httpx.Client(base_url=served["base"], timeout=60) as http:
+        assert http.post("/ml/bars", json={"bars": bars}).status_code == 401
+        assert http.post("/ml/bars", json={"bars": bars}, headers=alice).status_code == 403
+        first = http.post("/ml/bars", json={"bars": bars}, headers=feeder)
+        assert first.status_code == 200, first.text
+        out = first.json()
+        assert (out["inserted"], out["quarantined"]) == (3, 1) and out["rejected"][0]["index"] == 3
+        assert "close: not finite" in out["rejected"][0]["reason"]
+        again = http.post("/ml/bars", json={"bars": bars}, headers=feeder).json()
+        assert (again["inserted"], again["merged"]) == (0, 3)
+        for body in ([1, 2], {"bars": 3}, {"bars": []}):
+            bad = http.post("/ml/bars", json=body, headers=feeder)
+            assert bad.status_code == 422, (body, bad.text)
+    assert len(read_bars(clean_db, "LIVE", "1d")) == 3

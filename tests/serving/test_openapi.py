@@ -6,6 +6,7 @@ from __future__ import annotations
 from importlib.metadata import version
 
 from serving.auth import ADMIN_ROUTES
+from serving.openapi import ROLE_ROUTES
 
 METHODS = ("get", "post", "put", "delete", "patch")
 
@@ -51,5 +52,7 @@ def test_admin_only_routes_say_so(client):
         if (method.upper(), path) in ADMIN_ROUTES:
             assert marked and "403" in op["responses"], path
             assert op["description"].startswith("**Admin only**"), path
+        elif (method.upper(), path) in ROLE_ROUTES:  # a role route (feeder) is not admin-only, but answers 403
+            assert not marked and "403" in op["responses"] and op["description"].startswith("**Role "), path
         else:
             assert not marked and "403" not in op.get("responses", {}), path
