@@ -116,3 +116,14 @@ def test_openapi_documents_the_push_route(client):
     assert "feeder" in op["description"].lower() and op["security"] == [{"X-API-Key": []}]
     assert {"200", "401", "403", "422"} <= set(op["responses"])
     assert "BarsPushRequest" in str(op["requestBody"]) and "BarsPushResult" in str(op["responses"]["200"])
+
+
+def test_push_emits_the_arrival_event_with_a_prefect_api(prefect_harness, clean_db):
+    from serving.routes.bars import store_push
+    from serving.schemas import BarsPushRequest
+
+    request = BarsPushRequest(bars=[_bar("2024-04-01"), _bar("2024-04-02", open="x")])
+    out = store_push(clean_db, request, "push:feed", "feed")
+    assert out.inserted == 1 and out.quarantined == 1 and out.event_id
+    again = store_push(clean_db, request, "push:feed", "feed")
+    assert again.inserted == 0 and again.merged == 1 and again.event_id != out.event_id
