@@ -56,8 +56,9 @@ class Intake:
         return sum(s.quarantined for s in self.series)
 
     def arrived(self) -> list[SeriesIntake]:
-        """The series that got at least one new or changed bar."""
-        return [s for s in self.series if s.inserted + s.merged > 0]
+        """The series that got at least one new bar (a re-sent bar, even a corrected one, announces nothing: the
+        upsert cannot tell a changed bar from an identical one, and a re-push must change nothing downstream)."""
+        return [s for s in self.series if s.inserted > 0]
 
 
 def _label(value: object) -> str:
