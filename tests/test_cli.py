@@ -12,7 +12,7 @@ ABTPRO = [sys.executable, "-m", "abtpro.cli"]
 
 def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "ABTPRO_DATA_DIR": str(cwd / ".abtpro"), "COLUMNS": "160", **env}
-    return subprocess.run([*ABTPRO, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=600)
+    return subprocess.run([*ABTPRO, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=1200)
 
 
 def test_help_lists_commands(tmp_path):
@@ -60,26 +60,66 @@ def test_ingest_configured_sources(tmp_path, clean_db):
     assert list(known_files(clean_db, "drop")) == [str((drop / "aaa.csv").resolve())]
 
 
+REPLAY_STEPS = 30  # SP500/NASDAQ to mid-February 2018: the calm January, then the volatility spike
+
+
+def _table_value(stdout: str, label: str) -> str:
+    """The value cell of the closing table's row ``label`` (rich draws cells between │)."""
+    line = next(line for line in stdout.splitlines() if label in line and "│" in line)
+    return line.split("│")[2].strip()
+
+
+def _assert_replay(stdout: str, url: str) -> None:
+    """The quick start's replay of real held-back bars closed the loop on its own triggers."""
+    import re
+
+    from store import replay
+
+    assert "Market replay" in stdout
+    sent, new, merged, quarantined = map(int, re.findall(r"\d+", _table_value(stdout, "bars pushed / stored new")))
+    assert sent == new == 3 * REPLAY_STEPS and merged == quarantined == 0  # every pushed bar stored once
+    for label in ("volatility forecasts (stored)", "signals scored (stored)"):  # every answer persisted once
+        answered, stored = map(int, re.findall(r"\d+", _table_value(stdout, label)))
+        assert answered == stored, label
+    assert int(re.findall(r"\d+", _table_value(stdout, "volatility forecasts (stored)"))[0]) == 3 * REPLAY_STEPS
+    assert _table_value(stdout, "failed requests") == "0"
+    since = __import__("datetime").datetime(2000, 1, 1)
+    passes = replay.monitoring_passes(url, since)
+    vol = passes[passes["model"] == "abtpro-volatility"]
+    assert len(vol) >= 3 and vol["window_end"].is_unique  # a pass per replayed week with new outcomes, no repeats
+    triggers = replay.triggers(url, since)
+    fired = triggers[triggers["status"] != "suppressed"]
+    assert len(fired) >= 1 and all(len(r) > 0 for r in fired["reasons"]), triggers  # drift from real data, why
+    assert set(fired["mode"]) == {"event"}  # abtpro.model.drift -> the retrain-on-drift automation
+    done = fired[fired["status"] == "completed"]
+    assert len(done) >= 1 and done["flow_run_id"].notna().all()  # a retrain-model run started by the trigger
+    assert all("promoted" in r and r.get("reason") for r in done["result"])  # the gate's decision, recorded
+
+
 @pytest.mark.slow
 @pytest.mark.integration
 def test_main_command_twice_gives_the_same_counts(tmp_path):
-    """README command (a)'s job, run twice. The first run starts the Prefect server, flow runner, MLflow UI
-    and the BentoML service in the background, and the printed curl scores a signal; the second runs
-    embedded (``--no-ui --no-serve``). Counts must not change and nothing is retrained."""
+    """README command (a)'s job. The first run starts the Prefect server, flow runner, MLflow UI and the BentoML
+    service in the background, and the printed curl scores a signal. On SQLite (the quick start's defaults) it
+    then replays the first weeks of the held-back year through the live loop (``_assert_replay``); on PostgreSQL
+    it runs with ``--no-replay`` and is run again embedded (``--no-ui --no-serve``): counts must not change and
+    nothing is retrained."""
     import httpx
 
     from abtpro.supervisor import free_port
 
     env = {"ABTPRO_PREFECT_PORT": str(free_port()), "ABTPRO_MLFLOW_PORT": str(free_port()),
-           "ABTPRO_SERVICE_PORT": str(free_port())}
-    if "DATABASE_URL" in os.environ:  # start from an empty PostgreSQL store
+           "ABTPRO_SERVICE_PORT": str(free_port()), "ABTPRO_REPLAY_STEPS": str(REPLAY_STEPS)}
+    replayed = "DATABASE_URL" not in os.environ
+    if not replayed:  # start from an empty PostgreSQL store
         from store import migrate
 
         migrate.downgrade(os.environ["DATABASE_URL"], "base")
     else:
         env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'abtpro.db'}"
+    url = env.get("DATABASE_URL") or os.environ["DATABASE_URL"]
     try:
-        first = _run(["run"], tmp_path, **env)
+        first = _run(["run"] if replayed else ["run", "--no-replay"], tmp_path, **env)
         assert first.returncode == 0, first.stdout + first.stderr
         key = next(line for line in first.stdout.splitlines() if line.startswith("curl ")).split("X-API-Key: ")[1]
         response = httpx.post(f"http://127.0.0.1:{env['ABTPRO_SERVICE_PORT']}/ml/signal/score",
@@ -87,24 +127,29 @@ def test_main_command_twice_gives_the_same_counts(tmp_path):
                               json={"symbol": "SP500", "strategy": "sma_crossover", "side": "BUY"})
         assert response.status_code == 200, response.text
         assert 0.0 <= response.json()["score"] <= 1.0 and response.json()["model"]["version"] == "1"
+        if replayed:
+            _assert_replay(first.stdout, url)
     finally:
         _run(["down"], tmp_path, **env)
-    second = _run(["run", "--no-ui", "--no-serve"], tmp_path, **env)
-    assert second.returncode == 0, second.stdout + second.stderr
-    for out in (first.stdout, second.stdout):
-        for symbol, rows in (("SP500", "5,031"), ("NASDAQ", "5,031"), ("GOOG", "2,148"), ("EURUSD", "5,000")):
+    outs = [first.stdout]
+    if not replayed:
+        second = _run(["run", "--no-ui", "--no-serve"], tmp_path, **env)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert "quarantined rows: 0" in second.stdout
+        assert second.stdout.count("up to date: champion v1") == 2
+        outs.append(second.stdout)
+    for out in outs:  # the last 365 days of each daily series are held back for the replay
+        for symbol, rows in (("SP500", "4,780"), ("NASDAQ", "4,780"), ("GOOG", "1,898"), ("EURUSD", "5,000")):
             assert any(symbol in line and rows in line for line in out.splitlines() if "│" in line)
-    assert "quarantined rows: 0" in second.stdout
     assert f"http://127.0.0.1:{env['ABTPRO_PREFECT_PORT']}" in first.stdout
     assert first.stdout.count("no current champion") == 2
-    assert second.stdout.count("up to date: champion v1") == 2
     # every strategy was tuned on every daily series once; the second run reused those results
     from store import optimizations
 
-    rows = optimizations.list_optimizations(env.get("DATABASE_URL") or os.environ["DATABASE_URL"])
+    rows = optimizations.list_optimizations(url)
     assert len(rows) == 9 and {r.status for r in rows} == {optimizations.COMPLETED}
     assert {(r.symbol, r.strategy) for r in rows} == {(s, k) for s in ("SP500", "NASDAQ", "GOOG")
                                                       for k in ("rsi_mean_reversion", "sma_crossover",
                                                                 "donchian_breakout")}
-    for out in (first.stdout, second.stdout):
+    for out in outs:
         assert "Strategy tuner" in out and all(f"│ {r.id:>12} │" in out for r in rows), out
