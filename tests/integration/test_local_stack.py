@@ -75,7 +75,7 @@ def stack(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def test_main_pipeline_through_the_local_stack(stack: dict[str, str], tmp_path: Path):
     env = {k: v for k, v in stack.items() if k != "prefect_url"}
-    out = subprocess.run([*ABTPRO, "run"], cwd=tmp_path, env={**os.environ, **env, "COLUMNS": "160"},
+    out = subprocess.run([*ABTPRO, "run", "--no-replay"], cwd=tmp_path, env={**os.environ, **env, "COLUMNS": "160"},
                          capture_output=True, text=True, timeout=420, check=False)
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
 
