@@ -4,7 +4,7 @@ MLflow (experiment ``abtpro-replay``), and the Prefect artifact ``market-replay`
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -65,11 +65,11 @@ def wait_for_retrains(url: str, since: datetime, timeout: float) -> pd.DataFrame
 
 
 def _retrains(triggers: pd.DataFrame) -> list[dict[str, Any]]:
-    done = triggers[triggers["status"].isin(["completed", "failed", "skipped", "running", "fired"])]
+    """One row per fired (not suppressed) trigger: its retrain's version, promotion and reason."""
     return [{"model": r.model, "trigger": int(r.id), "status": r.status, "data_ts": r.data_ts,
              "version": (r.result or {}).get("version"), "promoted": bool((r.result or {}).get("promoted")),
              "reason": (r.result or {}).get("reason") or (r.result or {}).get("error")}
-            for r in done.itertuples(index=False)]
+            for r in triggers.itertuples(index=False)]
 
 
 def _markdown(result: ReplayResult) -> str:
@@ -134,7 +134,7 @@ def report(settings: Settings, started: datetime, counts: ReplayCounts, faults: 
                                  tags={"task": "replay"}, bars={},
                                  files=lambda: {**png_files(figures, dpi=90),
                                                 "replay/summary.md": _markdown(result)})
-    result = ReplayResult(**{**result.__dict__, "mlflow_run_id": run_id})
+    result = replace(result, mlflow_run_id=run_id)
     create_markdown_artifact(key="market-replay", markdown=_markdown(result) + f"\n\nMLflow run `{run_id}` "
                              f"(experiment `{EXPERIMENT}`) holds the timeline plots.",
                              description="Market replay: what the live loop did")
