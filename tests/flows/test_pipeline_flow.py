@@ -41,8 +41,6 @@ def test_one_flow_run_with_the_existing_flows_as_subflows(runs):
     assert _subflow_names(first.state_details.flow_run_id) >= SUBFLOWS
 
 
-@pytest.mark.xfail(strict=False, reason="order-dependent: failed in the full-suite CI rehearsal of 2026-12-02 after "
-                   "this session's merges, passes alone and after test_ingest_configured; cause not found yet (issue 16 note)")
 def test_every_step_reports_its_result_and_the_progress_is_honest(runs, db_url):
     first, steps, _ = runs
     result = first.result()
@@ -59,8 +57,6 @@ def test_every_step_reports_its_result_and_the_progress_is_honest(runs, db_url):
     assert {r.strategy for r in rows} == {"rsi_mean_reversion", "sma_crossover", "donchian_breakout"}
 
 
-@pytest.mark.xfail(strict=False, reason="order-dependent: failed in the full-suite CI rehearsal of 2026-12-02 after "
-                   "this session's merges, passes alone and after test_ingest_configured; cause not found yet (issue 16 note)")
 def test_a_second_run_retrains_and_retunes_nothing(runs):
     first, _, second = runs
     for outcome in (second.volatility, second.signal_quality):
