@@ -32,7 +32,11 @@ from serving.schemas import (
     JobStatus,
     ModelList,
     PerformanceReport,
+    PositionSizeRequest,
+    PositionSizeResult,
     PushBar,
+    RegimeRequest,
+    RegimeResult,
     ReloadResult,
     SignalBatchRequest,
     SignalBatchResponse,
@@ -40,6 +44,8 @@ from serving.schemas import (
     SignalRequest,
     SignalResult,
     SignalStats,
+    StopsRequest,
+    StopsResult,
     TrainRequest,
     TuneApplyRequest,
     TuneApplyResult,
@@ -170,6 +176,25 @@ class ABTProClient:
     def volatility_accuracy(self, **filters: Any) -> VolatilityAccuracy:
         """Live accuracy of the caller's forecasts whose horizon has passed."""
         return self._call("GET", "/ml/volatility/accuracy", VolatilityAccuracy, params=filters)
+
+    # ------------------------------------------------------------------------------------ risk
+
+    def position_size(self, symbol: str | None = None, request: PositionSizeRequest | None = None,
+                      **fields: Any) -> PositionSizeResult:
+        """Units that run at ``target_volatility`` (annualised) from the champion forecast."""
+        request = request or PositionSizeRequest(symbol=symbol, **fields)
+        return self._call("POST", "/ml/risk/position_size", PositionSizeResult, request)
+
+    def stops(self, symbol: str | None = None, side: str | None = None, request: StopsRequest | None = None,
+              **fields: Any) -> StopsResult:
+        """Volatility-scaled stop-loss and take-profit prices for an entry."""
+        request = request or StopsRequest(symbol=symbol, side=side, **fields)
+        return self._call("POST", "/ml/risk/stops", StopsResult, request)
+
+    def regime(self, symbol: str | None = None, request: RegimeRequest | None = None, **fields: Any) -> RegimeResult:
+        """The series' volatility regime (low / normal / high against its own forecast history)."""
+        request = request or RegimeRequest(symbol=symbol, **fields)
+        return self._call("POST", "/ml/risk/regime", RegimeResult, request)
 
     # ------------------------------------------------------------------------------------ bars (feeder)
 

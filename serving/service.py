@@ -29,7 +29,7 @@ from serving.inference import LRUCache
 from serving.jobs import JobSpec, TrainingJobs
 from serving.models import ChampionPoller, ChampionSlot
 from serving.openapi import DocumentedService
-from serving.routes import bars, models, signals, tuning, volatility
+from serving.routes import bars, models, risk, signals, tuning, volatility
 from serving.tuning import TuneJobs
 from store import db
 
@@ -52,7 +52,7 @@ api_app = make_get_app(signals.router, volatility.router, models.router, tuning.
 )
 @bentoml.asgi_app(api_app, path="/ml")
 class MLService(volatility.VolatilityRoutes, signals.SignalRoutes, models.ModelRoutes, tuning.TuneRoutes,
-                bars.BarRoutes):
+                bars.BarRoutes, risk.RiskRoutes):
     """ABTPro ML serving: signal quality, volatility, model management and tuning under ``/ml``."""
 
     def __init__(self) -> None:

@@ -107,3 +107,13 @@ def test_503_and_connection_errors_are_retried_with_backoff_then_given_up():
     with pytest.raises(ABTProError):
         ml.models()
     assert len(transport.calls) == 1  # a client error is not retried
+
+
+def test_risk_methods_answer_from_one_stored_forecast_each(client, store):
+    ml = _client(client)
+    size = ml.position_size(symbol="SYN", equity=50_000, target_volatility=0.12)
+    assert size.units * size.price == pytest.approx(size.notional) and size.forecast.id is not None
+    stops = ml.stops(symbol="SYN", side="BUY", price=size.price)
+    assert stops.stop_loss < size.price < stops.take_profit
+    assert ml.regime(symbol="SYN", lookback=60).regime in ("low", "normal", "high")
+    assert ml.volatility_history().total == 3
