@@ -19,6 +19,8 @@ class ServingSettings(BaseSettings):
     max_batch: int = Field(default=1000, gt=0, description="Largest batch of signals/predictions per request.")
     auth_cache_seconds: float = Field(default=30.0, ge=0, description="How long a verified key is trusted.")
     cache_entries: int = Field(default=4096, ge=0, description="Feature/prediction cache entries (0 = off).")
+    outcomes_cache_seconds: float = Field(default=30.0, ge=0, description="How long a series' resolved outcomes "
+                                          "(the win-rate factor) are reused before they are read again.")
     volatility_bars: int = Field(default=400, gt=0, description="Bars read before the forecast origin.")
     signal_bars: int = Field(default=600, gt=0, description="Bars read up to the signal bar.")
     durable_writes: bool = Field(default=False, description="fsync every prediction row (see store.db.relax_durability).")

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +31,7 @@ from ml.datasets import BAR_COLUMNS
 from ml.inference import BadInputError
 from registry import LoadedModel
 from serving.schemas import Bar
-from store import windows
+from store import outcomes, windows
 
 __all__ = ["BadInputError", "BarWindow", "LRUCache", "NotFoundError", "group_indices", "load_bars",
            "origin_positions", "predict_volatility", "score_signals", "signal_history_bars", "window_from_request"]
@@ -194,9 +196,11 @@ def signal_history_bars(model: LoadedModel, configured: int) -> int:
 
 def score_signals(model: LoadedModel, symbol: str, strategy: str, window: BarWindow,
                   positions: Sequence[int], sides: Sequence[int], strengths: Sequence[float],
-                  explain: bool, cache: LRUCache) -> list[inference.SignalScore]:
-    """:func:`ml.inference.score` of signals at the given bar positions (one call for all cache misses)."""
-    keys = [("sig", model.name, model.version, symbol, strategy, window.key, p, s, float(w), explain)
+                  explain: bool, cache: LRUCache, live: LiveOutcomes | None = None) -> list[inference.SignalScore]:
+    """:func:`ml.inference.score` of signals at the given bar positions (one call for all cache misses), with the
+    series' outcomes resolved since training (``live``) in the win-rate factor."""
+    token = None if live is None else live.token
+    keys = [("sig", model.name, model.version, symbol, strategy, window.key, p, s, float(w), explain, token)
             for p, s, w in zip(positions, sides, strengths)]
     results: list[inference.SignalScore | None] = [cache.get(k) for k in keys]
     todo = [i for i, r in enumerate(results) if r is None]
@@ -205,10 +209,46 @@ def score_signals(model: LoadedModel, symbol: str, strategy: str, window: BarWin
                                 "ts": [window.ts[positions[i]] for i in todo],
                                 "side": [int(sides[i]) for i in todo],
                                 "strength": [float(strengths[i]) for i in todo]})
-        for i, out in zip(todo, inference.score(model.model, {symbol: window.frame}, signals, explain=explain)):
+        scored = inference.score(model.model, {symbol: window.frame}, signals, explain=explain,
+                                 live_history=None if live is None else live.frame)
+        for i, out in zip(todo, scored):
             results[i] = out
             cache.put(keys[i], out)
     return results  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class LiveOutcomes:
+    """A series' resolved outcomes as read at one time; ``token`` changes when they do (a cache-key part)."""
+
+    frame: pd.DataFrame
+    token: tuple
+
+
+class OutcomeHistory:
+    """Resolved outcomes per series for the win-rate factor, read from :mod:`store.outcomes` at most every
+    ``ttl`` seconds per series, and at once after a report to this process."""
+
+    def __init__(self, db_url: str, ttl: float) -> None:
+        self.db_url, self.ttl = db_url, ttl
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[float, LiveOutcomes]] = {}
+
+    def get(self, symbol: str, timeframe: str) -> LiveOutcomes:
+        key, now = (symbol, timeframe), time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and now - entry[0] < self.ttl:
+            return entry[1]
+        frame = outcomes.resolved_history(self.db_url, symbol, timeframe)
+        live = LiveOutcomes(frame, (len(frame), int(pd.util.hash_pandas_object(frame, index=False).sum())))
+        with self._lock:
+            self._entries[key] = (now, live)
+        return live
+
+    def forget(self, symbol: str, timeframe: str) -> None:
+        with self._lock:
+            self._entries.pop((symbol, timeframe), None)
 
 
 def group_indices(keys: Sequence[Hashable]) -> dict[Hashable, list[int]]:

@@ -207,7 +207,7 @@ class SignalRequest(_Strict):
 
 
 class SignalResult(BaseModel):
-    id: int | None = None
+    id: int | None = Field(default=None, description="The stored score's id: report its outcome with it.")
     symbol: str
     timeframe: str
     strategy: str
@@ -218,6 +218,10 @@ class SignalResult(BaseModel):
     prediction: str = Field(description="BUY/SELL when score >= threshold, else HOLD.")
     threshold: float | None = None
     model: ModelRef
+    win_rate: float | None = Field(default=None, description="The historical win rate of similar signals (same "
+                                   "strategy and side) the score used, from outcomes resolved before the signal.")
+    win_rate_n: float | None = Field(default=None, description="How many resolved outcomes that win rate rests on.")
+    risk_reward: float | None = Field(default=None, description="The take-profit / stop-loss distance ratio used.")
     explanation: Explanation | None = None
 
 
@@ -604,3 +608,27 @@ class RegimeResult(BaseModel):
     percentile: float = Field(description="Share of the history at or below the current forecast.")
     n_history: int
     forecast: VolatilityResult
+
+
+# ------------------------------------------------------------------------------------ trade outcomes
+
+
+class SignalOutcomeRequest(_Strict):
+    """What happened to a scored signal, reported by the platform (it replaces the triple-barrier outcome)."""
+
+    signal_id: int = Field(ge=1, le=2**31 - 1, description="The ``id`` of the /ml/signal/score answer.")
+    filled: bool = Field(strict=True, description="Whether the trade was executed (false: no outcome is counted).")
+    exit_ts: datetime | None = Field(default=None, description="When the position was closed (naive = UTC).")
+    exit_price: float | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False,
+                                     description="Exit price; the entry is the signal bar's close.")
+    realised_return: float | None = Field(default=None, ge=-1, le=100, allow_inf_nan=False,
+                                          description="Return of the trade as a fraction (instead of exit_price).")
+
+
+class SignalOutcomeResult(BaseModel):
+    signal_id: int
+    outcome: float | None = Field(description="1 the trade paid, 0 it did not, null when not filled.")
+    realised_return: float | None
+    exit_ts: datetime | None
+    source: str = Field(description="reported, or unfilled.")
+    replaced: str | None = Field(description="The outcome row this report replaced (pt, sl, vertical), if any.")

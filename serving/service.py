@@ -25,11 +25,11 @@ from serving import db_errors, request_timeout
 from serving.auth import ApiKeyMiddleware, KeyCache
 from serving.config import get_serving_settings
 from serving.http import make_get_app
-from serving.inference import LRUCache
+from serving.inference import LRUCache, OutcomeHistory
 from serving.jobs import JobSpec, TrainingJobs
 from serving.models import ChampionPoller, ChampionSlot
 from serving.openapi import DocumentedService
-from serving.routes import bars, models, risk, signals, tuning, volatility
+from serving.routes import bars, models, outcomes, risk, signals, tuning, volatility
 from serving.tuning import TuneJobs
 from store import db
 
@@ -52,7 +52,7 @@ api_app = make_get_app(signals.router, volatility.router, models.router, tuning.
 )
 @bentoml.asgi_app(api_app, path="/ml")
 class MLService(volatility.VolatilityRoutes, signals.SignalRoutes, models.ModelRoutes, tuning.TuneRoutes,
-                bars.BarRoutes, risk.RiskRoutes):
+                bars.BarRoutes, risk.RiskRoutes, outcomes.OutcomeRoutes):
     """ABTPro ML serving: signal quality, volatility, model management and tuning under ``/ml``."""
 
     def __init__(self) -> None:
@@ -76,6 +76,7 @@ class MLService(volatility.VolatilityRoutes, signals.SignalRoutes, models.ModelR
         gc.freeze()
         self.keys = KeyCache(self.db_url, self.serving.auth_cache_seconds)
         self.cache = LRUCache(self.serving.cache_entries)
+        self.outcome_history = OutcomeHistory(self.db_url, self.serving.outcomes_cache_seconds)
         self.jobs = TrainingJobs(self.db_url, {
             "VOLATILITY": JobSpec(self.serving.volatility_flow, self.serving.volatility_deployment),
             "SIGNAL_QUALITY": JobSpec(self.serving.signal_flow, self.serving.signal_deployment),

@@ -46,7 +46,7 @@ def history_bars(model: Any, configured: int = 0) -> int:
 
 
 def score(model: Any, bars: Mapping[str, pd.DataFrame], signals: pd.DataFrame, *, explain: bool = False,
-          history: pd.DataFrame | None = None) -> list[SignalScore]:
+          history: pd.DataFrame | None = None, live_history: pd.DataFrame | None = None) -> list[SignalScore]:
     """Quality scores of a batch of signals, one feature pass per (symbol, strategy).
 
     Args:
@@ -58,6 +58,9 @@ def score(model: Any, bars: Mapping[str, pd.DataFrame], signals: pd.DataFrame, *
         explain: Add TreeSHAP contributions to each result.
         history: Resolved outcomes for the win-rate factor instead of the bundle's own outcomes of
             each symbol (``side``, ``exit_time``, ``label``, ``ret``, optional ``strategy``).
+        live_history: Outcomes resolved since training (same columns; scored signals reported by the platform
+            or resolved by the backfill) added to the bundle's: the win rate of similar signals is then
+            computed at request time. Only outcomes that exited before a signal count for it.
 
     Returns:
         One :class:`SignalScore` per row of ``signals``, in order.
@@ -77,7 +80,7 @@ def score(model: Any, bars: Mapping[str, pd.DataFrame], signals: pd.DataFrame, *
     parts, times = [], np.empty(len(rows), dtype=object)
     for (symbol, strategy), idx in groups(symbols, strategies).items():
         sig = pd.DataFrame({"side": sides[idx].astype(int), "strength": strength[idx]})
-        X = _features(bundle, bars, symbol, strategy, stamps.iloc[idx], sig, history)
+        X = _features(bundle, bars, symbol, strategy, stamps.iloc[idx], sig, history, live_history)
         times[idx] = list(X.index.to_pydatetime())
         parts.append(X.set_axis(idx))
     X = parts[0] if len(parts) == 1 else pd.concat(parts).sort_index()
@@ -92,7 +95,8 @@ def score(model: Any, bars: Mapping[str, pd.DataFrame], signals: pd.DataFrame, *
 
 
 def _features(bundle: ScorerBundle, bars: Mapping[str, pd.DataFrame], symbol: str, strategy: str,
-              stamps: pd.Series, signals: pd.DataFrame, history: pd.DataFrame | None) -> pd.DataFrame:
+              stamps: pd.Series, signals: pd.DataFrame, history: pd.DataFrame | None,
+              live_history: pd.DataFrame | None = None) -> pd.DataFrame:
     """Feature rows of one (symbol, strategy) group (indexed by signal bar, in the bundle's column order)."""
     if strategy not in STRATEGIES:
         raise BadInputError("strategy", f"unknown strategy {strategy!r}; the scorer knows {sorted(STRATEGIES)}")
@@ -105,4 +109,6 @@ def _features(bundle: ScorerBundle, bars: Mapping[str, pd.DataFrame], symbol: st
                                   f"least {need} bars, have {p + 1}")
     signals = signals.set_axis(pd.DatetimeIndex(frame.index[pos], name="ts"))
     hist = bundle.history_for(symbol) if history is None else history
+    if live_history is not None and len(live_history):
+        hist = pd.concat([hist, live_history], ignore_index=True)
     return bundle.features(frame.iloc[: pos.max() + 1], signals, strategy, history=hist)

@@ -45,16 +45,18 @@ class SignalRoutes:
         keys = [(r.symbol, r.timeframe, r.strategy, r.explain, i if r.bars else None) for i, r in enumerate(items)]
         for (symbol, timeframe, strategy, explain, inline), idx in group_indices(keys).items():
             origins = [items[i].ts for i in idx]
+            live = None
             if inline is not None:
                 bars = window_from_request(items[inline].bars or [])
             else:
                 n = signal_history_bars(model, self.serving.signal_bars)
                 bars = load_bars(self.db_url, symbol, timeframe, origins, n)
+                live = self.outcome_history.get(symbol, timeframe)
             positions = origin_positions(bars, origins, "ts")
             sides = [1 if items[i].side == "BUY" else -1 for i in idx]
             strengths = [items[i].strength for i in idx]
             for i, out in zip(idx, score_signals(model, symbol, strategy, bars, positions, sides, strengths,
-                                                 explain, self.cache)):
+                                                 explain, self.cache, live)):
                 outs[i] = out
         rows = [{"user_id": user.id, "symbol": r.symbol, "timeframe": r.timeframe, "strategy": r.strategy,
                  "side": r.side, "signal_ts": out.ts, "score": out.score, "confidence": out.confidence,
@@ -66,7 +68,8 @@ class SignalRoutes:
         results = [
             SignalResult(id=i, symbol=r.symbol, timeframe=r.timeframe, strategy=r.strategy, side=r.side, ts=out.ts,
                          score=out.score, confidence=out.confidence, prediction=out.prediction,
-                         threshold=out.threshold, model=ref,
+                         threshold=out.threshold, model=ref, win_rate=out.features.get("hist_win_rate"),
+                         win_rate_n=out.features.get("hist_n"), risk_reward=out.features.get("risk_reward"),
                          explanation=explanation(out.explanation) if r.explain else None)
             for i, r, out in zip(ids, items, outs)
         ]
