@@ -65,13 +65,15 @@ def resolve_volatility(pending: pd.DataFrame, bars: pd.DataFrame, horizon: int) 
 
 
 def resolve_signals(pending: pd.DataFrame, bars: pd.DataFrame, config: BarrierConfig) -> list[dict]:
-    """Triple-barrier outcome rows of the pending signals whose outcome is known by now."""
+    """Triple-barrier outcome rows of the pending signals whose outcome is known by now (each with its own trade
+    plan's barriers where it was scored with one)."""
     pending = pending[pending["signal_ts"].isin(bars.index)]
     sides = pending["side"].astype(str).str.upper().map(SIDES)
     pending = pending[sides.notna()]
     if pending.empty:
         return []
-    signals = pd.DataFrame({"side": sides[pending.index].astype(int).to_numpy()},
+    plan = {k: pending[k].to_numpy(float) for k in ("pt_mult", "sl_mult", "max_holding") if k in pending}
+    signals = pd.DataFrame({"side": sides[pending.index].astype(int).to_numpy(), **plan},
                            index=pd.DatetimeIndex(pending["signal_ts"]))
     labels = triple_barrier_labels(bars, signals, config)
     rows = []

@@ -196,19 +196,23 @@ def signal_history_bars(model: LoadedModel, configured: int) -> int:
 
 def score_signals(model: LoadedModel, symbol: str, strategy: str, window: BarWindow,
                   positions: Sequence[int], sides: Sequence[int], strengths: Sequence[float],
-                  explain: bool, cache: LRUCache, live: LiveOutcomes | None = None) -> list[inference.SignalScore]:
+                  explain: bool, cache: LRUCache, live: LiveOutcomes | None = None,
+                  plans: Sequence[dict[str, float | None]] | None = None) -> list[inference.SignalScore]:
     """:func:`ml.inference.score` of signals at the given bar positions (one call for all cache misses), with the
-    series' outcomes resolved since training (``live``) in the win-rate factor."""
+    series' outcomes resolved since training (``live``) in the win-rate factor and each signal's trade plan
+    (``stop_loss``, ``take_profit``, ``stop_multiple``, ``take_multiple``; None = the training barriers)."""
     token = None if live is None else live.token
-    keys = [("sig", model.name, model.version, symbol, strategy, window.key, p, s, float(w), explain, token)
-            for p, s, w in zip(positions, sides, strengths)]
+    plans = list(plans) if plans is not None else [{}] * len(positions)
+    keys = [("sig", model.name, model.version, symbol, strategy, window.key, p, s, float(w), explain, token,
+             tuple(sorted(plan.items()))) for p, s, w, plan in zip(positions, sides, strengths, plans)]
     results: list[inference.SignalScore | None] = [cache.get(k) for k in keys]
     todo = [i for i, r in enumerate(results) if r is None]
     if todo:
         signals = pd.DataFrame({"symbol": symbol, "strategy": strategy,
                                 "ts": [window.ts[positions[i]] for i in todo],
                                 "side": [int(sides[i]) for i in todo],
-                                "strength": [float(strengths[i]) for i in todo]})
+                                "strength": [float(strengths[i]) for i in todo],
+                                **{k: [plans[i].get(k) for i in todo] for k in inference.PLAN_COLUMNS}})
         scored = inference.score(model.model, {symbol: window.frame}, signals, explain=explain,
                                  live_history=None if live is None else live.frame)
         for i, out in zip(todo, scored):

@@ -183,16 +183,38 @@ class VolatilityAccuracy(BaseModel):
 # ------------------------------------------------------------------------------------ signals
 
 
+class TradePlan(_Strict):
+    """Where the trade's stop and target are: prices, or multiples of the signal bar's volatility (the EWM
+    standard deviation of close-to-close returns); each leg defaults to the training barriers (1.5)."""
+
+    stop_loss: float | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False, description="Stop price.")
+    take_profit: float | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False, description="Target price.")
+    stop_multiple: float | None = Field(default=None, gt=0, le=50, allow_inf_nan=False)
+    take_multiple: float | None = Field(default=None, gt=0, le=50, allow_inf_nan=False)
+    horizon_bars: int | None = Field(default=None, ge=1, le=1000, description="Longest holding, in bars.")
+
+    @model_validator(mode="after")
+    def _one_per_leg(self) -> TradePlan:
+        if self.stop_loss is not None and self.stop_multiple is not None:
+            raise ValueError("give stop_loss or stop_multiple, not both")
+        if self.take_profit is not None and self.take_multiple is not None:
+            raise ValueError("give take_profit or take_multiple, not both")
+        return self
+
+
 class SignalRequest(_Strict):
-    """A primary strategy's signal to score (meta-labelling: P(acting on it pays))."""
+    """A strategy's signal to score (meta-labelling: P(acting on it pays)). Any strategy name: the built-in ones
+    (``ml.strategies``) are scored with their indicator set, any other generically (market context, trade plan
+    and the outcomes of its own past signals)."""
 
     symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["SP500"])
     timeframe: str = Field(default="1d", pattern=TIMEFRAME_PATTERN)
-    strategy: str = Field(min_length=1, max_length=64, examples=["sma_crossover"])
+    strategy: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$", examples=["sma_crossover"])
     side: Literal["BUY", "SELL"]
     ts: datetime | None = Field(default=None, description="Signal bar (fires at its close); default: latest bar.")
     strength: float = Field(default=1.0, ge=0)
     bars: list[Bar] | None = Field(default=None, max_length=20_000)
+    plan: TradePlan | None = None
     explain: bool = False
 
     @field_validator("side", mode="before")
@@ -222,6 +244,8 @@ class SignalResult(BaseModel):
                                    "strategy and side) the score used, from outcomes resolved before the signal.")
     win_rate_n: float | None = Field(default=None, description="How many resolved outcomes that win rate rests on.")
     risk_reward: float | None = Field(default=None, description="The take-profit / stop-loss distance ratio used.")
+    feature_set: Literal["strategy", "generic"] = Field(
+        default="strategy", description="strategy: a built-in's indicator features; generic: any other strategy.")
     explanation: Explanation | None = None
 
 

@@ -115,6 +115,7 @@ class MLSignalScore(Base):
     score: Mapped[float] = mapped_column(Float)
     confidence: Mapped[float] = mapped_column(Float)
     features: Mapped[dict[str, Any]] = mapped_column(JSON)
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # pt_mult, sl_mult, max_holding of a trade plan
     prediction: Mapped[str | None] = mapped_column(String(4))
     model_name: Mapped[str | None] = mapped_column(String(100))
     model_version: Mapped[str | None] = mapped_column(String(32))

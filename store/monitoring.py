@@ -26,6 +26,7 @@ from store.models import (
 
 _MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
 FIRED_STATUSES = ("fired", "running", "completed", "failed")
+PLAN_KEYS = ("pt_mult", "sl_mult", "max_holding")
 
 
 def timeframe_minutes(timeframe: str) -> int:
@@ -105,17 +106,21 @@ def volatility_window(url: str, model_name: str, model_version: str | None = Non
 
 def unresolved_signals(url: str, symbols: list[str] | None = None,
                        timeframes: list[str] | None = None) -> pd.DataFrame:
-    """Scored signals with a side and a signal bar but no outcome row yet (optionally of some series only)."""
+    """Scored signals with a side and a signal bar but no outcome row yet (optionally of some series only): id,
+    symbol, timeframe, side, signal_ts and the trade plan's ``pt_mult``, ``sl_mult``, ``max_holding`` (NaN: none)."""
     s, o = MLSignalScore, MLSignalOutcome
     cond = _series([o.id.is_(None), s.signal_ts.is_not(None), s.side.is_not(None)], s, symbols, timeframes)
-    stmt = (select(s.id, s.symbol, s.timeframe, s.side, s.signal_ts)
+    stmt = (select(s.id, s.symbol, s.timeframe, s.side, s.signal_ts, s.plan)
             .outerjoin(o, o.score_id == s.id)
             .where(*cond)
             .order_by(s.symbol, s.timeframe, s.signal_ts))
     with get_engine(url).connect() as conn:
         rows = conn.execute(stmt).all()
-    frame = pd.DataFrame(rows, columns=["id", "symbol", "timeframe", "side", "signal_ts"])
+    frame = pd.DataFrame(rows, columns=["id", "symbol", "timeframe", "side", "signal_ts", "plan"])
     frame["signal_ts"] = pd.to_datetime(frame["signal_ts"])
+    plans = frame.pop("plan")
+    for key in PLAN_KEYS:
+        frame[key] = [float((p or {}).get(key) or "nan") for p in plans]
     return frame
 
 

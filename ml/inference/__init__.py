@@ -13,8 +13,8 @@ Registered shapes: ``flows.signal_quality`` registers a :class:`~ml.signal_quali
 """
 
 from ml.inference.inputs import BadInputError, feature_dicts
-from ml.inference.signals import SignalScore, history_bars, score, scorer_bundle
+from ml.inference.signals import PLAN_COLUMNS, SignalScore, history_bars, score, scorer_bundle
 from ml.inference.volatility import DEFAULT_COVERAGE, Forecast, predict, symbol_models
 
-__all__ = ["DEFAULT_COVERAGE", "BadInputError", "Forecast", "SignalScore", "feature_dicts", "history_bars", "predict",
+__all__ = ["DEFAULT_COVERAGE", "PLAN_COLUMNS", "BadInputError", "Forecast", "SignalScore", "feature_dicts", "history_bars", "predict",
            "score", "scorer_bundle", "symbol_models"]

@@ -13,6 +13,7 @@ import pandas as pd
 from ml.inference.explanations import signal_explanations
 from ml.inference.inputs import BadInputError, bars_of, column, feature_dicts, groups, positions
 from ml.signal_quality.bundle import ScorerBundle
+from ml.signal_quality.labels import ewm_volatility
 from ml.strategies import STRATEGIES
 
 
@@ -30,6 +31,8 @@ class SignalScore:
     threshold: float
     features: dict[str, float | None]
     explanation: dict[str, Any] | None = None
+    feature_set: str = "strategy"  # "strategy": a built-in's indicator is set; "generic": any other strategy
+    barriers: dict[str, float] | None = None  # a trade plan's pt_mult / sl_mult (vol multiples); None: training's
 
 
 def scorer_bundle(model: Any) -> ScorerBundle:
@@ -53,8 +56,10 @@ def score(model: Any, bars: Mapping[str, pd.DataFrame], signals: pd.DataFrame, *
         model: The registered :class:`~ml.signal_quality.bundle.ScorerBundle`.
         bars: Symbol -> bars (``ts`` index, OHLCV) up to at least its last signal; pass
             :func:`history_bars` bars before a signal for every feature window to be warm.
-        signals: One row per signal: ``symbol``, ``strategy``, ``side`` (+1/-1), optional ``strength``
-            (>= 0, default 1) and ``ts`` (a bar timestamp; missing/None = the symbol's last bar).
+        signals: One row per signal: ``symbol``, ``strategy`` (any name), ``side`` (+1/-1), optional
+            ``strength`` (>= 0, default 1), ``ts`` (a bar timestamp; missing/None = the symbol's last bar) and an
+            optional trade plan: ``stop_loss`` / ``take_profit`` prices, or ``stop_multiple`` /
+            ``take_multiple`` in multiples of the signal bar's volatility (NaN: the training barriers).
         explain: Add TreeSHAP contributions to each result.
         history: Resolved outcomes for the win-rate factor instead of the bundle's own outcomes of
             each symbol (``side``, ``exit_time``, ``label``, ``ret``, optional ``strategy``).
@@ -78,9 +83,12 @@ def score(model: Any, bars: Mapping[str, pd.DataFrame], signals: pd.DataFrame, *
         raise BadInputError("strength", "strength must be a finite number >= 0")
     stamps = column(rows, "ts", pd.NaT)
     parts, times = [], np.empty(len(rows), dtype=object)
+    pt, sl = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     for (symbol, strategy), idx in groups(symbols, strategies).items():
-        sig = pd.DataFrame({"side": sides[idx].astype(int), "strength": strength[idx]})
-        X = _features(bundle, bars, symbol, strategy, stamps.iloc[idx], sig, history, live_history)
+        sig = pd.DataFrame({"side": sides[idx].astype(int), "strength": strength[idx],
+                            **{k: pd.to_numeric(column(rows, k, np.nan).iloc[idx], errors="coerce").to_numpy(float)
+                               for k in PLAN_COLUMNS}})
+        X, pt[idx], sl[idx] = _features(bundle, bars, symbol, strategy, stamps.iloc[idx], sig, history, live_history)
         times[idx] = list(X.index.to_pydatetime())
         parts.append(X.set_axis(idx))
     X = parts[0] if len(parts) == 1 else pd.concat(parts).sort_index()
@@ -90,16 +98,50 @@ def score(model: Any, bars: Mapping[str, pd.DataFrame], signals: pd.DataFrame, *
     score_, conf = scored["score"].to_numpy(dtype="float64"), scored["confidence"].to_numpy(dtype="float64")
     pred = scored["prediction"].astype(str).tolist()
     return [SignalScore(symbols.iat[i], strategies.iat[i], times[i], int(sides[i]), float(score_[i]),
-                        float(conf[i]), pred[i], threshold, f, expl[i])
+                        float(conf[i]), pred[i], threshold, f, expl[i],
+                        "strategy" if strategies.iat[i] in STRATEGIES else "generic", _barriers(pt[i], sl[i], bundle))
             for i, f in enumerate(feature_dicts(X, range(len(X))))]
+
+
+PLAN_COLUMNS = ("stop_loss", "take_profit", "stop_multiple", "take_multiple")
+
+
+def _plan_multiples(signals: pd.DataFrame, frame: pd.DataFrame, pos: np.ndarray, barrier: Any) -> pd.DataFrame:
+    """``pt_mult`` / ``sl_mult`` of each signal's trade plan in multiples of the signal bar's volatility (the unit
+    of the training barriers); prices must sit on the right side of the signal bar's close."""
+    close = frame["close"].to_numpy(float)[pos]
+    vol = np.maximum(ewm_volatility(frame["close"], barrier.vol_span).to_numpy(float)[pos], barrier.min_vol)
+    side = signals["side"].to_numpy(float)
+    out = signals.copy()
+    for price_col, mult_col, target, sign in (("take_profit", "take_multiple", "pt_mult", 1.0),
+                                              ("stop_loss", "stop_multiple", "sl_mult", -1.0)):
+        price = signals[price_col].to_numpy(float) if price_col in signals else np.full(len(signals), np.nan)
+        given = np.isfinite(price)
+        wrong = given & (sign * side * (price - close) <= 0)
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            where = "above" if sign * side[i] > 0 else "below"
+            raise BadInputError(f"plan.{price_col}", f"{price_col} {price[i]:g} must be {where} the signal bar's "
+                                                      f"close {close[i]:g} for a {'BUY' if side[i] > 0 else 'SELL'}")
+        mult = signals[mult_col].to_numpy(float) if mult_col in signals else np.full(len(signals), np.nan)
+        out[target] = np.where(given, np.abs(price / close - 1.0) / vol, mult)
+    return out.drop(columns=[c for c in PLAN_COLUMNS if c in out])
+
+
+def _barriers(pt: float, sl: float, bundle: ScorerBundle) -> dict[str, float] | None:
+    """The plan's barrier multiples (the training one for a leg it left open), or None without a plan."""
+    if not (np.isfinite(pt) or np.isfinite(sl)):
+        return None
+    barrier = bundle.feature_config.barrier
+    return {"pt_mult": float(pt) if np.isfinite(pt) else barrier.pt_mult,
+            "sl_mult": float(sl) if np.isfinite(sl) else barrier.sl_mult}
 
 
 def _features(bundle: ScorerBundle, bars: Mapping[str, pd.DataFrame], symbol: str, strategy: str,
               stamps: pd.Series, signals: pd.DataFrame, history: pd.DataFrame | None,
-              live_history: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Feature rows of one (symbol, strategy) group (indexed by signal bar, in the bundle's column order)."""
-    if strategy not in STRATEGIES:
-        raise BadInputError("strategy", f"unknown strategy {strategy!r}; the scorer knows {sorted(STRATEGIES)}")
+              live_history: pd.DataFrame | None = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Feature rows of one (symbol, strategy) group (indexed by signal bar, in the bundle's column order) and the
+    trade plans' ``pt_mult`` / ``sl_mult`` (NaN where a signal left a leg to the training barriers)."""
     frame = bars_of(bars, symbol)
     pos = positions(frame, stamps, "ts", symbol)
     need = bundle.feature_config.trend_slow + 1
@@ -107,8 +149,10 @@ def _features(bundle: ScorerBundle, bars: Mapping[str, pd.DataFrame], symbol: st
         p = int(pos.min())
         raise BadInputError("ts", f"not enough history before {frame.index[p]} to score {symbol!r}: need at "
                                   f"least {need} bars, have {p + 1}")
+    signals = _plan_multiples(signals, frame, pos, bundle.feature_config.barrier)
     signals = signals.set_axis(pd.DatetimeIndex(frame.index[pos], name="ts"))
     hist = bundle.history_for(symbol) if history is None else history
     if live_history is not None and len(live_history):
         hist = pd.concat([hist, live_history], ignore_index=True)
-    return bundle.features(frame.iloc[: pos.max() + 1], signals, strategy, history=hist)
+    X = bundle.features(frame.iloc[: pos.max() + 1], signals, strategy, history=hist)
+    return X, signals["pt_mult"].to_numpy(float), signals["sl_mult"].to_numpy(float)

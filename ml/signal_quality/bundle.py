@@ -36,7 +36,7 @@ import pandas as pd
 from ml.signal_quality.features import SignalFeatureConfig, build_signal_features
 from ml.signal_quality.labels import average_uniqueness, triple_barrier_labels
 from ml.signal_quality.scorer import LogisticSignalScorer, SignalQualityScorer, TakeAllBaseline
-from ml.strategies import STRATEGIES, make_strategy
+from ml.strategies import make_strategy
 
 HISTORY_COLUMNS = ["symbol", "strategy", "side", "exit_time", "label", "ret"]
 
@@ -214,8 +214,7 @@ class ScorerBundle:
 
     def features(self, bars: pd.DataFrame, signals: pd.DataFrame, strategy: str, symbol: str | None = None,
                  history: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Feature rows of ``signals`` (in ``feature_columns`` order) with the training feature code."""
-        if strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r}; choose from {sorted(STRATEGIES)}")
+        """Feature rows of ``signals`` (in ``feature_columns`` order) with the training feature code (any
+        ``strategy``: one not in :data:`ml.strategies.STRATEGIES` has no strategy indicator set)."""
         hist = self.history_for(symbol) if history is None else history
         return self._in_order(build_signal_features(bars, signals, hist, strategy, self.feature_config))

@@ -172,10 +172,16 @@ def market_context(bars: pd.DataFrame, config: SignalFeatureConfig) -> pd.DataFr
 
 
 def quality_factors(ctx: pd.DataFrame, sides: np.ndarray, strength: np.ndarray,
-                    config: SignalFeatureConfig) -> pd.DataFrame:
-    """Side-adjusted quality factors from the market context rows at the signal bars."""
+                    config: SignalFeatureConfig, pt: np.ndarray | None = None,
+                    sl: np.ndarray | None = None) -> pd.DataFrame:
+    """Side-adjusted quality factors from the market context rows at the signal bars.
+
+    ``pt`` / ``sl`` are each signal's take-profit and stop-loss distances in multiples of ``vol`` (a trade plan);
+    NaN or None means the barriers of ``config`` (those of the training labels).
+    """
     side = np.asarray(sides, dtype=float)
-    pt, sl = config.barrier.pt_mult, config.barrier.sl_mult
+    pt = _or_default(pt, config.barrier.pt_mult, len(side))
+    sl = _or_default(sl, config.barrier.sl_mult, len(side))
     out = pd.DataFrame(index=ctx.index)
     out["side"] = side
     out["strength"] = np.asarray(strength, dtype=float)
@@ -193,10 +199,18 @@ def quality_factors(ctx: pd.DataFrame, sides: np.ndarray, strength: np.ndarray,
     return out
 
 
+def _or_default(values: np.ndarray | None, default: float, n: int) -> np.ndarray:
+    if values is None:
+        return np.full(n, float(default))
+    values = np.asarray(values, dtype="float64")
+    return np.where(np.isfinite(values) & (values > 0), values, float(default))
+
+
 def strategy_indicators(strategy_name: str, n: int) -> pd.DataFrame:
     """One-hot ``strategy_<name>`` columns over the registered strategies (stable column set).
 
-    They let one scorer be trained on signals pooled across strategies (and symbols).
+    They let one scorer be trained on signals pooled across strategies (and symbols). Any other strategy (one of
+    the platform's own) gets all zeros: it is scored on market context, trade plan and its own history.
     """
     from ml.strategies import STRATEGIES
 
@@ -231,7 +245,8 @@ def build_signal_features(
 
     Args:
         bars: Bars frame covering at least ``config.min_history_bars`` before each signal.
-        signals: Frame indexed by signal ``ts`` (bar timestamps) with ``side`` and ``strength``.
+        signals: Frame indexed by signal ``ts`` (bar timestamps) with ``side`` and ``strength``, optionally
+            ``pt_mult`` / ``sl_mult`` (a trade plan's take-profit / stop-loss distances in multiples of ``vol``).
         history: Labelled signals (``side``, ``exit_time``, ``label``, ``ret``, optional
             ``strategy``), e.g. :func:`ml.signal_quality.labels.triple_barrier_labels` output.
             Only outcomes resolved strictly before each signal are used, so passing the full
@@ -250,7 +265,8 @@ def build_signal_features(
     ctx = market_context(bars, config).iloc[pos]
     sides = signals["side"].to_numpy(dtype=int)
     strength = signals["strength"].to_numpy(float) if "strength" in signals else np.ones(len(signals))
-    factors = quality_factors(ctx, sides, strength, config)
+    plan = {k: signals[k].to_numpy(float) if k in signals else None for k in ("pt_mult", "sl_mult")}
+    factors = quality_factors(ctx, sides, strength, config, plan["pt_mult"], plan["sl_mult"])
     hist = historical_win_rate(pd.DatetimeIndex(signals.index), sides, history, strategy_name,
                                config.history_lookback, config.prior_strength)
     shared = shared_features(bars, config, reference_close).iloc[pos]

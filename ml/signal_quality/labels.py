@@ -19,7 +19,7 @@ Average-uniqueness sample weights (AFML ch. 4) down-weight labels that overlap i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -117,7 +117,8 @@ def triple_barrier_labels(
     Args:
         bars: Bars frame (``ts`` index; open, high, low, close).
         signals: Frame indexed by signal ``ts`` (must be bars' timestamps) with an int ``side``
-            column (+1 buy, -1 sell); other columns are ignored.
+            column (+1 buy, -1 sell) and optionally a trade plan per signal: ``pt_mult``, ``sl_mult``,
+            ``max_holding`` (NaN: ``config``'s); other columns are ignored.
         config: Barrier parameters.
 
     Returns:
@@ -132,13 +133,32 @@ def triple_barrier_labels(
     if (pos < 0).any():
         raise ValueError("every signal timestamp must be a bar timestamp")
     sig_vol = vol.to_numpy()[pos]
+    configs = _plan_configs(signals, config)
     rows = []
-    for p, side, v in zip(pos, signals["side"].to_numpy(dtype=int), sig_vol):
+    for p, side, v, cfg in zip(pos, signals["side"].to_numpy(dtype=int), sig_vol, configs):
         if p + 1 >= len(o) or not np.isfinite(v):
             rows.append({"barrier": None})
         else:
-            rows.append(_resolve_one(o, h, l, c, p + 1, int(side), float(v), config))
-    return _assemble(bars.index, signals, pos, sig_vol, rows, config)
+            rows.append(_resolve_one(o, h, l, c, p + 1, int(side), float(v), cfg))
+    out = _assemble(bars.index, signals, pos, sig_vol, rows, config)
+    out["pt_ret"] = np.array([cfg.pt_mult for cfg in configs]) * sig_vol
+    out["sl_ret"] = np.array([cfg.sl_mult for cfg in configs]) * sig_vol
+    return out
+
+
+def _plan_configs(signals: pd.DataFrame, config: BarrierConfig) -> list[BarrierConfig]:
+    """Each signal's barriers: ``config`` with the signal's own ``pt_mult`` / ``sl_mult`` / ``max_holding``."""
+    n = len(signals)
+    cols = {k: pd.to_numeric(signals[k], errors="coerce").to_numpy(float) if k in signals else np.full(n, np.nan)
+            for k in ("pt_mult", "sl_mult", "max_holding")}
+    if all(np.isnan(v).all() for v in cols.values()):
+        return [config] * n
+    out = []
+    for pt, sl, hold in zip(cols["pt_mult"], cols["sl_mult"], cols["max_holding"]):
+        out.append(replace(config, pt_mult=float(pt) if pt > 0 else config.pt_mult,
+                           sl_mult=float(sl) if sl > 0 else config.sl_mult,
+                           max_holding=int(hold) if hold >= 1 else config.max_holding))
+    return out
 
 
 def _times_at(index: pd.DatetimeIndex, positions) -> pd.DatetimeIndex:

@@ -35,6 +35,16 @@ from store.users import ApiUser
 router = APIRouter()
 
 
+def stored_plan(request: SignalRequest, out: Any) -> dict[str, float] | None:
+    """What the outcome backfill resolves the signal with: the plan's barriers and horizon (None: training's)."""
+    if request.plan is None:
+        return None
+    plan = dict(out.barriers or {})
+    if request.plan.horizon_bars is not None:
+        plan["max_holding"] = request.plan.horizon_bars
+    return plan or None
+
+
 class SignalRoutes:
     """POST ``/ml/signal/score`` and ``/ml/signal/score_batch``."""
 
@@ -55,13 +65,14 @@ class SignalRoutes:
             positions = origin_positions(bars, origins, "ts")
             sides = [1 if items[i].side == "BUY" else -1 for i in idx]
             strengths = [items[i].strength for i in idx]
+            plans = [items[i].plan.model_dump(exclude={"horizon_bars"}) if items[i].plan else {} for i in idx]
             for i, out in zip(idx, score_signals(model, symbol, strategy, bars, positions, sides, strengths,
-                                                 explain, self.cache, live)):
+                                                 explain, self.cache, live, plans)):
                 outs[i] = out
         rows = [{"user_id": user.id, "symbol": r.symbol, "timeframe": r.timeframe, "strategy": r.strategy,
                  "side": r.side, "signal_ts": out.ts, "score": out.score, "confidence": out.confidence,
                  "features": out.features, "prediction": out.prediction, "model_name": model.name,
-                 "model_version": model.version} for r, out in zip(items, outs)]
+                 "model_version": model.version, "plan": stored_plan(r, out)} for r, out in zip(items, outs)]
         ids = predictions.save_signal_scores(self.db_url, rows)
         PREDICTIONS.labels(model=model.name, version=model.version, endpoint=endpoint).inc(len(ids))
         ref = ModelRef(name=model.name, version=model.version)
@@ -70,6 +81,7 @@ class SignalRoutes:
                          score=out.score, confidence=out.confidence, prediction=out.prediction,
                          threshold=out.threshold, model=ref, win_rate=out.features.get("hist_win_rate"),
                          win_rate_n=out.features.get("hist_n"), risk_reward=out.features.get("risk_reward"),
+                         feature_set=out.feature_set,
                          explanation=explanation(out.explanation) if r.explain else None)
             for i, r, out in zip(ids, items, outs)
         ]

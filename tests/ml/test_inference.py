@@ -113,7 +113,8 @@ def test_score_rejects_bad_input_naming_the_field(fitted, bars):
     bundle, _ = fitted
     ok = {"symbol": "GOOG", "strategy": "sma_crossover", "side": 1}
     cases = [({**ok, "side": 0}, bars, "side", "side"),
-             ({**ok, "strategy": "nope"}, bars, "strategy", "unknown strategy"),
+             ({**ok, "stop_loss": 1e9}, bars, "plan.stop_loss", "must be below"),
+             ({**ok, "side": -1, "take_profit": 1e9}, bars, "plan.take_profit", "must be below"),
              ({**ok, "ts": "1990-01-01"}, bars, "ts", "not a bar"),
              ({**ok, "ts": "yesterday-ish"}, bars, "ts", "ts"),
              (ok, {"GOOG": bars["GOOG"].iloc[:100]}, "ts", "need at least"),
@@ -190,3 +191,24 @@ def test_predict_rejects_bad_input_naming_the_field(vol_models, bars):
 def test_feature_dicts_are_json_safe():
     frame = pd.DataFrame({"a": [1.0, np.nan], "b": [np.inf, 2.0]})
     assert inference.feature_dicts(frame, [1, 0]) == [{"a": None, "b": 2.0}, {"a": 1.0, "b": None}]
+
+
+def test_any_strategy_is_scored_generically_and_a_trade_plan_sets_its_barriers(fitted, bars):
+    bundle, _ = fitted
+    ts = bars["GOOG"].index[-30]
+    close = float(bars["GOOG"].loc[ts, "close"])
+    base = {"symbol": "GOOG", "side": 1, "ts": ts}
+    (own,) = score(bundle, bars, pd.DataFrame([{**base, "strategy": "my_breakout"}]))
+    assert own.feature_set == "generic" and 0.0 <= own.score <= 1.0
+    assert all(own.features[c] == 0.0 for c in own.features if c.startswith("strategy_"))
+    (builtin,) = score(bundle, bars, pd.DataFrame([{**base, "strategy": "sma_crossover"}]))
+    assert builtin.feature_set == "strategy" and builtin.features["strategy_sma_crossover"] == 1.0
+    assert own.features["risk_reward"] == builtin.features["risk_reward"] == pytest.approx(
+        bundle.feature_config.barrier.pt_mult / bundle.feature_config.barrier.sl_mult)
+    (planned,) = score(bundle, bars, pd.DataFrame([{**base, "strategy": "my_breakout", "stop_multiple": 1.0,
+                                                    "take_multiple": 3.0}]))
+    assert planned.features["risk_reward"] == pytest.approx(3.0)
+    assert planned.features["room_to_target"] == pytest.approx(own.features["room_to_target"] * 1.5 / 3.0)
+    (priced,) = score(bundle, bars, pd.DataFrame([{**base, "strategy": "my_breakout", "stop_loss": close * 0.98,
+                                                   "take_profit": close * 1.04}]))
+    assert priced.features["risk_reward"] == pytest.approx(2.0, rel=1e-6)

@@ -108,9 +108,34 @@ def test_history_and_stats_are_per_user(client, store):
     assert client.get("/ml/signal/stats", headers=headers("bob")).json()["count"] == 1
 
 
-def test_unknown_strategy_is_422(client, store):
-    r = client.post("/ml/signal/score", json={**SIGNAL, "strategy": "astrology"}, headers=headers("alice"))
-    assert r.status_code == 422 and r.json()["fields"] == ["strategy"]
+def test_any_strategy_is_scored_with_its_trade_plan_and_bad_plans_are_422(client, store):
+    close = float(support.garch_bars()["close"].iloc[-1])
+    mine = {**SIGNAL, "strategy": "my_breakout"}
+    r = client.post("/ml/signal/score", json=mine, headers=headers("alice"))
+    assert r.status_code == 200, r.text
+    assert r.json()["feature_set"] == "generic" and r.json()["risk_reward"] == 1.0
+    builtin = client.post("/ml/signal/score", json=SIGNAL, headers=headers("alice")).json()
+    assert builtin["feature_set"] == "strategy"
+    planned = client.post("/ml/signal/score", json={**mine, "plan": {"stop_loss": close * 0.97,
+                                                                      "take_profit": close * 1.06}},
+                          headers=headers("alice")).json()
+    assert abs(planned["risk_reward"] - 2.0) < 1e-6
+    horizon = client.post("/ml/signal/score", json={**mine, "plan": {"stop_multiple": 1.0, "horizon_bars": 4}},
+                          headers=headers("alice")).json()
+    from store.monitoring import unresolved_signals
+
+    pending = unresolved_signals(store).set_index("id")  # what the outcome backfill resolves them with
+    assert pending.loc[horizon["id"], ["pt_mult", "sl_mult", "max_holding"]].tolist() == [1.5, 1.0, 4.0]
+    assert abs(pending.loc[planned["id"], "pt_mult"] / pending.loc[planned["id"], "sl_mult"] - 2.0) < 1e-6
+    assert pending.loc[builtin["id"], ["pt_mult", "sl_mult", "max_holding"]].isna().all()
+    for plan, field in (({"stop_loss": close * 1.1}, "plan.stop_loss"), ({"take_profit": close * 0.5}, "plan.take_profit"),
+                        ({"stop_loss": close * 0.9, "stop_multiple": 2}, "plan"),
+                        ({"take_multiple": "Infinity"}, "plan.take_multiple")):
+        r = client.post("/ml/signal/score", json={**mine, "plan": plan}, headers=headers("alice"))
+        assert r.status_code == 422 and field in r.json()["error"], (plan, r.text)
+    for name in ("", "a b", "x" * 65, "drop;table"):
+        r = client.post("/ml/signal/score", json={**SIGNAL, "strategy": name}, headers=headers("alice"))
+        assert r.status_code == 422 and r.json()["fields"] == ["strategy"], name
 
 
 def test_the_service_scores_with_the_registered_scorer_bundle_per_symbol():
