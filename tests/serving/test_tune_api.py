@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -18,6 +19,17 @@ START = {"strategy": "sma_crossover", "symbol": "GOOG", "timeframe": "1d", "meth
          "n_windows": 2, "seed": 0}
 ENDPOINTS = [("POST", "/ml/tune/start", START), ("GET", "/ml/tune/status/1", None),
              ("GET", "/ml/tune/results/1", None), ("POST", "/ml/tune/apply", {"job_id": 1})]
+
+
+@pytest.fixture(autouse=True)
+def _no_straggling_tune_threads():
+    """Join the service's tuning threads after each test: a thread that outlives its test would touch the next
+    test's rows (the store is emptied between tests, so job ids are reused)."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name.startswith("abtpro-tune-"):
+            thread.join(60)
+            assert not thread.is_alive(), f"{thread.name} still running"
 
 
 def _audit(url: str) -> list[tuple[str, str, str]]:
