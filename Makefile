@@ -24,7 +24,8 @@ run: $(STAMP)
 	$(BIN)/abtpro run
 
 # The whole suite twice: on SQLite, then on PostgreSQL (started first if it is installed but stopped). Tests
-# marked own_postgres use private PostgreSQL databases whatever the backend, so the second pass skips them.
+# marked own_postgres use private PostgreSQL databases whatever the backend, and tests marked db_free (the pure
+# ml/ package's) never open the app database, so the second pass skips both.
 test: test-sqlite test-postgres
 
 test-sqlite: $(STAMP)
@@ -32,7 +33,7 @@ test-sqlite: $(STAMP)
 
 test-postgres: $(STAMP)
 	@if bash infra/ensure_postgres.sh "$(PG_URL)"; then \
-		DATABASE_URL="$(PG_URL)" $(BIN)/pytest --durations=15 -m "not own_postgres"; \
+		DATABASE_URL="$(PG_URL)" $(BIN)/pytest --durations=15 -m "not own_postgres and not db_free"; \
 	elif [ -n "$$CI" ]; then \
 		echo "PostgreSQL at $(PG_URL) is not reachable: the PostgreSQL pass is required in CI"; exit 1; \
 	else \

@@ -12,6 +12,18 @@ from abtpro.settings import apply_offline_env
 
 apply_offline_env()
 
+DB_FREE_DIRS = ("ml",)  # ml/ is pure (tests/test_layers.py): its tests never open the app database
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests of the pure packages ``db_free``: they cannot behave differently on another database, so
+    the PostgreSQL pass of ``make test`` skips them (the SQLite pass runs everything)."""
+    root = Path(__file__).parent
+    for item in items:
+        parts = Path(str(item.path)).resolve().relative_to(root).parts
+        if parts and parts[0] in DB_FREE_DIRS:
+            item.add_marker(pytest.mark.db_free)
+
 
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
