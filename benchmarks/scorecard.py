@@ -48,13 +48,16 @@ def main() -> None:
     signal = pd.DataFrame(scores.signal).T[["n_oos", "base_rate", "mean_score", "kept_frac", "win_all", "win_kept",
                                            "win_ratio", "auc", "precision", "recall", "ece", "ret_all", "ret_kept"]]
     vol = pd.DataFrame(scores.volatility).T
+    reference = pd.concat({m: pd.DataFrame(per).T for m, per in scores.volatility_reference.items()},
+                          names=["model", "symbol"])
     sections = [
         (f"Lockbox (last {config.lockbox_fraction:.0%}, embargo {box.horizon} bars)", spans),
         ("Scorecard (lockbox)", table),
         ("Selection: volatility walk-forward inside the selection parts", vol_sel),
         ("Selection: signal candidates by combinatorial purged CV (mean over splits)", selection.signal_cv),
         ("Lockbox: signal metrics per series", signal),
-        ("Lockbox: volatility metrics per series", vol),
+        (f"Lockbox: volatility metrics per series (promoted: {selection.vol_model})", vol),
+        ("Lockbox: reference volatility models (declared beforehand, not chosen here)", reference),
     ]
     for title, frame in sections:
         print(f"\n## {title}\n")

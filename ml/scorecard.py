@@ -6,12 +6,15 @@ lockbox (the last 20% of its bars). :func:`select_settings` sees only the select
 * **volatility**: a walk-forward of the candidate models inside each selection part
   (:func:`ml.volatility.evaluation.evaluate_models`); the model to promote is the lowest mean QLIKE among
   those whose intervals pass the coverage band (:func:`ml.volatility.summary.choose_model`); it, GARCH-t and
-  the plain HAR baselines are then fitted on each selection part (parameters and conformal residuals frozen);
+  the plain HAR baselines are then fitted on each selection part (parameters and conformal residuals frozen),
+  and so are the reference models (the pipeline's ``DEFAULT_MODEL``, declared in code beforehand), which are
+  scored beside the promoted one but never chosen by the scorecard;
 * **signal scorer**: every candidate (scorer x ``min_keep``, the fraction its automatic threshold keeps) is
   cross-validated by combinatorial purged CV (:class:`~ml.signal_quality.validation.CombinatorialPurgedCV`) on
-  the signals of every selection part pooled; the candidate with the best mean win-rate lift over the splits
-  whose kept share is at least the target's is chosen (mean AUC breaks ties), then fitted on all pooled
-  selection signals: its threshold is chosen on its own calibration rows, inside the selection parts;
+  the signals of every selection part pooled; among the candidates that keep at least 30% of the signals in
+  every split, the best mean win-rate lift over take-all is chosen (mean AUC breaks ties;
+  :func:`rank_signal_candidates`), then fitted on all pooled selection signals: its threshold is chosen on its
+  own calibration rows, inside the selection parts;
 * **sizing**: the policy is declared before looking: target the selection part's per-bar volatility, leverage at
   most 2, on an always-long and an SMA(200) trend strategy.
 
@@ -50,7 +53,7 @@ from ml.signal_quality.labels import BarrierConfig
 from ml.signal_quality.summary import oos_metrics
 from ml.signal_quality.validation import CombinatorialPurgedCV, pool_signal_sets, walk_forward_predict
 from ml.volatility.evaluation import WalkForwardConfig, evaluate_models
-from ml.volatility.registry import make_model
+from ml.volatility.registry import DEFAULT_MODEL, make_model
 from ml.volatility.summary import GARCH, HAR_VARIANTS, choose_model, summary_table, with_ratios
 from ml.volatility.targets import log_returns, realised_vol_target, trailing_realised_vol
 
@@ -84,6 +87,7 @@ class ScorecardConfig:
         min_keeps: Fractions of the calibration rows the automatic threshold keeps (a grid for selection).
         cpcv: Splitter of the signal selection.
         max_leverage: Cap of the vol-targeted sizing.
+        vol_reference: Volatility models scored beside the promoted one (not chosen: declared beforehand).
     """
 
     lockbox_fraction: float = 0.2
@@ -102,6 +106,7 @@ class ScorecardConfig:
     min_keeps: tuple[float, ...] = (0.3, 0.4, 0.5)
     cpcv: CombinatorialPurgedCV = field(default_factory=lambda: CombinatorialPurgedCV(6, 2, embargo_pct=0.01))
     max_leverage: float = 2.0
+    vol_reference: tuple[str, ...] = (DEFAULT_MODEL,)
 
     @property
     def lockbox(self) -> Lockbox:
@@ -264,16 +269,25 @@ def _signal_sets(bars: dict[str, pd.DataFrame], config: ScorecardConfig) -> dict
 
 
 def _cv_row(oos: pd.DataFrame) -> dict[str, float]:
-    per_split = [oos_metrics(g) for _, g in oos.groupby("fold")]
-    frame = pd.DataFrame(per_split)
+    frame = pd.DataFrame([oos_metrics(g) for _, g in oos.groupby("fold")])
     ok = frame["kept_frac"] >= MIN_KEPT
-    lift = frame["win_ratio"].where(ok, np.nan)
-    return {"win_ratio": float(lift.mean()) if ok.any() else float("nan"), "auc": float(frame["auc"].mean()),
+    return {"win_ratio": float(frame["win_ratio"].mean()), "auc": float(frame["auc"].mean()),
             "kept_frac": float(frame["kept_frac"].mean()), "splits_kept_ok": float(ok.mean())}
 
 
+def rank_signal_candidates(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (one row per candidate: mean ``win_ratio``, ``auc``, ``splits_kept_ok`` over the CV splits)
+    best first: the candidates that keep at least ``MIN_KEPT`` in every split, by mean win-rate lift then AUC;
+    after them the others, by the share of splits that keep enough, then lift."""
+    eligible = table["splits_kept_ok"] >= 1.0
+    first = table[eligible].sort_values(["win_ratio", "auc"], ascending=False)
+    rest = table[~eligible].sort_values(["splits_kept_ok", "win_ratio", "auc"], ascending=False)
+    return pd.concat([first, rest])
+
+
 def select_signal(sets: dict, config: ScorecardConfig) -> tuple[str, float, pd.DataFrame]:
-    """Candidate and ``min_keep`` chosen by combinatorial purged CV on the pooled selection signals."""
+    """Candidate and ``min_keep`` chosen by combinatorial purged CV on the pooled selection signals
+    (:func:`rank_signal_candidates`: the best lift among candidates keeping enough signals in every split)."""
     X, labels, w = pool_signal_sets(sets)
     rows = {}
     for cand, (scorer, params) in config.signal_candidates.items():
@@ -282,8 +296,7 @@ def select_signal(sets: dict, config: ScorecardConfig) -> tuple[str, float, pd.D
                                           X, labels, config.cpcv, w)
             rows[(cand, keep)] = _cv_row(oos)
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis(["candidate", "min_keep"])
-    ranked = table.assign(_w=table["win_ratio"].fillna(-np.inf)).sort_values(["_w", "auc"], ascending=False)
-    cand, keep = ranked.index[0]
+    cand, keep = rank_signal_candidates(table).index[0]
     return str(cand), float(keep), table
 
 
@@ -301,7 +314,7 @@ def select_settings(bars: dict[str, pd.DataFrame], config: ScorecardConfig = Sco
                   for s, b in selection.items()}
     vol_table = with_ratios(summary_table(per_symbol), candidates).drop(columns="seconds")
     vol_model = choose_model(vol_table, COVERAGE_BAND)
-    scored = dict.fromkeys([vol_model, GARCH, *HAR_VARIANTS])
+    scored = dict.fromkeys([vol_model, GARCH, *HAR_VARIANTS, *config.vol_reference])
     vol_fitted = {s: {m: make_model(m, config.vol_horizon).fit(b) for m in scored} for s, b in selection.items()}
 
     sets = _signal_sets(selection, config)
@@ -325,6 +338,7 @@ class LockboxScores:
 
     signal: dict[str, dict[str, float]]
     volatility: dict[str, dict[str, float]]
+    volatility_reference: dict[str, dict[str, dict[str, float]]]
     sizing: dict[str, dict[str, dict[str, float]]]
     forecasts: dict[str, pd.DataFrame]
     signals: pd.DataFrame
@@ -334,6 +348,7 @@ def score_lockbox(bars: dict[str, pd.DataFrame], selection: Selection,
                   config: ScorecardConfig = ScorecardConfig()) -> LockboxScores:
     """Score the frozen choices of ``selection`` on the lockbox of every series (once; chooses nothing)."""
     volatility, sizing, forecasts = {}, {}, {}
+    reference: dict[str, dict[str, dict[str, float]]] = {m: {} for m in config.vol_reference}
     for symbol, b in bars.items():
         start = selection.lockbox_start[symbol]
         lock = b.index >= start
@@ -342,6 +357,8 @@ def score_lockbox(bars: dict[str, pd.DataFrame], selection: Selection,
         realised = realised_vol_target(b, config.vol_horizon)
         current = trailing_realised_vol(b, config.vol_horizon)
         volatility[symbol] = volatility_scores(frames, realised, current, selection.vol_model, config.vol_horizon)
+        for ref in config.vol_reference:
+            reference[ref][symbol] = volatility_scores(frames, realised, current, ref, config.vol_horizon)
         chosen = frames[selection.vol_model]
         forecasts[symbol] = chosen.assign(realised=realised.loc[lock], current=current.loc[lock])
         sizing[symbol] = sizing_scores(b["close"], chosen["forecast"], selection.target_vol[symbol],
@@ -362,7 +379,7 @@ def score_lockbox(bars: dict[str, pd.DataFrame], selection: Selection,
     dataset = signals["group"].str.split("|").str[0]
     signal = {d: signal_metrics(g) for d, g in signals.groupby(dataset, sort=False)}
     signal["ALL"] = signal_metrics(signals)
-    return LockboxScores(signal, volatility, sizing, forecasts, signals)
+    return LockboxScores(signal, volatility, reference, sizing, forecasts, signals)
 
 
 def scorecard_table(scores: LockboxScores, selection: Selection) -> pd.DataFrame:
@@ -394,6 +411,14 @@ def scorecard_table(scores: LockboxScores, selection: Selection) -> pd.DataFrame
             round(v["ratio_best_har"], 4), v["ratio_best_har"] <= RATIO_BEST_HAR)
         add(f"vol 90% coverage {s}", "0.87-0.93", round(v["coverage"], 4),
             COVERAGE_BAND[0] <= v["coverage"] <= COVERAGE_BAND[1])
+    for ref, per in scores.volatility_reference.items():
+        for s, v in per.items():
+            add(f"vol reference {ref} QLIKE / GARCH-t {s} (DM p {v.get('dm_p_garch', np.nan):.3g})", "<= 0.90",
+                round(v["ratio_garch"], 4), v["ratio_garch"] <= RATIO_GARCH)
+            add(f"vol reference {ref} QLIKE / best HAR {s} (DM p {v.get('dm_p_best_har', np.nan):.3g})", "<= 0.97",
+                round(v["ratio_best_har"], 4), v["ratio_best_har"] <= RATIO_BEST_HAR)
+            add(f"vol reference {ref} 90% coverage {s}", "0.87-0.93", round(v["coverage"], 4),
+                COVERAGE_BAND[0] <= v["coverage"] <= COVERAGE_BAND[1])
     cells = [(s, k, c) for s, per in scores.sizing.items() for k, c in per.items()]
     for s, k, c in cells:
         add(f"sizing max DD vt/fixed {s} {k} (Sharpe {c['sharpe_vt']:.2f} vs {c['sharpe_fix']:.2f})",

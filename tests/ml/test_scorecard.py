@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 
 from ml.datasets import load_sample
+from ml.metrics import qlike
 from ml.scorecard import (
     ScorecardConfig,
+    rank_signal_candidates,
     score_lockbox,
     scorecard_table,
     select_settings,
@@ -17,6 +19,7 @@ from ml.scorecard import (
     volatility_scores,
 )
 from ml.signal_quality.validation import CombinatorialPurgedCV
+from ml.volatility.targets import realised_vol_target
 
 
 def test_signal_metrics_on_known_signals():
@@ -128,3 +131,17 @@ def test_scorecard_rows_are_scored_on_the_lockbox_only(goog_run):
     assert row["measured"] == pytest.approx(scores.volatility["GOOG"]["ratio_garch"], abs=1e-4)
     assert selection.signal_candidate in SMALL.signal_candidates and selection.signal_min_keep in SMALL.min_keeps
     assert selection.vol_model in SMALL.vol_candidates
+    ref = scores.volatility_reference["lhar_gk_ext"]["GOOG"]
+    b = bars["GOOG"]
+    lock = b.index >= start
+    realised = realised_vol_target(b, SMALL.vol_horizon)[lock]
+    garch = selection.vol_fitted["GOOG"]["garch_t"].predict(b)[lock]
+    ok = realised.notna()
+    assert ref["ratio_garch"] == pytest.approx(ref["qlike"] / qlike(realised[ok], garch[ok]))
+
+def test_signal_candidates_must_keep_enough_in_every_split():
+    table = pd.DataFrame({"win_ratio": [1.30, 1.08, 1.10, 1.05], "auc": [0.60, 0.55, 0.52, 0.58],
+                          "splits_kept_ok": [0.4, 1.0, 1.0, 0.9]},
+                         index=pd.MultiIndex.from_tuples([("a", 0.3), ("a", 0.4), ("b", 0.4), ("b", 0.3)]))
+    ranked = rank_signal_candidates(table)
+    assert ranked.index.tolist() == [("b", 0.4), ("a", 0.4), ("b", 0.3), ("a", 0.3)]
