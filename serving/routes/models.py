@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import bentoml
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 
 import registry
-from serving.http import MAX_INT32, caller, guarded
+from serving.auth import current_user
+from serving.http import MAX_INT32, caller, error, guarded
 from serving.inference import NotFoundError
 from serving.routes.volatility import accuracy
 from serving.schemas import (
@@ -84,8 +85,13 @@ def models_list(svc: Any = Depends(bentoml.get_current_service)) -> Any:
 
 
 @router.get("/models/performance", response_model=PerformanceReport)
-def models_performance(svc: Any = Depends(bentoml.get_current_service)) -> Any:
-    """Registry metrics of the serving versions, live metrics from stored predictions, recent trainings."""
+def models_performance(request: Request, svc: Any = Depends(bentoml.get_current_service)) -> Any:
+    """Registry metrics of the serving versions, live metrics from stored predictions, recent trainings.
+
+    An admin sees the live metrics of everyone's predictions and the recent training jobs; any other caller
+    sees the live metrics of its own predictions only, and no training jobs (they are admins' jobs)."""
+    user = current_user(request.scope)
+    scope = None if user.is_admin else user.id
     client = registry.configure(svc.settings)
     out = []
     for kind, slot in svc.slots.items():
@@ -97,11 +103,12 @@ def models_performance(svc: Any = Depends(bentoml.get_current_service)) -> Any:
             except Exception:  # noqa: BLE001
                 metrics = {}
         if kind == "signal_quality":
-            live: dict[str, Any] = predictions.signal_stats(svc.db_url, None)
+            live: dict[str, Any] = predictions.signal_stats(svc.db_url, scope)
         else:
-            live = accuracy(svc.db_url, None, limit=5000).model_dump()
+            live = accuracy(svc.db_url, scope, limit=5000).model_dump()
         model_type = "SIGNAL_QUALITY" if kind == "signal_quality" else "VOLATILITY"
-        trainings = [_job_status(r) for r in records.recent_trainings(svc.db_url, model_type, 10)]
+        trainings = ([_job_status(r) for r in records.recent_trainings(svc.db_url, model_type, 10)]
+                     if user.is_admin else [])
         out.append(ModelPerformance(name=slot.name, registry_metrics=metrics, live=live,
                                     recent_trainings=trainings,
                                     serving=None if cur is None else ModelRef(name=cur.name, version=cur.version)))
@@ -109,8 +116,11 @@ def models_performance(svc: Any = Depends(bentoml.get_current_service)) -> Any:
 
 
 @router.get("/models/jobs/{job_id}", response_model=JobStatus)
-def models_job(job_id: int = Path(ge=1, le=MAX_INT32), svc: Any = Depends(bentoml.get_current_service)) -> Any:
-    """Status of a training job (the ``MLModelTraining`` row)."""
+def models_job(request: Request, job_id: int = Path(ge=1, le=MAX_INT32),
+               svc: Any = Depends(bentoml.get_current_service)) -> Any:
+    """Status of a training job (the ``MLModelTraining`` row); admins only (any other key: 404, as if unknown)."""
+    if not current_user(request.scope).is_admin:
+        return error(404, f"no training job {job_id}")
     return guarded(lambda: job_status(svc.db_url, job_id))
 
 

@@ -14,7 +14,7 @@ from tests.serving.conftest import headers
 def _wait_done(client, job_id: int, timeout: float = 15.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        body = client.get(f"/ml/models/jobs/{job_id}", headers=headers("alice")).json()
+        body = client.get(f"/ml/models/jobs/{job_id}", headers=headers("admin")).json()
         if body["status"] != "TRAINING":
             return body
         time.sleep(0.05)
@@ -41,7 +41,8 @@ def test_train_returns_at_once_and_the_job_completes(client, store):
         assert r.status_code == 202, r.text
         job = r.json()
         assert job["status"] == "TRAINING" and job["training_data"] == {"symbols": ["SYN"], "horizon": 10}
-        assert client.get(f"/ml/models/jobs/{job['job_id']}", headers=headers("bob")).json()["status"] == "TRAINING"
+        assert client.get(f"/ml/models/jobs/{job['job_id']}", headers=headers("admin")).json()["status"] == "TRAINING"
+        assert client.get(f"/ml/models/jobs/{job['job_id']}", headers=headers("bob")).status_code == 404  # admins' jobs
     finally:
         TRAIN_GATE.set()
     done = _wait_done(client, job["job_id"])
@@ -71,8 +72,8 @@ def test_train_validation_and_unknown_job(client, store):
     assert r.status_code == 422 and r.json()["fields"] == ["model_type"]
     r = client.post("/ml/models/train", json={"model_type": "VOLATILITY", "horizon": 0}, headers=headers("admin"))
     assert r.status_code == 422 and r.json()["fields"] == ["horizon"]
-    assert client.get("/ml/models/jobs/424242", headers=headers("alice")).status_code == 404
-    assert client.get("/ml/models/jobs/abc", headers=headers("alice")).status_code == 422
+    assert client.get("/ml/models/jobs/424242", headers=headers("admin")).status_code == 404
+    assert client.get("/ml/models/jobs/abc", headers=headers("admin")).status_code == 422
 
 
 def test_performance_reports_registry_and_live_metrics(client, store):
@@ -80,12 +81,20 @@ def test_performance_reports_registry_and_live_metrics(client, store):
                 headers=headers("alice"))
     job = client.post("/ml/models/train", json={"model_type": "VOLATILITY"}, headers=headers("admin")).json()
     _wait_done(client, job["job_id"])
-    body = client.get("/ml/models/performance", headers=headers("bob")).json()
+    client.post("/ml/volatility/predict", json={"symbol": "SYN"}, headers=headers("bob"))
+    body = client.get("/ml/models/performance", headers=headers("admin")).json()
     perf = {m["name"]: m for m in body["models"]}
     assert perf["abtpro-volatility"]["registry_metrics"] == {"qlike": 0.5}
     assert perf["abtpro-signal-quality"]["registry_metrics"] == {"auc": 0.6}
-    assert perf["abtpro-signal-quality"]["live"]["count"] == 1
+    assert perf["abtpro-signal-quality"]["live"]["count"] == 1  # the admin sees everyone's
+    assert perf["abtpro-volatility"]["live"]["n_predictions"] == 1
     assert [t["job_id"] for t in perf["abtpro-volatility"]["recent_trainings"]] == [job["job_id"]]
+    # any other caller sees its own predictions only, and no training jobs
+    own = {m["name"]: m for m in client.get("/ml/models/performance", headers=headers("bob")).json()["models"]}
+    assert own["abtpro-signal-quality"]["live"]["count"] == 0 and own["abtpro-volatility"]["live"]["n_predictions"] == 1
+    assert own["abtpro-volatility"]["recent_trainings"] == [] and own["abtpro-volatility"]["registry_metrics"]
+    alice = {m["name"]: m for m in client.get("/ml/models/performance", headers=headers("alice")).json()["models"]}
+    assert alice["abtpro-signal-quality"]["live"]["count"] == 1 and alice["abtpro-volatility"]["live"]["n_predictions"] == 0
 
 
 def test_a_reachable_deployment_is_preferred(store, monkeypatch):
