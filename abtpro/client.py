@@ -41,6 +41,8 @@ from serving.schemas import (
     SignalBatchRequest,
     SignalBatchResponse,
     SignalHistory,
+    SignalOutcomeRequest,
+    SignalOutcomeResult,
     SignalRequest,
     SignalResult,
     SignalStats,
@@ -143,6 +145,12 @@ class ABTProClient:
             out += self._call("POST", "/ml/signal/score_batch", SignalBatchResponse,
                               SignalBatchRequest(signals=chunk)).scores
         return out
+
+    def report_outcome(self, signal_id: int, filled: bool = True, **fields: Any) -> SignalOutcomeResult:
+        """Report what happened to a scored signal (``POST /ml/signal/outcome``): ``exit_ts`` and ``exit_price``
+        (or ``realised_return``) of a filled trade, or ``filled=False``."""
+        return self._call("POST", "/ml/signal/outcome", SignalOutcomeResult,
+                          SignalOutcomeRequest(signal_id=signal_id, filled=filled, **fields))
 
     def signal_history(self, **filters: Any) -> SignalHistory:
         """The caller's scored signals, newest first (``limit``, ``offset``, ``symbol``, ``strategy``, ...)."""

@@ -130,3 +130,43 @@ def test_real_server_takes_pushed_bars(served, clean_db):
             bad = http.post("/ml/bars", json=body, headers=feeder)
             assert bad.status_code == 422, (body, bad.text)
     assert len(read_bars(clean_db, "LIVE", "1d")) == 3
+
+
+def test_the_integration_example_scores_sizes_and_reports_a_platform_strategy(served, clean_db):
+    """examples/strategy_integration.py against `bentoml serve`: 200 signals of the platform's own `my_breakout`
+    scored with trade plans from the risk endpoints, positions sized, outcomes reported, and later answers'
+    risk/reward and win-rate factors reflect those outcomes."""
+    import importlib.util
+
+    import pandas as pd
+
+    from abtpro.client import ABTProClient
+
+    from store.bars import upsert_bars
+
+    support.populate_store(clean_db)
+    bars = support.garch_bars(n=2000, seed=11)
+    upsert_bars(clean_db, support.long_frame(bars, "BRK"))
+    spec = importlib.util.spec_from_file_location("strategy_integration", ROOT / "examples" / "strategy_integration.py")
+    example = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = example  # its dataclasses resolve their annotations through sys.modules
+    spec.loader.exec_module(example)
+    with ABTProClient(served["base"], api_key=support.KEYS["alice"], timeout=60) as ml:
+        result = example.run(ml, "BRK", bars, last=len(bars) - 260, take_all=True, max_signals=200, window=5)
+        assert result.scored == 200 and result.taken == 200 and result.reported >= 190
+        assert {r.feature_set for r in result.responses} == {"generic"}
+        for r, t in zip(result.responses, result.trades):  # the plan's risk/reward, not the training constant
+            expected = abs(t.target - t.entry) / abs(t.entry - t.stop)
+            assert abs(r.risk_reward - expected) / expected < 0.05, (r.risk_reward, expected)
+        assert ml.signal_stats(strategy=example.STRATEGY).model_dump()["count"] == 200
+        # the win rate of later similar signals is computed from the reported outcomes
+        wins = {1: [], -1: []}
+        for t in result.trades:
+            if t.exit_price is not None:
+                wins[t.side].append(float(t.side * (t.exit_price - t.entry) > 0))
+        last_ts = bars.index[-1]
+        probe = ml.score_signal(symbol="BRK", strategy=example.STRATEGY, side="BUY", ts=last_ts)
+        fresh = ml.score_signal(symbol="BRK", strategy="never_reported", side="BUY", ts=last_ts)
+        assert probe.win_rate_n > 0 and fresh.win_rate_n == 0
+        assert (probe.win_rate > fresh.win_rate) == (sum(wins[1]) / len(wins[1]) > 0.5)
+        assert pd.Timestamp(probe.ts) == last_ts
