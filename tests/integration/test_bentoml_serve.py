@@ -141,7 +141,6 @@ def test_the_integration_example_scores_sizes_and_reports_a_platform_strategy(se
     import pandas as pd
 
     from abtpro.client import ABTProClient
-
     from store.bars import upsert_bars
 
     support.populate_store(clean_db)
