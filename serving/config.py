@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from serving.request_guard import DEFAULT_MAX_BODY_BYTES
+
 
 class ServingSettings(BaseSettings):
     """Knobs of the BentoML service; the database and MLflow URIs come from :class:`abtpro.settings.Settings`.
@@ -21,6 +23,9 @@ class ServingSettings(BaseSettings):
     cache_entries: int = Field(default=4096, ge=0, description="Feature/prediction cache entries (0 = off).")
     volatility_bars: int = Field(default=400, gt=0, description="Bars read before the forecast origin.")
     signal_bars: int = Field(default=600, gt=0, description="Bars read up to the signal bar.")
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0,
+                                description="Largest request body of a POST under /ml (413 above; "
+                                            "serving.request_guard).")
     durable_writes: bool = Field(default=False, description="fsync every prediction row (see store.db.relax_durability).")
     volatility_flow: str = Field(default="flows.volatility:volatility_pipeline",
                                  description="module:function of the volatility training flow.")

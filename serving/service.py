@@ -21,7 +21,7 @@ import bentoml
 
 import registry
 from abtpro.settings import apply_offline_env, get_settings
-from serving import db_errors, request_timeout
+from serving import db_errors, request_guard, request_timeout
 from serving.auth import ApiKeyMiddleware, KeyCache
 from serving.config import get_serving_settings
 from serving.http import make_get_app
@@ -90,5 +90,10 @@ class MLService(volatility.VolatilityRoutes, signals.SignalRoutes, models.ModelR
         """Ready once the app started; missing champions answer 503 per endpoint, with the reason."""
         return True
 
-MLService.add_asgi_middleware(db_errors.DatabaseUnavailableMiddleware)  # outermost: API-key lookups too
+request_guard.install_log_filter()  # a 4xx is logged in one line (request_guard), not with BentoML's traceback
+
+# The first added is the outermost.
+MLService.add_asgi_middleware(request_guard.ClientErrorLogMiddleware)  # sees every answer, 401s included
+MLService.add_asgi_middleware(db_errors.DatabaseUnavailableMiddleware)  # API-key lookups too
 MLService.add_asgi_middleware(ApiKeyMiddleware, resolver=lambda: bentoml.get_current_service().keys)
+MLService.add_asgi_middleware(request_guard.RequestGuardMiddleware)  # 415 / 413 before BentoML parses the body
