@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -85,6 +86,13 @@ def test_real_server_scores_stores_and_exports_metrics(served, clean_db):
                f'version="{v["volatility_har_gk_log"]}"}} 1.0' in metrics
         assert "abtpro_request_duration_seconds_bucket" in metrics and "/ml/volatility/predict" in metrics
         assert http.get("/docs.json").status_code == 200
+        # issue 18: series are labelled by route template; 200 random paths (404 / 401) add none
+        assert 'endpoint="/ml/volatility/predict"' in metrics
+        before = len(http.get("/metrics").text)
+        for i in range(200):
+            http.get(f"/{uuid.uuid4().hex}/{i}" if i % 2 else f"/ml/{uuid.uuid4().hex}")
+        after = http.get("/metrics").text
+        assert len(after) - before < 3_000 and 'endpoint="unmatched"' in after, (before, len(after))
 
 
 def test_bentoml_build_packs_the_service(tmp_path):
