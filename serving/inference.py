@@ -77,10 +77,11 @@ class LRUCache:
 
 
 def bars_from_request(bars: Sequence[Bar]) -> pd.DataFrame:
-    """Inline bars as a bars frame (``ts`` index, float OHLCV), oldest first."""
+    """Inline bars as a bars frame (``ts`` index, float OHLCV), in the request's order (the request schema has
+    checked it is strictly increasing: nothing is re-sorted)."""
     frame = pd.DataFrame([b.model_dump() for b in bars])
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True).dt.tz_localize(None)
-    frame = frame.set_index("ts").sort_index()[BAR_COLUMNS].astype("float64")
+    frame = frame.set_index("ts")[BAR_COLUMNS].astype("float64")
     if frame.index.has_duplicates:
         raise BadInputError("bars", "bars have duplicate timestamps")
     return frame
@@ -145,18 +146,28 @@ def window_from_request(bars: Sequence[Bar]) -> BarWindow:
     return BarWindow(frame=bars_from_request(bars))
 
 
-def origin_positions(window: BarWindow, origins: Sequence[datetime | None], field: str) -> list[int]:
-    """Position of the last bar at or before each origin (None = the last bar)."""
+def origin_positions(window: BarWindow, origins: Sequence[datetime | None], field: str | Sequence[str],
+                     inline: bool = False) -> list[int]:
+    """Position of the last bar at or before each origin (None = the last bar).
+
+    ``field`` names the origin in errors (one name, or one per origin). With ``inline`` bars (the caller's), an
+    origin after the last of them is a bad request (:class:`BadInputError`): the caller's bars do not reach it.
+    """
     import bisect
 
+    names = [field] * len(origins) if isinstance(field, str) else list(field)
     out = []
-    for origin in origins:
+    for origin, name in zip(origins, names):
         if origin is None:
             out.append(len(window) - 1)
             continue
-        pos = bisect.bisect_right(window.ts, _naive_utc(origin)) - 1
+        moment = _naive_utc(origin)
+        pos = bisect.bisect_right(window.ts, moment) - 1
         if pos < 0:
-            raise NotFoundError(f"no bar at or before {field}={origin.isoformat()}")
+            raise NotFoundError(f"no bar at or before {name}={origin.isoformat()}")
+        if inline and moment > window.ts[-1]:
+            raise BadInputError(name, f"{origin.isoformat()} is after the last inline bar "
+                                      f"({window.ts[-1].isoformat()})")
         out.append(pos)
     return out
 

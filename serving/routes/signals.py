@@ -38,8 +38,8 @@ router = APIRouter()
 class SignalRoutes:
     """POST ``/ml/signal/score`` and ``/ml/signal/score_batch``."""
 
-    def _signal_results(self, items: list[SignalRequest], user: ApiUser,
-                        endpoint: str) -> tuple[ModelRef, list[SignalResult]]:
+    def _signal_results(self, items: list[SignalRequest], user: ApiUser, endpoint: str,
+                        batch_field: str | None = None) -> tuple[ModelRef, list[SignalResult]]:
         model = self.signal.require()
         outs: list[Any] = [None] * len(items)
         keys = [(r.symbol, r.timeframe, r.strategy, r.explain, i if r.bars else None) for i, r in enumerate(items)]
@@ -50,7 +50,8 @@ class SignalRoutes:
             else:
                 n = signal_history_bars(model, self.serving.signal_bars)
                 bars = load_bars(self.db_url, symbol, timeframe, origins, n)
-            positions = origin_positions(bars, origins, "ts")
+            names = ["ts" if batch_field is None else f"{batch_field}.{i}.ts" for i in idx]
+            positions = origin_positions(bars, origins, names, inline=inline is not None)
             sides = [1 if items[i].side == "BUY" else -1 for i in idx]
             strengths = [items[i].strength for i in idx]
             for i, out in zip(idx, score_signals(model, symbol, strategy, bars, positions, sides, strengths,
@@ -59,7 +60,7 @@ class SignalRoutes:
         rows = [{"user_id": user.id, "symbol": r.symbol, "timeframe": r.timeframe, "strategy": r.strategy,
                  "side": r.side, "signal_ts": out.ts, "score": out.score, "confidence": out.confidence,
                  "features": out.features, "prediction": out.prediction, "model_name": model.name,
-                 "model_version": model.version} for r, out in zip(items, outs)]
+                 "model_version": model.version, "caller_supplied": bool(r.bars)} for r, out in zip(items, outs)]
         ids = predictions.save_signal_scores(self.db_url, rows)
         PREDICTIONS.labels(model=model.name, version=model.version, endpoint=endpoint).inc(len(ids))
         ref = ModelRef(name=model.name, version=model.version)
@@ -84,7 +85,7 @@ class SignalRoutes:
             return refused
 
         def run() -> SignalBatchResponse:
-            ref, results = self._signal_results(request.signals, caller(ctx), "signal_score_batch")
+            ref, results = self._signal_results(request.signals, caller(ctx), "signal_score_batch", "signals")
             return SignalBatchResponse(model=ref, count=len(results), scores=results)
 
         return guarded(run, ctx)

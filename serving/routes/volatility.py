@@ -46,8 +46,8 @@ def bars_per_year(timeframe: str) -> float:
 class VolatilityRoutes:
     """POST ``/ml/volatility/predict`` and ``/ml/volatility/predict_batch``."""
 
-    def _volatility_results(self, items: list[VolatilityRequest], user: ApiUser,
-                            endpoint: str) -> tuple[ModelRef, list[VolatilityResult]]:
+    def _volatility_results(self, items: list[VolatilityRequest], user: ApiUser, endpoint: str,
+                            batch_field: str | None = None) -> tuple[ModelRef, list[VolatilityResult]]:
         model = self.volatility.require()  # one snapshot for the whole request
         n = self.serving.volatility_bars
         outs: list[Any] = [None] * len(items)
@@ -58,7 +58,8 @@ class VolatilityRoutes:
                 bars = window_from_request(items[inline].bars or [])
             else:
                 bars = load_bars(self.db_url, symbol, timeframe, origins, n)
-            positions = origin_positions(bars, origins, "as_of")
+            names = ["as_of" if batch_field is None else f"{batch_field}.{i}.as_of" for i in idx]
+            positions = origin_positions(bars, origins, names, inline=inline is not None)
             for i, out in zip(idx, predict_volatility(model, symbol, bars, positions, coverage, explain, self.cache)):
                 outs[i] = out
         rows = []
@@ -67,7 +68,8 @@ class VolatilityRoutes:
             rows.append({"user_id": user.id, "symbol": r.symbol, "timeframe": r.timeframe,
                          "predicted": out.predicted, "confidence": r.coverage, "lower": out.lower,
                          "upper": out.upper, "features": out.features, "horizon": minutes, "as_of": out.as_of,
-                         "model_name": model.name, "model_version": model.version})
+                         "model_name": model.name, "model_version": model.version,
+                         "caller_supplied": bool(r.bars)})  # inline bars: kept, outside accuracy and drift
         ids = predictions.save_volatility(self.db_url, rows)
         PREDICTIONS.labels(model=model.name, version=model.version, endpoint=endpoint).inc(len(ids))
         ref = ModelRef(name=model.name, version=model.version)
@@ -94,7 +96,8 @@ class VolatilityRoutes:
             return refused
 
         def run() -> VolatilityBatchResponse:
-            ref, results = self._volatility_results(request.requests, caller(ctx), "volatility_predict_batch")
+            ref, results = self._volatility_results(request.requests, caller(ctx), "volatility_predict_batch",
+                                                    "requests")
             return VolatilityBatchResponse(model=ref, count=len(results), predictions=results)
 
         return guarded(run, ctx)
