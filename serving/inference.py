@@ -31,7 +31,7 @@ from registry import LoadedModel
 from serving.schemas import Bar
 from store import windows
 
-__all__ = ["BadInputError", "BarWindow", "LRUCache", "NotFoundError", "group_indices", "load_bars",
+__all__ = ["BadInputError", "BarWindow", "LRUCache", "NotFoundError", "contract_inline", "group_indices", "load_bars",
            "origin_positions", "predict_volatility", "score_signals", "signal_history_bars", "window_from_request"]
 
 
@@ -139,6 +139,39 @@ def load_bars(url: str, symbol: str, timeframe: str, origins: Sequence[datetime 
             raise NotFoundError(str(exc)) from None
         raise NotFoundError(f"unknown symbol {symbol!r} (timeframe {timeframe}): no bars in the store; "
                             f"ingest them or pass 'bars' in the request") from None
+
+
+_SHOWN_BAD_BARS = 5
+
+
+def contract_inline(inline: Sequence[tuple[str, str, Sequence[Bar]]]) -> None:
+    """The raw-bar contract of ingestion (:func:`data_contracts.bars.split_valid_invalid`, with the server clock)
+    over every request item's inline bars, in one call (``(field, timeframe, bars)`` per item).
+
+    Raises:
+        BadInputError: naming the first item with invalid bars (``bars[i]: <reason>``).
+    """
+    if not inline:
+        return
+    from data_contracts.bars import split_valid_invalid
+    from serving.schemas import server_now
+
+    parts, owners = [], []
+    for k, (_, timeframe, bars) in enumerate(inline):
+        frame = pd.DataFrame([b.model_dump() for b in bars])
+        frame.insert(0, "timeframe", timeframe)
+        frame.insert(0, "symbol", f"inline{k}")  # one series per item: items never collide on the key
+        parts.append(frame)
+        owners += [(k, i) for i in range(len(frame))]
+    split = split_valid_invalid(pd.concat(parts, ignore_index=True), now=server_now())
+    if not split.invalid_positions:
+        return
+    first = owners[split.invalid_positions[0]][0]
+    problems = [f"bars[{owners[pos][1]}]: {reason}" for pos, reason in zip(split.invalid_positions,
+                                                                           split.invalid["reason"])
+                if owners[pos][0] == first]
+    more = f" (and {len(problems) - _SHOWN_BAD_BARS} more)" if len(problems) > _SHOWN_BAD_BARS else ""
+    raise BadInputError(inline[first][0], "; ".join(problems[:_SHOWN_BAD_BARS]) + more)
 
 
 def window_from_request(bars: Sequence[Bar]) -> BarWindow:

@@ -6,8 +6,9 @@ fields scale them by ``sqrt(bars per year)``. Times are naive UTC.
 Hostile input (issue 18) is refused with 422 naming the field: numbers must be finite (``Infinity``, ``NaN``,
 ``1e400`` are not; ``allow_inf_nan=False``), datetimes are ISO 8601 strings (a number such as ``0.5`` is not a
 datetime, :data:`ApiDatetime`), booleans are ``true``/``false`` (not ``0``/``"yes"``), a forecast origin or
-signal bar may not be after the server clock, and inline bars pass the raw-bar contract of ingestion
-(:func:`data_contracts.bars.split_valid_invalid`, with the server clock), strictly increasing. The push API's
+signal bar may not be after the server clock, and inline bars are strictly increasing, not after the server
+clock (:func:`inline_bars_order`) and pass the raw-bar contract of ingestion (run once per request by
+:func:`serving.inference.contract_inline`). The push API's
 bars (:class:`PushBar`) are the exception: a bad cell there quarantines its row, it does not refuse the request.
 """
 
@@ -119,29 +120,22 @@ class Explanation(BaseModel):
 _SHOWN_BAD_BARS = 5
 
 
-def inline_bars_contract(bars: list[Bar] | None, info: ValidationInfo) -> list[Bar] | None:
-    """Inline bars through the raw-bar contract of ingestion (with the server clock) and strictly increasing.
+def inline_bars_order(bars: list[Bar] | None, info: ValidationInfo) -> list[Bar] | None:
+    """Inline bars strictly increasing and none after the server clock (cheap, per request item; the raw-bar
+    contract of ingestion then runs once per request on all of them, :func:`serving.inference.contract_inline`).
 
     Raises:
         ValueError: naming the first offending bars (``bars[i]: <reason>``).
     """
     if not bars:
         return bars
-    import pandas as pd
-
-    from data_contracts.bars import split_valid_invalid
-
     stamps = [naive_utc(b.ts) for b in bars]
+    now = server_now()
     problems = [f"bars[{i}]: ts {stamps[i].isoformat()} is not after bars[{i - 1}] ({stamps[i - 1].isoformat()}): "
                 f"bars must be strictly increasing, oldest first" for i in range(1, len(bars))
                 if stamps[i] <= stamps[i - 1]]
-    if not problems:
-        symbol = info.data.get("symbol") or "inline"
-        timeframe = info.data.get("timeframe") or "1d"
-        raw = pd.DataFrame({"symbol": symbol, "timeframe": timeframe, "ts": stamps,
-                            **{c: [getattr(b, c) for b in bars] for c in ("open", "high", "low", "close", "volume")}})
-        split = split_valid_invalid(raw, now=server_now())
-        problems = [f"bars[{pos}]: {reason}" for pos, reason in zip(split.invalid_positions, split.invalid["reason"])]
+    problems += [f"bars[{i}]: ts: in the future ({t.isoformat()} > clock {now:%Y-%m-%dT%H:%M:%S})"
+                 for i, t in enumerate(stamps) if t > now]
     if problems:
         more = f" (and {len(problems) - _SHOWN_BAD_BARS} more)" if len(problems) > _SHOWN_BAD_BARS else ""
         raise ValueError("; ".join(problems[:_SHOWN_BAD_BARS]) + more)
@@ -167,7 +161,7 @@ class VolatilityRequest(_Strict):
     explain: StrictBool = False
 
     _origin = field_validator("as_of")(classmethod(lambda cls, value, info: _not_in_future(value, info)))
-    _bars = field_validator("bars")(classmethod(lambda cls, value, info: inline_bars_contract(value, info)))
+    _bars = field_validator("bars")(classmethod(lambda cls, value, info: inline_bars_order(value, info)))
 
 
 class VolatilityResult(BaseModel):
@@ -277,7 +271,7 @@ class SignalRequest(_Strict):
     explain: StrictBool = False
 
     _origin = field_validator("ts")(classmethod(lambda cls, value, info: _not_in_future(value, info)))
-    _bars = field_validator("bars")(classmethod(lambda cls, value, info: inline_bars_contract(value, info)))
+    _bars = field_validator("bars")(classmethod(lambda cls, value, info: inline_bars_order(value, info)))
 
     @field_validator("side", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from serving.auth import current_user
 from serving.http import MAX_INT32, PREDICTIONS, caller, explanation, guarded, too_many
 from serving.inference import (
+    contract_inline,
     group_indices,
     load_bars,
     origin_positions,
@@ -41,6 +42,8 @@ class SignalRoutes:
     def _signal_results(self, items: list[SignalRequest], user: ApiUser, endpoint: str,
                         batch_field: str | None = None) -> tuple[ModelRef, list[SignalResult]]:
         model = self.signal.require()
+        contract_inline([("bars" if batch_field is None else f"{batch_field}.{i}.bars", r.timeframe, r.bars)
+                         for i, r in enumerate(items) if r.bars])
         outs: list[Any] = [None] * len(items)
         keys = [(r.symbol, r.timeframe, r.strategy, r.explain, i if r.bars else None) for i, r in enumerate(items)]
         for (symbol, timeframe, strategy, explain, inline), idx in group_indices(keys).items():

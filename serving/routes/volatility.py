@@ -13,6 +13,7 @@ from serving import persistence
 from serving.auth import current_user
 from serving.http import MAX_INT32, PREDICTIONS, caller, explanation, guarded, too_many
 from serving.inference import (
+    contract_inline,
     group_indices,
     load_bars,
     origin_positions,
@@ -49,6 +50,8 @@ class VolatilityRoutes:
     def _volatility_results(self, items: list[VolatilityRequest], user: ApiUser, endpoint: str,
                             batch_field: str | None = None) -> tuple[ModelRef, list[VolatilityResult]]:
         model = self.volatility.require()  # one snapshot for the whole request
+        contract_inline([("bars" if batch_field is None else f"{batch_field}.{i}.bars", r.timeframe, r.bars)
+                         for i, r in enumerate(items) if r.bars])
         n = self.serving.volatility_bars
         outs: list[Any] = [None] * len(items)
         keys = [(r.symbol, r.timeframe, r.coverage, r.explain, i if r.bars else None) for i, r in enumerate(items)]
