@@ -88,7 +88,9 @@ def test_real_server_scores_stores_and_exports_metrics(served, clean_db):
         assert http.get("/docs.json").status_code == 200
         # issue 18: series are labelled by route template; 200 random paths (404 / 401) add none
         assert 'endpoint="/ml/volatility/predict"' in metrics
-        before = len(http.get("/metrics").text)
+        http.get("/first-unknown-path")  # the one 'unmatched' series of each status (404, 401)...
+        http.get("/ml/first-unknown-path")
+        before = len(http.get("/metrics").text)  # ... and no more after that
         for i in range(200):
             http.get(f"/{uuid.uuid4().hex}/{i}" if i % 2 else f"/ml/{uuid.uuid4().hex}")
         after = http.get("/metrics").text
