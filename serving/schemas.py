@@ -220,6 +220,7 @@ class VolatilityHistoryItem(BaseModel):
     features: dict[str, Any] | None = None
     model: ModelRef
     created_at: datetime
+    caller_supplied: bool = Field(default=False, description="Forecast from inline bars (outside accuracy/drift).")
 
 
 class VolatilityHistory(BaseModel):
@@ -324,6 +325,7 @@ class SignalHistoryItem(BaseModel):
     features: dict[str, Any] | None = None
     model: ModelRef
     created_at: datetime
+    caller_supplied: bool = Field(default=False, description="Scored on inline bars (outside accuracy/drift).")
 
 
 class SignalHistory(BaseModel):

@@ -108,7 +108,8 @@ def signal_history(request: Request, limit: int = Query(100, ge=1, le=1000),
                                ts=r.signal_ts, score=r.score, confidence=r.confidence, prediction=r.prediction,
                                features=r.features if include_features else None,
                                model=ModelRef(name=r.model_name or "", version=r.model_version or ""),
-                               created_at=r.created_at) for r in rows]
+                               created_at=r.created_at,
+                               caller_supplied=bool(r.caller_supplied)) for r in rows]
     return SignalHistory(total=total, limit=limit, offset=offset, items=items)
 
 

@@ -183,6 +183,9 @@ def test_inline_bars_labelled_as_a_stored_symbol_stay_out_of_monitoring(client, 
     # the caller still sees its own answers in its history
     history = client.get("/ml/volatility/history", headers=headers("bob")).json()
     assert history["total"] == 1 and history["items"][0]["id"] == posed.json()["id"]
+    assert history["items"][0]["caller_supplied"] is True
+    mine = client.get("/ml/signal/history", headers=headers("alice")).json()["items"]
+    assert [x["caller_supplied"] for x in mine] == [False]
     with get_engine(store).connect() as conn:
         assert conn.execute(select(func.count()).select_from(VolatilityPrediction)).scalar_one() == 2
 
