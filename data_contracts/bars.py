@@ -5,13 +5,15 @@ source (values may still be strings). :func:`split_valid_invalid` coerces types,
 :class:`RawBarSchema` lazily and returns the valid rows plus every invalid row with a ``reason``
 naming each failed check. A number that parses to ±inf or NaN (``inf``, ``-Infinity``, ``nan``, ``1e999``,
 a NaN typed as text) is quarantined as ``<column>: not finite (<value>)``; a missing cell (empty, null,
-a float NaN in a typed column, which pandas cannot tell from null) as ``<column>: not_nullable``.
+a float NaN in a typed column, which pandas cannot tell from null) as ``<column>: not_nullable``. Given the
+caller's clock (``now``, naive UTC), a bar stamped after it is quarantined as ``ts: in the future (...)``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -162,12 +164,24 @@ def _schema_reasons(schema: type[pa.DataFrameModel], frame: pd.DataFrame) -> dic
     return reasons
 
 
-def split_valid_invalid(raw: pd.DataFrame) -> ContractSplit:
+def _future_reasons(frame: pd.DataFrame, now: datetime) -> dict[int, list[str]]:
+    """``ts: in the future`` for every row stamped after ``now`` (naive UTC, or aware: converted)."""
+    limit = pd.Timestamp(now)
+    if limit.tzinfo is not None:
+        limit = limit.tz_convert("UTC").tz_localize(None)
+    late = frame["ts"].notna() & (frame["ts"] > limit)
+    shown = limit.floor("s").isoformat()
+    return {int(idx): [f"ts: in the future ({pd.Timestamp(frame.at[idx, 'ts']).isoformat()} > clock {shown})"]
+            for idx in frame.index[late]}
+
+
+def split_valid_invalid(raw: pd.DataFrame, now: datetime | None = None) -> ContractSplit:
     """Apply the raw-bar contract row by row.
 
     Args:
         raw: long frame with at least the columns ``symbol, timeframe, ts, open, high, low, close,
             volume`` (any dtype). A missing column is a source error, raised as ``ValueError``.
+        now: the clock (naive UTC) no bar may be stamped after; None: no such check.
 
     Returns:
         ``valid``: typed rows sorted by (symbol, timeframe, ts), keys unique; ``invalid``: the raw values
@@ -181,9 +195,13 @@ def split_valid_invalid(raw: pd.DataFrame) -> ContractSplit:
     frame, reasons = _coerce(raw)
     # Row checks first; the key check then runs on the rows that passed them, so a corrupt first
     # occurrence does not push its valid twin into quarantine.
-    for schema in (RawBarSchema, RawBarKeySchema):
-        for idx, texts in _schema_reasons(schema, frame.drop(index=list(reasons))).items():
+    for idx, texts in _schema_reasons(RawBarSchema, frame.drop(index=list(reasons))).items():
+        reasons[idx] = texts
+    if now is not None:
+        for idx, texts in _future_reasons(frame.drop(index=list(reasons)), now).items():
             reasons[idx] = texts
+    for idx, texts in _schema_reasons(RawBarKeySchema, frame.drop(index=list(reasons))).items():
+        reasons[idx] = texts
     bad = pd.Index(sorted(reasons), dtype="int64")
     invalid = raw.loc[bad].copy()
     invalid["reason"] = ["; ".join(reasons[i]) for i in bad]

@@ -20,7 +20,13 @@ do not edit by hand. Every `/ml` endpoint requires the header `X-API-Key` (creat
 and the raw spec at `/docs.json`.
 
 Errors: `401` missing/unknown key, `403` not an admin (admin-only endpoints), `404` unknown symbol or
-job, `422` invalid payload (the body names the failing field), `503` no champion model yet.
+job, `413` request body over `ABTPRO_SERVING_MAX_BODY_BYTES` (16 MiB), `415` a POST body that is not
+`application/json` (a POST without `Content-Type` is read as JSON), `422` invalid payload (the body names the
+failing field: also non-finite numbers, numbers as datetimes, `0`/`1` as booleans, inline bars out of order or
+after the server clock, an origin after the clock or after the last inline bar), `429` tuning quota reached
+(`Retry-After` says when to retry), `503` no champion model yet.
+Scores and forecasts from inline `bars` are stored flagged caller-supplied and left out of live accuracy,
+outcome backfill and drift.
 """
 
 

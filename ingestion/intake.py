@@ -9,6 +9,7 @@ of bar timestamps stored. Nothing is dropped: ``read == inserted + merged + quar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pandas as pd
 
@@ -65,7 +66,8 @@ def _label(value: object) -> str:
     return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
-def accept_bars(url: str, raw: pd.DataFrame, source: str, chunk_rows: int = 50_000) -> Intake:
+def accept_bars(url: str, raw: pd.DataFrame, source: str, chunk_rows: int = 50_000,
+                now: datetime | None = None) -> Intake:
     """Contract, upsert and quarantine one raw frame (see the module docstring).
 
     Args:
@@ -73,10 +75,12 @@ def accept_bars(url: str, raw: pd.DataFrame, source: str, chunk_rows: int = 50_0
         raw: long frame ``symbol, timeframe, ts, open, high, low, close, volume`` as read (strings allowed).
         source: the source's name, stored with every bar and quarantined row (at most 500 characters).
         chunk_rows: rows per bulk-insert batch.
+        now: the clock (naive UTC) of a live source: bars stamped after it are quarantined ``ts: in the future``
+            (the push API passes the server clock; None: no such check, e.g. a file of history).
     """
     source = source[:500]
     raw = raw.reset_index(drop=True)
-    split = split_valid_invalid(raw)
+    split = split_valid_invalid(raw, now=now)
     rejected = split.invalid.copy()
     newly = store.quarantine_rows(url, split.invalid, source) if len(split.invalid) else 0
     rejected.insert(0, "row", list(split.invalid_positions))  # position in ``raw``

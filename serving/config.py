@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from serving.request_guard import DEFAULT_MAX_BODY_BYTES
+
 
 class ServingSettings(BaseSettings):
     """Knobs of the BentoML service; the database and MLflow URIs come from :class:`abtpro.settings.Settings`.
@@ -23,6 +25,15 @@ class ServingSettings(BaseSettings):
                                           "(the win-rate factor) are reused before they are read again.")
     volatility_bars: int = Field(default=400, gt=0, description="Bars read before the forecast origin.")
     signal_bars: int = Field(default=600, gt=0, description="Bars read up to the signal bar.")
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0,
+                                description="Largest request body of a POST under /ml (413 above; "
+                                            "serving.request_guard).")
+    tune_max_open_per_user: int = Field(default=2, ge=0, description="Tuning jobs a non-admin key may have "
+                                                                     "pending or running (0 = no limit).")
+    tune_max_jobs_per_day: int = Field(default=20, ge=0, description="Tuning jobs a non-admin key may start "
+                                                                    "in 24 hours (0 = no limit).")
+    tune_max_open_total: int = Field(default=4, ge=0, description="Tuning jobs pending or running on the "
+                                                                  "service, all keys (0 = no limit).")
     durable_writes: bool = Field(default=False, description="fsync every prediction row (see store.db.relax_durability).")
     volatility_flow: str = Field(default="flows.volatility:volatility_pipeline",
                                  description="module:function of the volatility training flow.")

@@ -16,7 +16,7 @@ from serving.auth import current_user
 from serving.inference import BadInputError, NotFoundError
 from serving.models import NoChampionError
 from serving.schemas import Explanation
-from serving.tuning import ConflictError, JobStartError
+from serving.tuning import ConflictError, JobStartError, QuotaError
 from store.users import ApiUser
 
 MAX_INT32 = 2**31 - 1  # ids and offsets are 32-bit integers in the database
@@ -46,7 +46,8 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
     return JSONResponse({"error": f"invalid request: {message}", "fields": fields, "detail": detail}, 422)
 
 
-def error(status: int, message: str, ctx: bentoml.Context | None = None, **extra: Any) -> JSONResponse:
+def error(status: int, message: str, ctx: bentoml.Context | None = None, headers: dict[str, str] | None = None,
+          **extra: Any) -> JSONResponse:
     """A JSON error answer ``{"error": ..., ...}``.
 
     BentoML copies ``ctx.response.status_code`` onto whatever a handler that takes ``ctx`` returns,
@@ -54,11 +55,11 @@ def error(status: int, message: str, ctx: bentoml.Context | None = None, **extra
     """
     if ctx is not None:
         ctx.response.status_code = status
-    return JSONResponse({"error": message, **extra}, status_code=status)
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
 
 
 def guarded(fn: Callable[[], Any], ctx: bentoml.Context | None = None) -> Any:
-    """Run a handler body, mapping domain errors to 404 / 409 / 422 / 503 answers."""
+    """Run a handler body, mapping domain errors to 404 / 409 / 422 / 429 / 503 answers."""
     try:
         return fn()
     except NoChampionError as exc:
@@ -71,6 +72,8 @@ def guarded(fn: Callable[[], Any], ctx: bentoml.Context | None = None) -> Any:
         return error(409, str(exc), ctx)
     except JobStartError as exc:
         return error(503, str(exc), ctx)
+    except QuotaError as exc:
+        return error(429, str(exc), ctx, headers={"Retry-After": str(exc.retry_after)})
     except Exception as exc:
         if not db_errors.is_db_unavailable(exc):
             raise

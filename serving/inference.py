@@ -33,7 +33,7 @@ from registry import LoadedModel
 from serving.schemas import Bar
 from store import outcomes, windows
 
-__all__ = ["BadInputError", "BarWindow", "LRUCache", "NotFoundError", "group_indices", "load_bars",
+__all__ = ["BadInputError", "BarWindow", "LRUCache", "NotFoundError", "contract_inline", "group_indices", "load_bars",
            "origin_positions", "predict_volatility", "score_signals", "signal_history_bars", "window_from_request"]
 
 
@@ -79,10 +79,11 @@ class LRUCache:
 
 
 def bars_from_request(bars: Sequence[Bar]) -> pd.DataFrame:
-    """Inline bars as a bars frame (``ts`` index, float OHLCV), oldest first."""
+    """Inline bars as a bars frame (``ts`` index, float OHLCV), in the request's order (the request schema has
+    checked it is strictly increasing: nothing is re-sorted)."""
     frame = pd.DataFrame([b.model_dump() for b in bars])
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True).dt.tz_localize(None)
-    frame = frame.set_index("ts").sort_index()[BAR_COLUMNS].astype("float64")
+    frame = frame.set_index("ts")[BAR_COLUMNS].astype("float64")
     if frame.index.has_duplicates:
         raise BadInputError("bars", "bars have duplicate timestamps")
     return frame
@@ -142,23 +143,66 @@ def load_bars(url: str, symbol: str, timeframe: str, origins: Sequence[datetime 
                             f"ingest them or pass 'bars' in the request") from None
 
 
+_SHOWN_BAD_BARS = 5
+
+
+def contract_inline(inline: Sequence[tuple[str, str, Sequence[Bar]]]) -> None:
+    """The raw-bar contract of ingestion (:func:`data_contracts.bars.split_valid_invalid`, with the server clock)
+    over every request item's inline bars, in one call (``(field, timeframe, bars)`` per item).
+
+    Raises:
+        BadInputError: naming the first item with invalid bars (``bars[i]: <reason>``).
+    """
+    if not inline:
+        return
+    from data_contracts.bars import split_valid_invalid
+    from serving.schemas import server_now
+
+    parts, owners = [], []
+    for k, (_, timeframe, bars) in enumerate(inline):
+        frame = pd.DataFrame([b.model_dump() for b in bars])
+        frame.insert(0, "timeframe", timeframe)
+        frame.insert(0, "symbol", f"inline{k}")  # one series per item: items never collide on the key
+        parts.append(frame)
+        owners += [(k, i) for i in range(len(frame))]
+    split = split_valid_invalid(pd.concat(parts, ignore_index=True), now=server_now())
+    if not split.invalid_positions:
+        return
+    first = owners[split.invalid_positions[0]][0]
+    problems = [f"bars[{owners[pos][1]}]: {reason}" for pos, reason in zip(split.invalid_positions,
+                                                                           split.invalid["reason"])
+                if owners[pos][0] == first]
+    more = f" (and {len(problems) - _SHOWN_BAD_BARS} more)" if len(problems) > _SHOWN_BAD_BARS else ""
+    raise BadInputError(inline[first][0], "; ".join(problems[:_SHOWN_BAD_BARS]) + more)
+
+
 def window_from_request(bars: Sequence[Bar]) -> BarWindow:
     """Inline bars as a :class:`BarWindow`."""
     return BarWindow(frame=bars_from_request(bars))
 
 
-def origin_positions(window: BarWindow, origins: Sequence[datetime | None], field: str) -> list[int]:
-    """Position of the last bar at or before each origin (None = the last bar)."""
+def origin_positions(window: BarWindow, origins: Sequence[datetime | None], field: str | Sequence[str],
+                     inline: bool = False) -> list[int]:
+    """Position of the last bar at or before each origin (None = the last bar).
+
+    ``field`` names the origin in errors (one name, or one per origin). With ``inline`` bars (the caller's), an
+    origin after the last of them is a bad request (:class:`BadInputError`): the caller's bars do not reach it.
+    """
     import bisect
 
+    names = [field] * len(origins) if isinstance(field, str) else list(field)
     out = []
-    for origin in origins:
+    for origin, name in zip(origins, names):
         if origin is None:
             out.append(len(window) - 1)
             continue
-        pos = bisect.bisect_right(window.ts, _naive_utc(origin)) - 1
+        moment = _naive_utc(origin)
+        pos = bisect.bisect_right(window.ts, moment) - 1
         if pos < 0:
-            raise NotFoundError(f"no bar at or before {field}={origin.isoformat()}")
+            raise NotFoundError(f"no bar at or before {name}={origin.isoformat()}")
+        if inline and moment > window.ts[-1]:
+            raise BadInputError(name, f"{origin.isoformat()} is after the last inline bar "
+                                      f"({window.ts[-1].isoformat()})")
         out.append(pos)
     return out
 

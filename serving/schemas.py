@@ -2,24 +2,36 @@
 
 Volatilities are per-bar fractions (0.01 = 1% per bar) like everywhere in ``ml``; ``annualised``
 fields scale them by ``sqrt(bars per year)``. Times are naive UTC.
+
+Hostile input (issue 18) is refused with 422 naming the field: numbers must be finite (``Infinity``, ``NaN``,
+``1e400`` are not; ``allow_inf_nan=False``), datetimes are ISO 8601 strings (a number such as ``0.5`` is not a
+datetime, :data:`ApiDatetime`), booleans are ``true``/``false`` (not ``0``/``"yes"``), a forecast origin or
+signal bar may not be after the server clock, and inline bars are strictly increasing, not after the server
+clock (:func:`inline_bars_order`) and pass the raw-bar contract of ingestion (run once per request by
+:func:`serving.inference.contract_inline`). The push API's
+bars (:class:`PushBar`) are the exception: a bad cell there quarantines its row, it does not refuse the request.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 SYMBOL_PATTERN = r"^[A-Za-z0-9._^=/\-]{1,32}$"
 TIMEFRAME_PATTERN = r"^[1-9][0-9]{0,3}(m|h|d|w)$"
@@ -34,8 +46,34 @@ def timeframe_minutes(timeframe: str) -> int:
     return int(timeframe[:-1]) * _MINUTES[timeframe[-1]]
 
 
+def server_now() -> datetime:
+    """The server clock, naive UTC (the time no bar or origin may be after)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def naive_utc(ts: datetime) -> datetime:
+    """``ts`` as naive UTC (an aware time is converted, a naive one is UTC already)."""
+    return ts if ts.tzinfo is None else ts.astimezone(UTC).replace(tzinfo=None)
+
+
+def _iso_text(value: Any) -> Any:
+    if isinstance(value, (bool, int, float)):
+        raise PydanticCustomError("datetime_type", "Input should be an ISO 8601 datetime string, not a number")
+    return value
+
+
+#: A datetime given as ISO 8601 text (pydantic's lax mode would read a number as Unix seconds).
+ApiDatetime = Annotated[datetime, BeforeValidator(_iso_text)]
+
+
+def _not_in_future(value: datetime | None, info: ValidationInfo) -> datetime | None:
+    if value is not None and naive_utc(value) > server_now():
+        raise ValueError(f"{value.isoformat()} is in the future of the server clock ({server_now():%Y-%m-%dT%H:%M:%S}Z)")
+    return value
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ModelRef(BaseModel):
@@ -48,7 +86,7 @@ class ModelRef(BaseModel):
 class Bar(_Strict):
     """One OHLCV bar given inline (instead of the stored bars)."""
 
-    ts: datetime
+    ts: ApiDatetime
     open: float = Field(gt=0)
     high: float = Field(gt=0)
     low: float = Field(gt=0)
@@ -79,6 +117,31 @@ class Explanation(BaseModel):
     note: str | None = None
 
 
+_SHOWN_BAD_BARS = 5
+
+
+def inline_bars_order(bars: list[Bar] | None, info: ValidationInfo) -> list[Bar] | None:
+    """Inline bars strictly increasing and none after the server clock (cheap, per request item; the raw-bar
+    contract of ingestion then runs once per request on all of them, :func:`serving.inference.contract_inline`).
+
+    Raises:
+        ValueError: naming the first offending bars (``bars[i]: <reason>``).
+    """
+    if not bars:
+        return bars
+    stamps = [naive_utc(b.ts) for b in bars]
+    now = server_now()
+    problems = [f"bars[{i}]: ts {stamps[i].isoformat()} is not after bars[{i - 1}] ({stamps[i - 1].isoformat()}): "
+                f"bars must be strictly increasing, oldest first" for i in range(1, len(bars))
+                if stamps[i] <= stamps[i - 1]]
+    problems += [f"bars[{i}]: ts: in the future ({t.isoformat()} > clock {now:%Y-%m-%dT%H:%M:%S})"
+                 for i, t in enumerate(stamps) if t > now]
+    if problems:
+        more = f" (and {len(problems) - _SHOWN_BAD_BARS} more)" if len(problems) > _SHOWN_BAD_BARS else ""
+        raise ValueError("; ".join(problems[:_SHOWN_BAD_BARS]) + more)
+    return bars
+
+
 # ------------------------------------------------------------------------------------ volatility
 
 
@@ -87,11 +150,18 @@ class VolatilityRequest(_Strict):
 
     symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["SP500"])
     timeframe: str = Field(default="1d", pattern=TIMEFRAME_PATTERN)
-    as_of: datetime | None = Field(default=None, description="Forecast origin bar; default: the latest bar.")
+    as_of: ApiDatetime | None = Field(default=None, description="Forecast origin bar (not after the server clock, "
+                                                                "nor after the last inline bar); default: the "
+                                                                "latest bar.")
     coverage: float = Field(default=0.9, gt=0.5, lt=1.0, description="Two-sided interval coverage.")
     bars: list[Bar] | None = Field(default=None, max_length=20_000,
-                                   description="Bars to use instead of the stored ones (oldest first).")
-    explain: bool = False
+                                   description="Bars to use instead of the stored ones (strictly increasing ts, "
+                                               "none after the server clock). Forecasts from them are stored "
+                                               "flagged caller-supplied, outside live accuracy and drift.")
+    explain: StrictBool = False
+
+    _origin = field_validator("as_of")(classmethod(lambda cls, value, info: _not_in_future(value, info)))
+    _bars = field_validator("bars")(classmethod(lambda cls, value, info: inline_bars_order(value, info)))
 
 
 class VolatilityResult(BaseModel):
@@ -150,6 +220,7 @@ class VolatilityHistoryItem(BaseModel):
     features: dict[str, Any] | None = None
     model: ModelRef
     created_at: datetime
+    caller_supplied: bool = Field(default=False, description="Forecast from inline bars (outside accuracy/drift).")
 
 
 class VolatilityHistory(BaseModel):
@@ -211,11 +282,19 @@ class SignalRequest(_Strict):
     timeframe: str = Field(default="1d", pattern=TIMEFRAME_PATTERN)
     strategy: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$", examples=["sma_crossover"])
     side: Literal["BUY", "SELL"]
-    ts: datetime | None = Field(default=None, description="Signal bar (fires at its close); default: latest bar.")
+    ts: ApiDatetime | None = Field(default=None, description="Signal bar (fires at its close; not after the server "
+                                                             "clock, nor after the last inline bar); default: "
+                                                             "latest bar.")
     strength: float = Field(default=1.0, ge=0)
-    bars: list[Bar] | None = Field(default=None, max_length=20_000)
+    bars: list[Bar] | None = Field(default=None, max_length=20_000,
+                                   description="Bars to use instead of the stored ones (strictly increasing ts, "
+                                               "none after the server clock). Scores from them are stored "
+                                               "flagged caller-supplied, outside live accuracy and drift.")
     plan: TradePlan | None = None
-    explain: bool = False
+    explain: StrictBool = False
+
+    _origin = field_validator("ts")(classmethod(lambda cls, value, info: _not_in_future(value, info)))
+    _bars = field_validator("bars")(classmethod(lambda cls, value, info: inline_bars_order(value, info)))
 
     @field_validator("side", mode="before")
     @classmethod
@@ -274,6 +353,7 @@ class SignalHistoryItem(BaseModel):
     features: dict[str, Any] | None = None
     model: ModelRef
     created_at: datetime
+    caller_supplied: bool = Field(default=False, description="Scored on inline bars (outside accuracy/drift).")
 
 
 class SignalHistory(BaseModel):
@@ -465,7 +545,7 @@ class TuneResults(BaseModel):
 
 class TuneApplyRequest(_Strict):
     job_id: int = Field(ge=1, le=2**31 - 1)
-    force: bool = Field(default=False, description="Apply a result that is not recommended.")
+    force: StrictBool = Field(default=False, description="Apply a result that is not recommended.")
 
 
 class TuneApplyResult(BaseModel):
@@ -491,7 +571,10 @@ _Text = Annotated[StrictStr, Field(max_length=64)] | None
 
 class PushBar(_Strict):
     """One raw bar as a feed sends it: each cell a number, a string or null; the raw-bar contract of file
-    ingestion decides (an invalid row is quarantined with its reason, not refused)."""
+    ingestion decides (an invalid row is quarantined with its reason, not refused: a non-finite number as
+    ``<column>: not finite``, a bar after the server clock as ``ts: in the future``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=True)  # the contract quarantines them, per row
 
     symbol: _Text = None
     timeframe: _Text = None
@@ -561,8 +644,10 @@ class PositionSizeRequest(_Strict):
     price: float | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False,
                                 description="Entry price; default: the close of the forecast's bar.")
     max_leverage: float = Field(default=2.0, gt=0, le=100, allow_inf_nan=False)
-    as_of: datetime | None = Field(default=None, description="Forecast origin bar; default: the latest bar.")
-    coverage: float = Field(default=0.9, gt=0.5, lt=1.0)
+    as_of: ApiDatetime | None = Field(default=None, description="Forecast origin bar; default: the latest bar.")
+    coverage: float = Field(default=0.9, gt=0.5, lt=1.0, allow_inf_nan=False)
+
+    _origin = field_validator("as_of")(classmethod(lambda cls, value, info: _not_in_future(value, info)))
 
 
 class PositionSizeResult(BaseModel):
@@ -590,7 +675,9 @@ class StopsRequest(_Strict):
                                      description="Holding horizon; default: the forecast's horizon.")
     stop_multiple: float = Field(default=2.0, gt=0, le=50, allow_inf_nan=False)
     take_multiple: float = Field(default=3.0, gt=0, le=50, allow_inf_nan=False)
-    as_of: datetime | None = None
+    as_of: ApiDatetime | None = Field(default=None, description="Forecast origin bar; default: the latest bar.")
+
+    _origin = field_validator("as_of")(classmethod(lambda cls, value, info: _not_in_future(value, info)))
 
 
 class StopsResult(BaseModel):
@@ -642,7 +729,7 @@ class SignalOutcomeRequest(_Strict):
 
     signal_id: int = Field(ge=1, le=2**31 - 1, description="The ``id`` of the /ml/signal/score answer.")
     filled: bool = Field(strict=True, description="Whether the trade was executed (false: no outcome is counted).")
-    exit_ts: datetime | None = Field(default=None, description="When the position was closed (naive = UTC).")
+    exit_ts: ApiDatetime | None = Field(default=None, description="When the position was closed (naive = UTC).")
     exit_price: float | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False,
                                      description="Exit price; the entry is the signal bar's close.")
     realised_return: float | None = Field(default=None, ge=-1, le=100, allow_inf_nan=False,

@@ -21,7 +21,7 @@ import bentoml
 
 import registry
 from abtpro.settings import apply_offline_env, get_settings
-from serving import db_errors, request_timeout
+from serving import db_errors, request_guard, request_timeout, route_metrics
 from serving.auth import ApiKeyMiddleware, KeyCache
 from serving.config import get_serving_settings
 from serving.http import make_get_app
@@ -36,7 +36,8 @@ from store import db
 apply_offline_env()
 request_timeout.install()  # BentoML 1.4 keeps every request's timeout timer alive: cancel it (tail latency)
 
-api_app = make_get_app(signals.router, volatility.router, models.router, tuning.router)
+GET_ROUTERS = (signals.router, volatility.router, models.router, tuning.router)
+api_app = make_get_app(*GET_ROUTERS)
 
 
 @bentoml.service(
@@ -91,5 +92,14 @@ class MLService(volatility.VolatilityRoutes, signals.SignalRoutes, models.ModelR
         """Ready once the app started; missing champions answer 503 per endpoint, with the reason."""
         return True
 
-MLService.add_asgi_middleware(db_errors.DatabaseUnavailableMiddleware)  # outermost: API-key lookups too
+# /metrics series per route template, not per raw path (a random path costs no new series)
+route_metrics.install(route_metrics.RouteLabels([
+    *route_metrics.BENTOML_ROUTES, *(api.route for api in MLService.apis.values()),
+    *("/ml" + route.path for router in GET_ROUTERS for route in router.routes)]))
+request_guard.install_log_filter()  # a 4xx is logged in one line (request_guard), not with BentoML's traceback
+
+# The first added is the outermost.
+MLService.add_asgi_middleware(request_guard.ClientErrorLogMiddleware)  # sees every answer, 401s included
+MLService.add_asgi_middleware(db_errors.DatabaseUnavailableMiddleware)  # API-key lookups too
 MLService.add_asgi_middleware(ApiKeyMiddleware, resolver=lambda: bentoml.get_current_service().keys)
+MLService.add_asgi_middleware(request_guard.RequestGuardMiddleware)  # 415 / 413 before BentoML parses the body

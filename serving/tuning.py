@@ -10,6 +10,13 @@ run could not be started or the flow raised/returned without finishing the row.
 
 The read helpers (:func:`visible_job`, :func:`status_of`, :func:`results_of`) scope jobs to their
 owner: another user's job is reported as unknown (404); admins see every job.
+
+Quotas (:func:`check_quota`, issue 18): a non-admin key may have at most ``tune_max_open_per_user`` jobs
+PENDING or RUNNING and start at most ``tune_max_jobs_per_day`` in 24 hours, and the service runs at most
+``tune_max_open_total`` open jobs of all users (admins included); beyond that ``POST /ml/tune/start``
+answers 429 with ``Retry-After``. Open jobs older than :data:`STALE_HOURS` (a run lost with a crashed
+service) no longer count. The checks read the job rows, so two requests at the same instant may both pass
+(a soft limit); the Prefect deployment's own concurrency limit is the hard one.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import os
 import threading
 import traceback
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from serving.inference import NotFoundError, load_bars
@@ -41,6 +48,55 @@ class ConflictError(RuntimeError):
 
 class JobStartError(RuntimeError):
     """The run could not be handed to a runner (503); the row has been marked FAILED."""
+
+
+class QuotaError(RuntimeError):
+    """The caller (or the service) has as many tuning jobs as it may have now (429)."""
+
+    def __init__(self, message: str, retry_after: int = 60):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+STALE_HOURS = 6.0
+
+
+def _recent(url: str, since: datetime, user_id: int | None = None, status: str | None = None,
+            cap: int = 10_000) -> list[optimizations.Optimization]:
+    rows = optimizations.list_optimizations(url, user_id=user_id, status=status, limit=cap)
+    return [r for r in rows if r.created_at >= since]
+
+
+def check_quota(url: str, user: ApiUser, max_open_per_user: int, max_per_day: int, max_open_total: int,
+                now: datetime | None = None) -> None:
+    """Refuse a new tuning job beyond the quotas of the module docstring (0 = no such limit).
+
+    Raises:
+        QuotaError: naming the limit that was reached.
+    """
+    from store.models import utcnow
+
+    now = now or utcnow()
+    fresh = now - timedelta(hours=STALE_HOURS)
+    open_jobs = [r for status in (optimizations.PENDING, optimizations.RUNNING)
+                 for r in _recent(url, fresh, status=status)]
+    if max_open_total and len(open_jobs) >= max_open_total:
+        raise QuotaError(f"the service is running {len(open_jobs)} tuning jobs, its limit "
+                         f"(ABTPRO_SERVING_TUNE_MAX_OPEN_TOTAL={max_open_total}); retry when one has finished")
+    if user.is_admin:
+        return
+    mine = [r for r in open_jobs if r.user_id == user.id]
+    if max_open_per_user and len(mine) >= max_open_per_user:
+        raise QuotaError(f"you have {len(mine)} tuning jobs pending or running, the limit per key "
+                         f"(ABTPRO_SERVING_TUNE_MAX_OPEN_PER_USER={max_open_per_user}); wait for one to finish "
+                         f"(GET /ml/tune/status/{{job_id}})")
+    if max_per_day:
+        today = _recent(url, now - timedelta(days=1), user_id=user.id, cap=max_per_day + 1)
+        if len(today) >= max_per_day:
+            oldest = min(r.created_at for r in today)
+            wait = max(1, int((oldest + timedelta(days=1) - now).total_seconds()))
+            raise QuotaError(f"you started {len(today)} tuning jobs in the last 24 hours, the limit per key "
+                             f"(ABTPRO_SERVING_TUNE_MAX_JOBS_PER_DAY={max_per_day})", retry_after=wait)
 
 
 def _defaults(strategy: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -120,6 +121,8 @@ class MLSignalScore(Base):
     model_name: Mapped[str | None] = mapped_column(String(100))
     model_version: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # scored on bars the caller sent inline, not the stored series: kept, but outside live accuracy and drift
+    caller_supplied: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     user: Mapped[User] = relationship(back_populates="signal_scores")
 
@@ -180,6 +183,8 @@ class VolatilityPrediction(Base):
     model_name: Mapped[str | None] = mapped_column(String(100))
     model_version: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # forecast from bars the caller sent inline, not the stored series: kept, outside live accuracy and drift
+    caller_supplied: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ModelMonitoring(Base):

@@ -2,6 +2,9 @@
 
 ``model_performance`` is what ``GET /ml/models/performance`` shows: per model, the latest monitoring
 results (live vs validation metrics, drift, decision) and the recent retrain triggers.
+
+Predictions flagged ``caller_supplied`` (computed from bars a request carried, not the stored series) are
+never live data: the outcome backfill (``unresolved_*``), live accuracy and drift (``*_window``) skip them.
 """
 
 from __future__ import annotations
@@ -55,10 +58,10 @@ def _series(cond: list, model: Any, symbols: list[str] | None, timeframes: list[
 
 def unresolved_volatility(url: str, symbols: list[str] | None = None,
                           timeframes: list[str] | None = None) -> pd.DataFrame:
-    """Forecasts still without ``actual`` (and with a known origin), optionally of some series only:
-    id, symbol, timeframe, as_of, horizon."""
+    """Forecasts still without ``actual`` (and with a known origin; not caller-supplied), optionally of some
+    series only: id, symbol, timeframe, as_of, horizon."""
     m = VolatilityPrediction
-    cond = _series([m.actual.is_(None), m.as_of.is_not(None)], m, symbols, timeframes)
+    cond = _series([m.actual.is_(None), m.as_of.is_not(None), m.caller_supplied.is_(False)], m, symbols, timeframes)
     stmt = select(m.id, m.symbol, m.timeframe, m.as_of, m.horizon).where(*cond).order_by(m.symbol, m.timeframe, m.as_of)
     with get_engine(url).connect() as conn:
         rows = conn.execute(stmt).all()
@@ -79,13 +82,14 @@ def set_volatility_actuals(url: str, actuals: dict[int, float]) -> int:
 
 
 def volatility_window(url: str, model_name: str, model_version: str | None = None, last: int = 250) -> pd.DataFrame:
-    """The newest ``last`` forecasts of ``model_name`` (optionally one version), oldest first.
+    """The newest ``last`` live forecasts of ``model_name`` (optionally one version; not caller-supplied), oldest
+    first.
 
     Columns: id, symbol, timeframe, as_of, horizon, predicted, actual, lower, upper, model_version,
     created_at, features (the dict stored with the forecast).
     """
     m = VolatilityPrediction
-    cond = [m.model_name == model_name]
+    cond = [m.model_name == model_name, m.caller_supplied.is_(False)]
     if model_version is not None:
         cond.append(m.model_version == str(model_version))
     stmt = (select(m.id, m.symbol, m.timeframe, m.as_of, m.horizon, m.predicted, m.actual, m.lower, m.upper,
@@ -106,10 +110,12 @@ def volatility_window(url: str, model_name: str, model_version: str | None = Non
 
 def unresolved_signals(url: str, symbols: list[str] | None = None,
                        timeframes: list[str] | None = None) -> pd.DataFrame:
-    """Scored signals with a side and a signal bar but no outcome row yet (optionally of some series only): id,
-    symbol, timeframe, side, signal_ts and the trade plan's ``pt_mult``, ``sl_mult``, ``max_holding`` (NaN: none)."""
+    """Scored signals with a side and a signal bar but no outcome row yet, not caller-supplied (optionally of some
+    series only): id, symbol, timeframe, side, signal_ts and the trade plan's ``pt_mult``, ``sl_mult``,
+    ``max_holding`` (NaN: none)."""
     s, o = MLSignalScore, MLSignalOutcome
-    cond = _series([o.id.is_(None), s.signal_ts.is_not(None), s.side.is_not(None)], s, symbols, timeframes)
+    cond = _series([o.id.is_(None), s.signal_ts.is_not(None), s.side.is_not(None), s.caller_supplied.is_(False)], s,
+                   symbols, timeframes)
     stmt = (select(s.id, s.symbol, s.timeframe, s.side, s.signal_ts, s.plan)
             .outerjoin(o, o.score_id == s.id)
             .where(*cond)
@@ -135,13 +141,14 @@ def save_signal_outcomes(url: str, rows: list[dict[str, Any]]) -> int:
 
 
 def signal_window(url: str, model_name: str, model_version: str | None = None, last: int = 500) -> pd.DataFrame:
-    """The newest ``last`` scored signals of ``model_name`` with their outcomes (NaN when unresolved).
+    """The newest ``last`` live scored signals of ``model_name`` (not caller-supplied) with their outcomes (NaN when
+    unresolved).
 
     Columns: id, symbol, timeframe, strategy, side, signal_ts, score, prediction, taken (BUY/SELL = the user acted),
     model_version, features, outcome, realised_return. No user identifier is returned.
     """
     s, o = MLSignalScore, MLSignalOutcome
-    cond = [s.model_name == model_name]
+    cond = [s.model_name == model_name, s.caller_supplied.is_(False)]
     if model_version is not None:
         cond.append(s.model_version == str(model_version))
     stmt = (select(s.id, s.symbol, s.timeframe, s.strategy, s.side, s.signal_ts, s.score, s.prediction,

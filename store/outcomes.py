@@ -62,11 +62,13 @@ def report_outcome(url: str, score_id: int, outcome: float | None, realised_retu
 def resolved_history(url: str, symbol: str, timeframe: str) -> pd.DataFrame:
     """Resolved outcomes of the series' scored signals, as the win-rate factor reads them: ``strategy``,
     ``side`` (+1/-1), ``exit_time``, ``label`` (1/0), ``ret``. The factor only counts outcomes whose
-    ``exit_time`` is before the signal it scores, so the whole table can be passed (leak-free)."""
+    ``exit_time`` is before the signal it scores, so the whole table can be passed (leak-free). Scores computed
+    from caller-supplied bars are not the series' own and are left out."""
     s, o = MLSignalScore, MLSignalOutcome
     stmt = (select(s.strategy, s.side, o.exit_ts, o.outcome, o.realised_return)
             .join(o, o.score_id == s.id)
-            .where(s.symbol == symbol, s.timeframe == timeframe, o.outcome.is_not(None), o.exit_ts.is_not(None))
+            .where(s.symbol == symbol, s.timeframe == timeframe, o.outcome.is_not(None), o.exit_ts.is_not(None),
+                   s.caller_supplied.is_(False))
             .order_by(o.exit_ts))
     with get_engine(url).connect() as conn:
         rows = conn.execute(stmt).all()

@@ -123,10 +123,11 @@ def signal_stats(url: str, user_id: int | None, *, symbol: str | None = None, st
 def volatility_rows(url: str, user_id: int | None, *, symbol: str | None = None, timeframe: str | None = None,
                     start: datetime | None = None, end: datetime | None = None,
                     limit: int = 10_000) -> pd.DataFrame:
-    """Forecasts (newest ``limit``, columns :data:`VOLATILITY_COLUMNS`) as a frame for accuracy computations."""
+    """Forecasts (newest ``limit``, columns :data:`VOLATILITY_COLUMNS`) as a frame for accuracy computations;
+    caller-supplied forecasts (from inline bars) are left out: they are no evidence of live accuracy."""
     m = VolatilityPrediction
     stmt = (select(*(getattr(m, c) for c in VOLATILITY_COLUMNS))
-            .where(_filters(m, user_id, symbol, timeframe, start, end))
+            .where(_filters(m, user_id, symbol, timeframe, start, end), m.caller_supplied.is_(False))
             .order_by(m.created_at.desc(), m.id.desc()).limit(limit))
     with get_engine(url).connect() as conn:
         rows = conn.execute(stmt).all()

@@ -2,7 +2,8 @@
 
 The bars go through the one write path of raw bars, :func:`ingestion.intake.accept_bars` (the raw-bar
 contract of file ingestion: valid rows upserted, invalid rows quarantined with their reasons, re-pushing the
-same bars inserts nothing), then :func:`ingestion.events.emit_arrival` emits ``abtpro.bars.arrived`` (kind
+same bars inserts nothing; a bar stamped after the server clock is quarantined as ``ts: in the future``), then
+:func:`ingestion.events.emit_arrival` emits ``abtpro.bars.arrived`` (kind
 ``push``) when a Prefect API is configured. The push is recorded in the audit log.
 """
 
@@ -17,7 +18,7 @@ from data_contracts.bars import RAW_COLUMNS
 from ingestion.events import emit_arrival
 from ingestion.intake import Intake, accept_bars
 from serving.http import caller, error, guarded
-from serving.schemas import BarsPushRequest, BarsPushResult, PushedSeries, RejectedBar
+from serving.schemas import BarsPushRequest, BarsPushResult, PushedSeries, RejectedBar, server_now
 from store import records
 
 FEEDER = "feeder"
@@ -48,7 +49,7 @@ def push_result(intake: Intake, event_id: str | None) -> BarsPushResult:
 def store_push(db_url: str, request: BarsPushRequest, source: str, actor: str) -> BarsPushResult:
     """Contract, store and announce the pushed bars (blocking: database and Prefect API calls)."""
     frame = pd.DataFrame([b.model_dump() for b in request.bars], columns=RAW_COLUMNS, dtype=object)
-    intake = accept_bars(db_url, frame, source)
+    intake = accept_bars(db_url, frame, source, now=server_now())  # a bar after the server clock: quarantined
     event_id = emit_arrival(intake, "push")
     result = push_result(intake, event_id)
     records.audit(db_url, actor, "bars.push", source,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from serving.auth import current_user
 from serving.http import MAX_INT32, PREDICTIONS, caller, explanation, guarded, too_many
 from serving.inference import (
+    contract_inline,
     group_indices,
     load_bars,
     origin_positions,
@@ -48,9 +49,11 @@ def stored_plan(request: SignalRequest, out: Any) -> dict[str, float] | None:
 class SignalRoutes:
     """POST ``/ml/signal/score`` and ``/ml/signal/score_batch``."""
 
-    def _signal_results(self, items: list[SignalRequest], user: ApiUser,
-                        endpoint: str) -> tuple[ModelRef, list[SignalResult]]:
+    def _signal_results(self, items: list[SignalRequest], user: ApiUser, endpoint: str,
+                        batch_field: str | None = None) -> tuple[ModelRef, list[SignalResult]]:
         model = self.signal.require()
+        contract_inline([("bars" if batch_field is None else f"{batch_field}.{i}.bars", r.timeframe, r.bars)
+                         for i, r in enumerate(items) if r.bars])
         outs: list[Any] = [None] * len(items)
         keys = [(r.symbol, r.timeframe, r.strategy, r.explain, i if r.bars else None) for i, r in enumerate(items)]
         for (symbol, timeframe, strategy, explain, inline), idx in group_indices(keys).items():
@@ -62,7 +65,8 @@ class SignalRoutes:
                 n = signal_history_bars(model, self.serving.signal_bars)
                 bars = load_bars(self.db_url, symbol, timeframe, origins, n)
                 live = self.outcome_history.get(symbol, timeframe)
-            positions = origin_positions(bars, origins, "ts")
+            names = ["ts" if batch_field is None else f"{batch_field}.{i}.ts" for i in idx]
+            positions = origin_positions(bars, origins, names, inline=inline is not None)
             sides = [1 if items[i].side == "BUY" else -1 for i in idx]
             strengths = [items[i].strength for i in idx]
             plans = [items[i].plan.model_dump(exclude={"horizon_bars"}) if items[i].plan else {} for i in idx]
@@ -72,7 +76,8 @@ class SignalRoutes:
         rows = [{"user_id": user.id, "symbol": r.symbol, "timeframe": r.timeframe, "strategy": r.strategy,
                  "side": r.side, "signal_ts": out.ts, "score": out.score, "confidence": out.confidence,
                  "features": out.features, "prediction": out.prediction, "model_name": model.name,
-                 "model_version": model.version, "plan": stored_plan(r, out)} for r, out in zip(items, outs)]
+                 "model_version": model.version, "plan": stored_plan(r, out), "caller_supplied": bool(r.bars)}
+                for r, out in zip(items, outs)]
         ids = predictions.save_signal_scores(self.db_url, rows)
         PREDICTIONS.labels(model=model.name, version=model.version, endpoint=endpoint).inc(len(ids))
         ref = ModelRef(name=model.name, version=model.version)
@@ -99,7 +104,7 @@ class SignalRoutes:
             return refused
 
         def run() -> SignalBatchResponse:
-            ref, results = self._signal_results(request.signals, caller(ctx), "signal_score_batch")
+            ref, results = self._signal_results(request.signals, caller(ctx), "signal_score_batch", "signals")
             return SignalBatchResponse(model=ref, count=len(results), scores=results)
 
         return guarded(run, ctx)
@@ -119,7 +124,8 @@ def signal_history(request: Request, limit: int = Query(100, ge=1, le=1000),
                                ts=r.signal_ts, score=r.score, confidence=r.confidence, prediction=r.prediction,
                                features=r.features if include_features else None,
                                model=ModelRef(name=r.model_name or "", version=r.model_version or ""),
-                               created_at=r.created_at) for r in rows]
+                               created_at=r.created_at,
+                               caller_supplied=bool(r.caller_supplied)) for r in rows]
     return SignalHistory(total=total, limit=limit, offset=offset, items=items)
 
 

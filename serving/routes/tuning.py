@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from serving.auth import current_user
 from serving.http import MAX_INT32, caller, error, guarded
 from serving.schemas import TuneApplyRequest, TuneApplyResult, TuneJob, TuneRequest, TuneResults, TuneStatus
-from serving.tuning import apply_job, job_of, require_bars, results_of, status_of, visible_job
+from serving.tuning import apply_job, check_quota, job_of, require_bars, results_of, status_of, visible_job
 
 router = APIRouter()
 
@@ -20,11 +20,14 @@ class TuneRoutes:
 
     @bentoml.api(route="/ml/tune/start")
     def tune_start(self, request: TuneRequest, /, ctx: bentoml.Context) -> TuneJob:
-        """Start walk-forward tuning of a strategy (flow ``tune-strategy``); returns the job id at once (202)."""
+        """Start walk-forward tuning of a strategy (flow ``tune-strategy``); returns the job id at once (202).
+        429 beyond the tuning quotas (open jobs per key and in all, jobs per key and day)."""
         user = caller(ctx)
 
         def run() -> TuneJob:
             require_bars(self.db_url, request.symbol, request.timeframe)
+            check_quota(self.db_url, user, self.serving.tune_max_open_per_user, self.serving.tune_max_jobs_per_day,
+                        self.serving.tune_max_open_total)
             job_id = self.tune_jobs.submit(request, user)
             ctx.response.status_code = 202
             return job_of(visible_job(self.db_url, job_id, user))

@@ -13,6 +13,7 @@ from serving import persistence
 from serving.auth import current_user
 from serving.http import MAX_INT32, PREDICTIONS, caller, explanation, guarded, too_many
 from serving.inference import (
+    contract_inline,
     group_indices,
     load_bars,
     origin_positions,
@@ -46,9 +47,11 @@ def bars_per_year(timeframe: str) -> float:
 class VolatilityRoutes:
     """POST ``/ml/volatility/predict`` and ``/ml/volatility/predict_batch``."""
 
-    def _volatility_results(self, items: list[VolatilityRequest], user: ApiUser,
-                            endpoint: str) -> tuple[ModelRef, list[VolatilityResult]]:
+    def _volatility_results(self, items: list[VolatilityRequest], user: ApiUser, endpoint: str,
+                            batch_field: str | None = None) -> tuple[ModelRef, list[VolatilityResult]]:
         model = self.volatility.require()  # one snapshot for the whole request
+        contract_inline([("bars" if batch_field is None else f"{batch_field}.{i}.bars", r.timeframe, r.bars)
+                         for i, r in enumerate(items) if r.bars])
         n = self.serving.volatility_bars
         outs: list[Any] = [None] * len(items)
         keys = [(r.symbol, r.timeframe, r.coverage, r.explain, i if r.bars else None) for i, r in enumerate(items)]
@@ -58,7 +61,8 @@ class VolatilityRoutes:
                 bars = window_from_request(items[inline].bars or [])
             else:
                 bars = load_bars(self.db_url, symbol, timeframe, origins, n)
-            positions = origin_positions(bars, origins, "as_of")
+            names = ["as_of" if batch_field is None else f"{batch_field}.{i}.as_of" for i in idx]
+            positions = origin_positions(bars, origins, names, inline=inline is not None)
             for i, out in zip(idx, predict_volatility(model, symbol, bars, positions, coverage, explain, self.cache)):
                 outs[i] = out
         rows = []
@@ -67,7 +71,8 @@ class VolatilityRoutes:
             rows.append({"user_id": user.id, "symbol": r.symbol, "timeframe": r.timeframe,
                          "predicted": out.predicted, "confidence": r.coverage, "lower": out.lower,
                          "upper": out.upper, "features": out.features, "horizon": minutes, "as_of": out.as_of,
-                         "model_name": model.name, "model_version": model.version})
+                         "model_name": model.name, "model_version": model.version,
+                         "caller_supplied": bool(r.bars)})  # inline bars: kept, outside accuracy and drift
         ids = predictions.save_volatility(self.db_url, rows)
         PREDICTIONS.labels(model=model.name, version=model.version, endpoint=endpoint).inc(len(ids))
         ref = ModelRef(name=model.name, version=model.version)
@@ -94,7 +99,8 @@ class VolatilityRoutes:
             return refused
 
         def run() -> VolatilityBatchResponse:
-            ref, results = self._volatility_results(request.requests, caller(ctx), "volatility_predict_batch")
+            ref, results = self._volatility_results(request.requests, caller(ctx), "volatility_predict_batch",
+                                                    "requests")
             return VolatilityBatchResponse(model=ref, count=len(results), predictions=results)
 
         return guarded(run, ctx)
@@ -114,7 +120,8 @@ def volatility_history(request: Request, limit: int = Query(100, ge=1, le=1000),
                                    upper=r.upper, confidence=r.confidence,
                                    features=r.features if include_features else None,
                                    model=ModelRef(name=r.model_name or "", version=r.model_version or ""),
-                                   created_at=r.created_at) for r in rows]
+                                   created_at=r.created_at,
+                                   caller_supplied=bool(r.caller_supplied)) for r in rows]
     return VolatilityHistory(total=total, limit=limit, offset=offset, items=items)
 
 

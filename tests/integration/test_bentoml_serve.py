@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -52,7 +53,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, db_url: str):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"bentoml serve not ready: {(root / 'serve.log').read_text()[-3000:]}")
             time.sleep(0.5)
-        yield {"base": base, "uri": uri, "versions": versions}
+        yield {"base": base, "uri": uri, "versions": versions, "log": root / "serve.log"}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -85,6 +86,22 @@ def test_real_server_scores_stores_and_exports_metrics(served, clean_db):
                f'version="{v["volatility_har_gk_log"]}"}} 1.0' in metrics
         assert "abtpro_request_duration_seconds_bucket" in metrics and "/ml/volatility/predict" in metrics
         assert http.get("/docs.json").status_code == 200
+        # issue 18: series are labelled by route template; 200 random paths (404 / 401) add none
+        assert 'endpoint="/ml/volatility/predict"' in metrics
+        http.get("/first-unknown-path")  # the one 'unmatched' series of each status (404, 401)...
+        http.get("/ml/first-unknown-path")
+        before = len(http.get("/metrics").text)  # ... and no more after that
+        for i in range(200):
+            http.get(f"/{uuid.uuid4().hex}/{i}" if i % 2 else f"/ml/{uuid.uuid4().hex}")
+        after = http.get("/metrics").text
+        assert len(after) - before < 3_000 and 'endpoint="unmatched"' in after, (before, len(after))
+        # 4xx answers are logged in one line each, without a traceback (BentoML logs a validation error's)
+        assert http.post("/ml/volatility/predict", content=b"x", headers={**alice, "Content-Type": "text/plain"}
+                         ).status_code == 415
+    time.sleep(0.5)
+    log = served["log"].read_text(errors="replace")
+    assert "POST /ml/volatility/predict -> 422: invalid request: coverage" in log, log[-3000:]
+    assert "POST /ml/volatility/predict -> 415" in log and "Traceback" not in log, log[-3000:]
 
 
 def test_bentoml_build_packs_the_service(tmp_path):

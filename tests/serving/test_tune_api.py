@@ -287,3 +287,46 @@ def test_a_reachable_deployment_is_preferred(store, monkeypatch):
     with get_engine(store).connect() as conn:
         details = conn.execute(select(AuditLog.details).where(AuditLog.action == "tune.dispatched")).scalar_one()
     assert details == {"runner": f"prefect-deployment:{TUNE_DEPLOYMENT}", "flow_run_id": "run-1"}
+
+
+# ------------------------------------------------------------------------------ quotas (issue 18)
+
+
+def test_tuning_quotas_answer_429_with_retry_after(client, store):
+    _ingest_goog(store)
+    alice = _user_id(store, "alice")
+    for _ in range(2):  # two of alice's jobs still PENDING: the per-key limit (default 2)
+        opt.create(store, "sma_crossover", "GOOG", "1d", "RANDOM", user_id=alice, original_params={}, request={})
+    before = len(opt.list_optimizations(store))
+    r = client.post("/ml/tune/start", json=START, headers=headers("alice"))
+    assert r.status_code == 429, r.text
+    assert "ABTPRO_SERVING_TUNE_MAX_OPEN_PER_USER=2" in r.json()["error"] and int(r.headers["retry-after"]) > 0
+    assert len(opt.list_optimizations(store)) == before  # refused: no row, no run
+
+
+def test_check_quota_counts_open_jobs_per_key_and_in_all_and_jobs_per_day(store):
+    from datetime import timedelta
+
+    from serving.tuning import QuotaError, check_quota
+    from store.models import utcnow
+    from store.users import ApiUser
+
+    alice, bob = verify_key(store, support.KEYS["alice"]), verify_key(store, support.KEYS["bob"])
+    admin = verify_key(store, support.KEYS["admin"])
+    assert isinstance(alice, ApiUser) and not alice.is_admin and admin.is_admin
+    oid = opt.create(store, "sma_crossover", "GOOG", "1d", "RANDOM", user_id=alice.id, original_params={}, request={})
+    check_quota(store, alice, 2, 0, 0)  # one open job: fine
+    with pytest.raises(QuotaError, match="MAX_OPEN_PER_USER=1"):
+        check_quota(store, alice, 1, 0, 0)
+    check_quota(store, bob, 1, 0, 0)  # alice's job is not bob's
+    check_quota(store, admin, 1, 0, 0)  # admins have no per-key limit ...
+    with pytest.raises(QuotaError, match="MAX_OPEN_TOTAL=1"):
+        check_quota(store, admin, 0, 0, 1)  # ... but the service-wide one holds for everybody
+    # a job open for longer than STALE_HOURS (a run lost with a crashed service) no longer counts
+    check_quota(store, alice, 1, 0, 0, now=utcnow() + timedelta(hours=7))
+    opt.fail(store, oid, "done")
+    check_quota(store, alice, 1, 0, 0)  # finished jobs are not open
+    with pytest.raises(QuotaError, match="MAX_JOBS_PER_DAY=1") as info:
+        check_quota(store, alice, 0, 1, 0)  # but count towards the day
+    assert 0 < info.value.retry_after <= 86_400
+    check_quota(store, alice, 0, 1, 0, now=utcnow() + timedelta(days=1, seconds=5))

@@ -149,7 +149,10 @@ def test_explain_without_xgb_member_says_so(client, store):
 
 def test_batch_inline_bars_are_bounded(client, store):
     bar = {"ts": "2020-01-01T00:00:00", "open": 1, "high": 1, "low": 1, "close": 1, "volume": 1}
-    bars = [{**bar, "ts": f"2020-01-01T00:00:{i % 60:02d}"} for i in range(20_000)]
+    import pandas as pd
+
+    stamps = pd.date_range("2020-01-01", periods=20_000, freq="min")  # each request's bars valid on their own
+    bars = [{**bar, "ts": t.isoformat()} for t in stamps]
     payload = {"requests": [{"symbol": "X", "bars": bars}] * 3}
     r = client.post("/ml/volatility/predict_batch", json=payload, headers=headers("alice"))
     assert r.status_code == 422 and r.json()["fields"] == ["requests"]
