@@ -14,6 +14,7 @@ The model registry (pyfunc logging, registration, aliases, the champion) is :mod
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -129,13 +130,30 @@ def code_version() -> str:
     return f"{__version__}+{sha}" if sha else __version__
 
 
+_INPUTS_LOCK = threading.Lock()
+
+
 def log_training_data(frames: dict[str, pd.DataFrame], context: str = "training") -> None:
-    """Log each series as an MLflow dataset input of the active run (lineage in the MLflow UI)."""
+    """Log each series as an MLflow dataset input of the active run (lineage in the MLflow UI).
+
+    Runs logging the same dataset at once (the tuning fan-out: one run per strategy of a series) race to create
+    its row in MLflow's ``datasets`` table and the loser gets a unique-constraint error: in one process the calls
+    are serialised, and across processes (Dask workers) a duplicate is retried, when the row exists and is reused.
+    """
     import mlflow.data
+    from mlflow.exceptions import MlflowException
 
     for name, frame in frames.items():
         dataset = mlflow.data.from_pandas(frame.reset_index(), name=name, digest=frame_digest(frame))
-        mlflow.log_input(dataset, context=context)
+        for attempt in range(3):
+            try:
+                with _INPUTS_LOCK:
+                    mlflow.log_input(dataset, context=context)
+                break
+            except MlflowException as exc:
+                text = str(exc).lower()
+                if attempt == 2 or not ("unique" in text or "duplicate" in text):
+                    raise
 
 
 def run_params(run_id: str | None) -> dict[str, str]:

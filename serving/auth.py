@@ -13,16 +13,19 @@ It also turns BentoML's 400 answers to request-validation errors into 422 with t
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from typing import Any
 
 from store.users import ApiUser, hash_key, verify_key
 
+logger = logging.getLogger(__name__)
 API_KEY_HEADER = "x-api-key"
 SCOPE_KEY = "abtpro.user"
 PROTECTED_PREFIX = "/ml"
-ADMIN_ROUTES = {("POST", "/ml/models/train"), ("POST", "/ml/models/reload"), ("POST", "/ml/tune/apply")}
+ADMIN_ROUTES = {("POST", "/ml/models/train"), ("POST", "/ml/models/reload"), ("POST", "/ml/tune/apply"),
+                ("GET", "/ml/audit")}
 
 
 class KeyCache:
@@ -93,6 +96,15 @@ class ApiKeyMiddleware:
         self.keys = keys
         self.resolver = resolver  # callable returning the KeyCache (the service builds it at startup)
 
+    def _audit_denied(self, user: ApiUser, scope: dict[str, Any]) -> None:
+        """A refused admin attempt is audited (``denied``); a failing write must not turn the 403 into a 500."""
+        from store import records
+
+        try:
+            records.audit(self._cache().db_url, user.name, "denied", f"{scope['method']} {scope['path']}"[:500])
+        except Exception:  # noqa: BLE001 - the answer is a 403 either way
+            logger.warning("could not audit the denied %s %s of %s", scope["method"], scope["path"], user.name)
+
     def _cache(self) -> KeyCache:
         if self.keys is None:
             self.keys = self.resolver()
@@ -117,6 +129,9 @@ class ApiKeyMiddleware:
         if user is None:
             return await _send_json(send, 401, {"error": "invalid API key"}, [(b"www-authenticate", b"ApiKey")])
         if (scope["method"], scope["path"].rstrip("/")) in ADMIN_ROUTES and not user.is_admin:
+            import anyio
+
+            await anyio.to_thread.run_sync(self._audit_denied, user, scope)
             return await _send_json(send, 403, {"error": f"{scope['path']} is admin-only"})
         scope[SCOPE_KEY] = user
         if scope["method"] != "POST":

@@ -743,3 +743,22 @@ class SignalOutcomeResult(BaseModel):
     exit_ts: datetime | None
     source: str = Field(description="reported, or unfilled.")
     replaced: str | None = Field(description="The outcome row this report replaced (pt, sl, vertical), if any.")
+
+
+# ------------------------------------------------------------------------------------ audit log
+
+
+class AuditEntry(BaseModel):
+    id: int
+    ts: datetime
+    actor: str
+    action: str
+    target: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class AuditPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[AuditEntry]

@@ -173,11 +173,13 @@ def complete(url: str, optimization_id: int, *, optimized_params: dict[str, Any]
 
 
 def fail(url: str, optimization_id: int, error: str) -> Optimization:
-    """Mark a job FAILED with the reason."""
+    """Mark a job FAILED with the reason (and an audit row ``tune.failed``)."""
     with session_scope(url) as session:
         row = _get_row(session, optimization_id)
         row.performance = {**(row.performance or {}), "status": FAILED, "finished_at": _now(),
                            "error": str(error)[:2000], "recommended": False, "applied": False}
+        session.add(AuditLog(actor="system", action="tune.failed", target=f"strategy_optimization/{optimization_id}",
+                             details={"error": str(error)[:500]}))
         return _view(row)
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, select, true, update
 from sqlalchemy.orm import Session
 
 from store.db import get_engine, session_scope
@@ -70,7 +71,7 @@ def finish_training(url: str, training_id: int, *, status: str, performance: dic
             closed already).
 
     Returns:
-        Whether a row was updated.
+        Whether a row was updated. A row closed as FAILED also gets an audit row (``model.train.failed``).
     """
     values: dict[str, Any] = {"status": status, "completed_at": utcnow()}
     for key, value in (("performance", performance), ("model_version", model_version),
@@ -81,7 +82,11 @@ def finish_training(url: str, training_id: int, *, status: str, performance: dic
     if unless_finished:
         stmt = stmt.where(MLModelTraining.status == "TRAINING")
     with session_scope(url) as session:
-        return bool(session.execute(stmt.values(**values)).rowcount)
+        updated = bool(session.execute(stmt.values(**values)).rowcount)
+        if updated and status == "FAILED":
+            session.add(_audit_row("system", "model.train.failed", f"job:{training_id}",
+                                   {"error": (error or "")[:500]}))
+        return updated
 
 
 def get_training(url: str, training_id: int) -> MLModelTraining | None:
@@ -105,3 +110,27 @@ def audit(url: str, actor: str, action: str, target: str | None = None, details:
     """Append one audit-log row."""
     with session_scope(url) as session:
         session.add(_audit_row(actor, action, target, details))
+
+
+def audit_page(url: str, *, actor: str | None = None, action: str | None = None, target: str | None = None,
+               start: datetime | None = None, end: datetime | None = None, limit: int = 100,
+               offset: int = 0) -> tuple[int, list[AuditLog]]:
+    """Audit-log rows, newest first, with the total matching count (``action`` ending in ``*``: a prefix)."""
+    cond = []
+    if actor:
+        cond.append(AuditLog.actor == actor)
+    if action:
+        cond.append(AuditLog.action.startswith(action[:-1]) if action.endswith("*") else AuditLog.action == action)
+    if target:
+        cond.append(AuditLog.target == target)
+    if start is not None:
+        cond.append(AuditLog.ts >= start)
+    if end is not None:
+        cond.append(AuditLog.ts <= end)
+    where = and_(*cond) if cond else true()
+    with Session(get_engine(url)) as session:
+        total = int(session.execute(select(func.count()).select_from(AuditLog).where(where)).scalar_one())
+        rows = list(session.execute(select(AuditLog).where(where).order_by(AuditLog.ts.desc(), AuditLog.id.desc())
+                                    .limit(limit).offset(offset)).scalars().all())
+        session.expunge_all()
+    return total, rows

@@ -46,7 +46,7 @@ def test_admin_only_routes_say_so(client):
     spec = client.get("/docs.json").json()
     admin = {(m.upper(), p) for m, p, _ in _operations(spec) if (m.upper(), p) in ADMIN_ROUTES}
     assert admin == ADMIN_ROUTES == {("POST", "/ml/models/train"), ("POST", "/ml/models/reload"),
-                                     ("POST", "/ml/tune/apply")}
+                                     ("POST", "/ml/tune/apply"), ("GET", "/ml/audit")}
     for method, path, op in _operations(spec):
         marked = "Admin only" in (op.get("summary") or "") and "Admin only" in (op.get("description") or "")
         if (method.upper(), path) in ADMIN_ROUTES:

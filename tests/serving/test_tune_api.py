@@ -87,7 +87,8 @@ def test_apply_is_admin_only(client, store):
     oid = _completed(store, "alice", recommended=True)
     r = client.post("/ml/tune/apply", json={"job_id": oid}, headers=headers("alice"))
     assert r.status_code == 403 and "admin-only" in r.json()["error"]
-    assert not opt.get(store, oid).applied and _audit(store) == []  # refused: nothing changed, nothing logged
+    # refused: nothing changed; only the refusal itself is audited
+    assert not opt.get(store, oid).applied and _audit(store) == [("alice", "denied", "POST /ml/tune/apply")]
 
 
 @pytest.mark.parametrize("change,field", [
