@@ -633,21 +633,26 @@ class BarsPushResult(BaseModel):
 # ------------------------------------------------------------------------------------ risk (position sizing)
 
 
-class PositionSizeRequest(_Strict):
-    """Size a position so that it runs at a target volatility, from the champion's forecast."""
+class _SeriesAt(_Strict):
+    """A series and the forecast origin a risk decision is taken at."""
 
     symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["SP500"])
     timeframe: str = Field(default="1d", pattern=TIMEFRAME_PATTERN)
+    as_of: ApiDatetime | None = Field(default=None, description="Forecast origin bar; default: the latest bar.")
+    price: float | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False,
+                                description="Entry price; default: the close of the forecast's bar.")
+
+    _origin = field_validator("as_of")(classmethod(lambda cls, value, info: _not_in_future(value, info)))
+
+
+class PositionSizeRequest(_SeriesAt):
+    """Size a position so that it runs at a target volatility, from the champion's forecast."""
+
     equity: float = Field(gt=0, le=1e15, allow_inf_nan=False, description="Capital the position is sized on.")
     target_volatility: float = Field(gt=0, le=5, allow_inf_nan=False,
                                      description="Annualised volatility the position should run at (0.10 = 10%).")
-    price: float | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False,
-                                description="Entry price; default: the close of the forecast's bar.")
     max_leverage: float = Field(default=2.0, gt=0, le=100, allow_inf_nan=False)
-    as_of: ApiDatetime | None = Field(default=None, description="Forecast origin bar; default: the latest bar.")
     coverage: float = Field(default=0.9, gt=0.5, lt=1.0, allow_inf_nan=False)
-
-    _origin = field_validator("as_of")(classmethod(lambda cls, value, info: _not_in_future(value, info)))
 
 
 class PositionSizeResult(BaseModel):
@@ -663,21 +668,14 @@ class PositionSizeResult(BaseModel):
     forecast: VolatilityResult = Field(description="The stored forecast the size is based on.")
 
 
-class StopsRequest(_Strict):
+class StopsRequest(_SeriesAt):
     """Stop-loss and take-profit levels a multiple of the forecast volatility away from the entry."""
 
-    symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["SP500"])
-    timeframe: str = Field(default="1d", pattern=TIMEFRAME_PATTERN)
     side: Literal["BUY", "SELL"]
-    price: float | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False,
-                                description="Entry price; default: the close of the forecast's bar.")
     horizon_bars: int | None = Field(default=None, ge=1, le=1000,
                                      description="Holding horizon; default: the forecast's horizon.")
     stop_multiple: float = Field(default=2.0, gt=0, le=50, allow_inf_nan=False)
     take_multiple: float = Field(default=3.0, gt=0, le=50, allow_inf_nan=False)
-    as_of: ApiDatetime | None = Field(default=None, description="Forecast origin bar; default: the latest bar.")
-
-    _origin = field_validator("as_of")(classmethod(lambda cls, value, info: _not_in_future(value, info)))
 
 
 class StopsResult(BaseModel):
