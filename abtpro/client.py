@@ -27,6 +27,7 @@ import httpx
 from pydantic import BaseModel
 
 from serving.schemas import (
+    AuditPage,
     BarsPushRequest,
     BarsPushResult,
     JobStatus,
@@ -229,6 +230,11 @@ class ABTProClient:
 
     def training_job(self, job_id: int) -> JobStatus:
         return self._call("GET", f"/ml/models/jobs/{int(job_id)}", JobStatus)
+
+    def audit(self, **filters: Any) -> AuditPage:
+        """Admin: the audit log, newest first (``actor``, ``action`` (``risk.*`` for a prefix), ``target``,
+        ``start``, ``end``, ``limit``, ``offset``)."""
+        return self._call("GET", "/ml/audit", AuditPage, params=filters)
 
     def reload(self) -> ReloadResult:
         """Admin: re-read the ``champion`` aliases now."""

@@ -117,3 +117,18 @@ def test_risk_methods_answer_from_one_stored_forecast_each(client, store):
     assert stops.stop_loss < size.price < stops.take_profit
     assert ml.regime(symbol="SYN", lookback=60).regime in ("low", "normal", "high")
     assert ml.volatility_history().total == 3
+
+
+def test_outcomes_and_the_audit_log_through_the_client(client, store):
+    ml, admin = _client(client), _client(client, "admin")
+    scored = ml.score_signal(symbol="SYN", strategy="my_breakout", side="BUY", ts=support.garch_bars().index[-30],
+                             plan={"stop_multiple": 1.0, "take_multiple": 2.0})
+    assert scored.feature_set == "generic" and scored.risk_reward == pytest.approx(2.0)
+    reported = ml.report_outcome(scored.id, filled=True, exit_ts=support.garch_bars().index[-25],
+                                 realised_return=0.02)
+    assert reported.outcome == 1.0 and reported.source == "reported"
+    with pytest.raises(ABTProError) as err:
+        ml.audit()
+    assert err.value.status == 403
+    page = admin.audit(action="signal.*")
+    assert page.total == 1 and page.items[0].actor == "alice" and page.items[0].target == str(scored.id)
