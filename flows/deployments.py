@@ -93,6 +93,7 @@ RESOLVED_TRIGGER: dict[str, Any] = {
     "type": "event", "name": "monitor-on-outcomes", "enabled": True,
     "match": {"prefect.resource.id": "abtpro.outcomes"}, "expect": [OUTCOMES_RESOLVED]}
 COALESCE: dict[str, Any] = {"limit": 1, "collision_strategy": "CANCEL_NEW"}  # one run; events meanwhile cancelled
+TUNE_CONCURRENCY: dict[str, Any] = {"limit": 2, "collision_strategy": "ENQUEUE"}  # tuning jobs wait their turn
 MONITOR_PARAMETERS: dict[str, Any] = {"window": 250, "max_qlike_increase": 0.2, "min_auc": 0.55, "min_resolved": 50,
                                       "drift_share": 0.5, "cooldown_bars": 20, "every_bars": 5, "dispatch": "event"}
 
@@ -126,7 +127,8 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
                "Weekly walk-forward re-tuning of every strategy on every daily series (continuous learning).",
                ("abtpro", "tuning"), "0 5 * * 6", {"method": "optuna", "budget": 30}),
     Deployment("tune-strategy", "flows.tune:tune_strategy",
-               "Tune one strategy on one series (started by POST /ml/tune/start).", ("abtpro", "tuning")),
+               "Tune one strategy on one series (started by POST /ml/tune/start); at most two at once, the rest "
+               "wait in the queue.", ("abtpro", "tuning"), concurrency_limit=TUNE_CONCURRENCY),
 )
 MONITORING_CHAIN = ("backfill-outcomes", "monitor-models", RETRAIN)
 

@@ -55,6 +55,8 @@ def test_schedules_parameters_and_the_drift_trigger_in_the_yaml():
                                      "trigger_id": "{{ event.payload.trigger_id }}"}
     assert [n for n, d in declared.items() if d.get("concurrency_limit") == 1] == [
         "retrain-model", "volatility-pipeline", "signal-quality-pipeline"]
+    # POST /ml/tune/start schedules tune-strategy runs: at most two run at once, the others wait (issue 18)
+    assert declared["tune-strategy"]["concurrency_limit"] == {"limit": 2, "collision_strategy": "ENQUEUE"}
 
 
 def test_served_deployments_are_the_declared_ones():
