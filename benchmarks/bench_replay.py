@@ -116,7 +116,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, load average {load} (1/5/15 min) at the "
           f"end; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(table)
-    print(proc.stdout[-4000:])
+    print(proc.stdout[-12000:])
     if args.markdown:
         args.markdown.write_text(table + "\n")
 
