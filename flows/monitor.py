@@ -204,7 +204,7 @@ def monitor_volatility(name: str, window: int, tolerances: Tolerances, threshold
     validation = validation_subset(ctx["validation"], VOLATILITY_VALIDATION)
     reference: pd.DataFrame | None = None  # computed once per run, shared by its passes
     outcomes = []
-    for point in points:
+    for k, point in enumerate(points):
         view = _view(preds, "as_of", ["actual"], point, bar_times, window)
         live = volatility_live_metrics(view) if not view.empty else {"n": 0.0}
         checks = volatility_checks(live, ctx["validation"], tolerances, symbols)
@@ -214,7 +214,7 @@ def monitor_volatility(name: str, window: int, tolerances: Tolerances, threshold
             reference = reference_features(url, ctx["data_ranges"], timeframe)
         drift = measure_drift(reference if reference is not None and not features.empty else pd.DataFrame(),
                               features, drift_features, thresholds)
-        decision = with_note(decide(checks, int(live.get("n", 0)), drift, tolerances), _catch_up_note(point, points))
+        decision = with_note(decide(checks, int(live.get("n", 0)), drift, tolerances), _catch_up_note(k, points))
         newest = _newest(view, "as_of", "actual")
         bounds = (view["as_of"].min(), newest, view["as_of"].max()) if not view.empty else (None, None, None)
         outcomes.append(_record(name, version, "volatility", live, validation, decision, drift, bounds, len(view),
@@ -224,9 +224,9 @@ def monitor_volatility(name: str, window: int, tolerances: Tolerances, threshold
     return outcomes
 
 
-def _catch_up_note(point: PassPoint, points: list[PassPoint]) -> str | None:
-    """The reason a pass of a catch-up records (which data time it judged), None for a single pass."""
-    return None if len(points) == 1 else f"catch-up pass {points.index(point) + 1} of {len(points)}: {point.reason}"
+def _catch_up_note(k: int, points: list[PassPoint]) -> str | None:
+    """The reason the ``k``-th pass of a catch-up records (which data time it judged), None for a single pass."""
+    return None if len(points) == 1 else f"catch-up pass {k + 1} of {len(points)}: {points[k].reason}"
 
 
 def monitor_signal_quality(name: str, window: int, tolerances: Tolerances, cooldown_bars: int,
@@ -262,7 +262,7 @@ def monitor_signal_quality(name: str, window: int, tolerances: Tolerances, coold
         f"{REFERENCE_ARTIFACT} (trained before drift references were logged)")
     validation = validation_subset(ctx["validation"], SCORER_VALIDATION)
     outcomes = []
-    for point in points:
+    for k, point in enumerate(points):
         view = _view(frame, "signal_ts", ["outcome", "realised_return"], point, bar_times, window)
         live = scorer_live_metrics(view) if not view.empty else {"n": 0.0}
         checks = scorer_checks(live, ctx["validation"], tolerances)
@@ -271,7 +271,7 @@ def monitor_signal_quality(name: str, window: int, tolerances: Tolerances, coold
             drift = measure_drift(reference, signal_live_features(view), drift_features or SIGNAL_DRIFT_FEATURES,
                                   thresholds or DriftThresholds())
         decision = decide(checks, int(live.get("n", 0)), drift if drift_note is None else None, tolerances)
-        decision = with_note(with_note(decision, drift_note), _catch_up_note(point, points))
+        decision = with_note(with_note(decision, drift_note), _catch_up_note(k, points))
         newest = _newest(view, "signal_ts", "outcome")
         bounds = ((view["signal_ts"].min(), newest, view["signal_ts"].max()) if not view.empty
                   else (None, None, None))

@@ -4,8 +4,8 @@ pushes bars and the app that scores signals and asks for forecasts), and the wai
 The replay drives nothing but the service: the outcome backfill, monitoring, retraining and promotion run on
 their own Prefect triggers (``abtpro.bars.arrived`` -> ``backfill-outcomes`` -> ``abtpro.outcomes.resolved`` ->
 ``monitor-models`` -> ``abtpro.model.drift`` -> ``retrain-model``). :func:`wait_for_loop` only watches the Prefect
-API until the runs the last pushes started have finished, so that a replayed week gets its monitoring pass
-before the next week arrives.
+API until the runs the last pushes started have finished, so that the loop is at most ``pace_bars`` bars behind
+the feed (monitoring records the weekly passes of those bars by catching up, each as of its own bar).
 """
 
 from __future__ import annotations
