@@ -31,8 +31,10 @@ def replay_table(result) -> Table:
 
 
 def run_replay(settings: Settings, service_url: str, loop: str = "triggers", max_steps: int | None = None,
-               faulty: bool = False, pace_bars: int = 5):
-    """Run the ``market-replay`` flow against ``service_url`` with a progress bar; returns its result."""
+               faulty: bool = False, pace_bars: int | None = None):
+    """Run the ``market-replay`` flow against ``service_url`` with a progress bar; returns its result.
+
+    ``pace_bars``: wait for the loop every this many steps (default: the flow's, ``flows.replay.PACE_BARS``)."""
     from abtpro.keys import local_key
     from flows.replay import market_replay
     from ml.replay import FeedFaults
@@ -50,13 +52,14 @@ def run_replay(settings: Settings, service_url: str, loop: str = "triggers", max
 
         return market_replay(service_url=service_url, feeder_key=feeder_key, app_key=app_key,
                              app_user_id=app_user.id, loop=loop, max_steps=max_steps, faults=faults,
-                             pace_bars=pace_bars, progress=advance)
+                             progress=advance, **({} if pace_bars is None else {"pace_bars": pace_bars}))
 
 
 def replay(
     steps: Annotated[int | None, typer.Option(help="replay only the first this many bars of each series")] = None,
     faulty: Annotated[bool, typer.Option(help="a faulty feed: duplicates, late and corrupt bars")] = False,
-    pace: Annotated[int, typer.Option(help="let the loop catch up every this many bars (0: only at the end)")] = 5,
+    pace: Annotated[int | None, typer.Option(
+        help="let the loop catch up every this many bars (0: only at the end; default: 21, a month)")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the closing table as JSON here")] = None,
 ) -> None:
     """Replay the held-back last year of the bundled daily series through the running service.

@@ -5,8 +5,12 @@ For each registered model holding the ``champion`` alias, ``monitor-models``
 1. takes its newest ``window`` live predictions (``VolatilityPrediction`` rows of that version; the
    outcome backfill fills ``actual``); a pass is due only when the newest resolved outcome advanced by
    ``every_bars`` bars of data time since the version's last pass (``model_monitoring.window_end``),
-   otherwise the flow logs "no new data" and records nothing (:func:`ml.monitoring.pass_due`); it then
-   computes live metrics (:mod:`ml.monitoring`);
+   otherwise the flow logs "no new data" and records nothing (:func:`ml.monitoring.pass_due`). A run that
+   comes late **catches up**: it records every pass that fell due since the last one, each judged as of the
+   bar at which it fell due (the predictions made by then, the outcomes known by then:
+   :func:`ml.monitoring.due_passes`, :func:`ml.monitoring.as_of_window`), so the passes do not depend on how
+   often the loop ran (after every arrival, or once per replayed month). It then computes live metrics
+   (:mod:`ml.monitoring`) per pass;
 2. compares them with the version's own out-of-sample validation metrics, logged at registration
    in its MLflow run (``qlike_<symbol>``/``qlike_mean``, ``coverage_...``);
 3. measures feature drift (:mod:`ml.drift`: PSI, KS, Wasserstein) of the features stored with the
@@ -42,6 +46,7 @@ from flows.steps.monitor import (
     fire_trigger,
     reference_features,
     signal_live_features,
+    signal_live_frame,
     signal_reference_features,
     volatility_live_frame,
 )
@@ -49,8 +54,11 @@ from flows.steps.signal_quality import REFERENCE_ARTIFACT
 from ml.drift import DriftReport, DriftThresholds
 from ml.monitoring import (
     MonitoringDecision,
+    PassPoint,
     Tolerances,
+    as_of_window,
     decide,
+    due_passes,
     pass_due,
     scorer_checks,
     scorer_live_metrics,
@@ -133,18 +141,36 @@ def _record(name: str, version: str, task_name: str, live: dict, validation: dic
     return outcome
 
 
-def _not_due(url: str, name: str, version: str, newest: Any, symbols: list[str], timeframe: str,
-             every_bars: int) -> MonitorOutcome | None:
-    """A "no new data" outcome when no pass is due (:func:`ml.monitoring.pass_due`), else None."""
+def _last_end(url: str, name: str, version: str) -> tuple[bool, Any]:
+    """Whether the version has a recorded pass, and that pass's ``window_end``."""
     last = store.last_pass(url, name, version)
+    return last is not None, None if last is None else last["window_end"]
+
+
+def _passes(name: str, version: str, frame: pd.DataFrame, origin: str, resolved: str, bar_times: pd.DatetimeIndex,
+            has_previous: bool, last_end: Any, every_bars: int) -> tuple[list[PassPoint], MonitorOutcome | None]:
+    """The passes due (:func:`ml.monitoring.due_passes`), or the "no new data" outcome when none is."""
+    known = frame["resolved_at"] if not frame.empty else pd.Series(dtype="datetime64[ns]")
+    points = due_passes(bar_times, frame[origin] if not frame.empty else [], known, last_end, has_previous,
+                        every_bars)
+    if points:
+        return points, None
+    newest = _newest(frame, origin, resolved)
     newest = None if newest is None or pd.isna(newest) else pd.Timestamp(newest).to_pydatetime()
-    end = None if last is None else last["window_end"]
-    due = pass_due(newest, end, last is not None, store.bars_between(url, symbols, timeframe, end, newest),
-                   every_bars)
-    if due.due:
-        return None
-    get_run_logger().info("%s v%s: %s", name, version, due.reason)
-    return MonitorOutcome(name, version, None, "no_new_data", [due.reason])
+    end = None if last_end is None else pd.Timestamp(last_end)
+    since = 0 if end is None or newest is None else int(((bar_times > end) & (bar_times <= newest)).sum())
+    due = pass_due(newest, None if end is None else end.to_pydatetime(), has_previous, since, every_bars)
+    reason = due.reason if not due.due else "no new data: no due pass"
+    get_run_logger().info("%s v%s: %s", name, version, reason)
+    return [], MonitorOutcome(name, version, None, "no_new_data", [reason])
+
+
+def _view(frame: pd.DataFrame, origin: str, outcomes: list[str], point: PassPoint, bar_times: pd.DatetimeIndex,
+          window: int) -> pd.DataFrame:
+    """The window of one pass: as of its data time; the pass "now" (newest bar) sees the frame as stored."""
+    now = bar_times.max() if len(bar_times) else pd.NaT
+    as_of = None if pd.isna(point.as_of) or (pd.notna(now) and point.as_of >= now) else point.as_of
+    return as_of_window(frame, origin, outcomes, as_of, window)
 
 
 def _newest(frame: pd.DataFrame, ts: str, resolved: str) -> Any:
@@ -153,36 +179,60 @@ def _newest(frame: pd.DataFrame, ts: str, resolved: str) -> Any:
     return None if done.empty else done.max()
 
 
+def _stop_after(outcome: MonitorOutcome) -> bool:
+    """A trigger fired for a direct retrain ends the catch-up: the retrain runs before the next window is judged
+    (the next run judges what is left, against whichever version is champion then)."""
+    return outcome.trigger_mode == "direct" and outcome.trigger_status == "fired"
+
+
 def monitor_volatility(name: str, window: int, tolerances: Tolerances, thresholds: DriftThresholds,
                        drift_features: list[str], cooldown_bars: int, dispatch: str,
-                       every_bars: int = 0) -> MonitorOutcome:
-    """One monitoring pass over the volatility champion (see the module docstring)."""
+                       every_bars: int = 0) -> list[MonitorOutcome]:
+    """The monitoring passes due over the volatility champion (see the module docstring), oldest first."""
     url = get_settings().db_url
     ctx = champion_context(name)
     if ctx is None:
-        return MonitorOutcome(name, None, None, "no_champion", ["no version holds the champion alias"])
+        return [MonitorOutcome(name, None, None, "no_champion", ["no version holds the champion alias"])]
     version, timeframe = ctx["version"], ctx["params"].get("timeframe", "1d")
-    preds, live_features = volatility_live_frame(url, name, version, window)
+    has_previous, last_end = _last_end(url, name, version)
+    since = last_end if has_previous and every_bars > 0 else None
+    preds, live_features, bar_times = volatility_live_frame(url, name, version, window, since)
     symbols = sorted(preds["symbol"].unique()) if not preds.empty else []
-    newest = _newest(preds, "as_of", "actual")
-    skipped = _not_due(url, name, version, newest, symbols, timeframe, every_bars)
+    points, skipped = _passes(name, version, preds, "as_of", "actual", bar_times, has_previous, last_end, every_bars)
     if skipped is not None:
-        return skipped
-    live = volatility_live_metrics(preds) if not preds.empty else {"n": 0.0}
-    checks = volatility_checks(live, ctx["validation"], tolerances, symbols)
-    reference = reference_features(url, ctx["data_ranges"], timeframe) if not live_features.empty else pd.DataFrame()
-    drift = measure_drift(reference, live_features, drift_features, thresholds)
-    decision = decide(checks, int(live.get("n", 0)), drift, tolerances)
+        return [skipped]
     validation = validation_subset(ctx["validation"], VOLATILITY_VALIDATION)
-    bounds = (preds["as_of"].min(), newest, preds["as_of"].max()) if not preds.empty else (None, None, None)
-    return _record(name, version, "volatility", live, validation, decision, drift, bounds, len(preds),
-                   cooldown_bars, dispatch, (symbols, timeframe))
+    reference: pd.DataFrame | None = None  # computed once per run, shared by its passes
+    outcomes = []
+    for k, point in enumerate(points):
+        view = _view(preds, "as_of", ["actual"], point, bar_times, window)
+        live = volatility_live_metrics(view) if not view.empty else {"n": 0.0}
+        checks = volatility_checks(live, ctx["validation"], tolerances, symbols)
+        features = live_features.loc[live_features.index.intersection(view.index)] if not view.empty \
+            else pd.DataFrame()
+        if reference is None and not features.empty:
+            reference = reference_features(url, ctx["data_ranges"], timeframe)
+        drift = measure_drift(reference if reference is not None and not features.empty else pd.DataFrame(),
+                              features, drift_features, thresholds)
+        decision = with_note(decide(checks, int(live.get("n", 0)), drift, tolerances), _catch_up_note(k, points))
+        newest = _newest(view, "as_of", "actual")
+        bounds = (view["as_of"].min(), newest, view["as_of"].max()) if not view.empty else (None, None, None)
+        outcomes.append(_record(name, version, "volatility", live, validation, decision, drift, bounds, len(view),
+                                cooldown_bars, dispatch, (symbols, timeframe)))
+        if _stop_after(outcomes[-1]):
+            break
+    return outcomes
+
+
+def _catch_up_note(k: int, points: list[PassPoint]) -> str | None:
+    """The reason the ``k``-th pass of a catch-up records (which data time it judged), None for a single pass."""
+    return None if len(points) == 1 else f"catch-up pass {k + 1} of {len(points)}: {points[k].reason}"
 
 
 def monitor_signal_quality(name: str, window: int, tolerances: Tolerances, cooldown_bars: int,
                            dispatch: str, thresholds: DriftThresholds | None = None,
-                           drift_features: list[str] | None = None, every_bars: int = 0) -> MonitorOutcome:
-    """One monitoring pass over the signal-scorer champion.
+                           drift_features: list[str] | None = None, every_bars: int = 0) -> list[MonitorOutcome]:
+    """The monitoring passes due over the signal-scorer champion, oldest first.
 
     Accuracy: AUC floor and Brier score vs validation on the resolved outcomes (triple-barrier, filled
     by the backfill) of its newest ``window`` scored signals, and the win rate of signals users took vs
@@ -195,31 +245,41 @@ def monitor_signal_quality(name: str, window: int, tolerances: Tolerances, coold
     url = get_settings().db_url
     ctx = champion_context(name)
     if ctx is None:
-        return MonitorOutcome(name, None, None, "no_champion", ["no version holds the champion alias"])
-    frame = store.signal_window(url, name, ctx["version"], last=window)
+        return [MonitorOutcome(name, None, None, "no_champion", ["no version holds the champion alias"])]
+    version = ctx["version"]
+    has_previous, last_end = _last_end(url, name, version)
+    since = last_end if has_previous and every_bars > 0 else None
+    frame, bar_times = signal_live_frame(url, name, version, window, since)
     symbols = sorted(frame["symbol"].unique()) if not frame.empty else []
     timeframe = str(frame["timeframe"].mode().iloc[0]) if not frame.empty else "1d"
-    newest = _newest(frame, "signal_ts", "outcome")
-    skipped = _not_due(url, name, ctx["version"], newest, symbols, timeframe, every_bars)
+    points, skipped = _passes(name, version, frame, "signal_ts", "outcome", bar_times, has_previous, last_end,
+                              every_bars)
     if skipped is not None:
-        return skipped
-    live = scorer_live_metrics(frame) if not frame.empty else {"n": 0.0}
-    checks = scorer_checks(live, ctx["validation"], tolerances)
-    reference = signal_reference_features(ctx["run_id"])
-    drift, drift_note = DriftReport(), None
-    if reference is None:
-        drift_note = (f"feature drift not available: run {ctx['run_id']} of v{ctx['version']} has no "
-                      f"{REFERENCE_ARTIFACT} (trained before drift references were logged)")
-    else:
-        drift = measure_drift(reference, signal_live_features(frame), drift_features or SIGNAL_DRIFT_FEATURES,
-                              thresholds or DriftThresholds())
-    decision = with_note(decide(checks, int(live.get("n", 0)), drift if drift_note is None else None, tolerances),
-                         drift_note)
+        return [skipped]
+    reference = signal_reference_features(ctx["run_id"])  # once per run, shared by its passes
+    drift_note = None if reference is not None else (
+        f"feature drift not available: run {ctx['run_id']} of v{version} has no "
+        f"{REFERENCE_ARTIFACT} (trained before drift references were logged)")
     validation = validation_subset(ctx["validation"], SCORER_VALIDATION)
-    bounds = ((frame["signal_ts"].min(), newest, frame["signal_ts"].max()) if not frame.empty
-              else (None, None, None))
-    return _record(name, ctx["version"], "signal_quality", live, validation, decision, drift, bounds,
-                   len(frame), cooldown_bars, dispatch, (symbols, timeframe), drift_note)
+    outcomes = []
+    for k, point in enumerate(points):
+        view = _view(frame, "signal_ts", ["outcome", "realised_return"], point, bar_times, window)
+        live = scorer_live_metrics(view) if not view.empty else {"n": 0.0}
+        checks = scorer_checks(live, ctx["validation"], tolerances)
+        drift = DriftReport()
+        if reference is not None:
+            drift = measure_drift(reference, signal_live_features(view), drift_features or SIGNAL_DRIFT_FEATURES,
+                                  thresholds or DriftThresholds())
+        decision = decide(checks, int(live.get("n", 0)), drift if drift_note is None else None, tolerances)
+        decision = with_note(with_note(decision, drift_note), _catch_up_note(k, points))
+        newest = _newest(view, "signal_ts", "outcome")
+        bounds = ((view["signal_ts"].min(), newest, view["signal_ts"].max()) if not view.empty
+                  else (None, None, None))
+        outcomes.append(_record(name, version, "signal_quality", live, validation, decision, drift, bounds,
+                                len(view), cooldown_bars, dispatch, (symbols, timeframe), drift_note))
+        if _stop_after(outcomes[-1]):
+            break
+    return outcomes
 
 
 @flow(name="monitor-models", log_prints=True)
@@ -246,7 +306,7 @@ def monitor_models(models: list[str] | None = None, window: int = 250, max_qlike
             as ``suppressed``.
         every_bars: bars of data time the newest resolved outcome must advance before a model version gets
             a new pass (5: a pass per week of daily bars); otherwise "no new data" is logged and nothing
-            recorded.
+            recorded. A run records every pass due since the last one (catch-up), each as of its own bar.
         dispatch: ``auto`` | ``event`` | ``direct`` | ``record`` | ``none`` (see :func:`fire_trigger`).
     """
     settings = get_settings()
@@ -257,20 +317,21 @@ def monitor_models(models: list[str] | None = None, window: int = 250, max_qlike
     outcomes = []
     for name in models or [registry.VOLATILITY_MODEL, registry.SIGNAL_QUALITY_MODEL]:
         if name == registry.VOLATILITY_MODEL:
-            outcome = monitor_volatility(name, window, tolerances, thresholds,
-                                         list(drift_features or VOLATILITY_DRIFT_FEATURES), cooldown_bars, dispatch,
-                                         every_bars)
+            passes = monitor_volatility(name, window, tolerances, thresholds,
+                                        list(drift_features or VOLATILITY_DRIFT_FEATURES), cooldown_bars, dispatch,
+                                        every_bars)
         elif name == registry.SIGNAL_QUALITY_MODEL:
-            outcome = monitor_signal_quality(name, window, tolerances, cooldown_bars, dispatch, thresholds,
-                                             list(signal_drift_features or SIGNAL_DRIFT_FEATURES), every_bars)
+            passes = monitor_signal_quality(name, window, tolerances, cooldown_bars, dispatch, thresholds,
+                                            list(signal_drift_features or SIGNAL_DRIFT_FEATURES), every_bars)
         else:
-            outcome = MonitorOutcome(name, None, None, "not_monitored", [f"no monitoring recipe for {name}"])
-        if outcome.trigger_mode == "direct" and outcome.trigger_status == "fired":
-            from flows.retrain import retrain_model
+            passes = [MonitorOutcome(name, None, None, "not_monitored", [f"no monitoring recipe for {name}"])]
+        for outcome in passes:
+            if _stop_after(outcome):
+                from flows.retrain import retrain_model
 
-            result = retrain_model(model=name, trigger_id=outcome.trigger_id)
-            outcome = MonitorOutcome(**{**asdict(outcome), "retrain": clean(asdict(result))})
-        outcomes.append(outcome)
+                result = retrain_model(model=name, trigger_id=outcome.trigger_id)
+                outcome = MonitorOutcome(**{**asdict(outcome), "retrain": clean(asdict(result))})
+            outcomes.append(outcome)
     return outcomes
 
 

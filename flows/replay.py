@@ -4,12 +4,15 @@ Step by step (step ``k`` = the ``k``-th held-back bar of every daily series, :fu
 
 1. pushes the bars to the running service (``POST /ml/bars``, a feeder key), which stores them and emits
    ``abtpro.bars.arrived``;
-2. plays the app: the built-in strategies run on each series (:class:`ml.replay.AppSimulator`) and every
-   signal that fires is scored by the service before "trading"; a volatility forecast is asked for every
-   series (position sizing); all stored like any app's requests, under the replay's app user;
-3. every ``pace_bars`` steps (a week of daily bars), waits until the runs those bars triggered on the Prefect
-   server (outcome backfill, then monitoring, which may fire ``abtpro.model.drift`` -> ``retrain-model`` ->
-   gated promotion -> the service's hot swap) have finished. With ``loop="inline"`` (no Prefect server: tests,
+2. plays the app: the built-in strategies run on each series (:class:`ml.replay.AppSimulator`) and the
+   signals that fire are scored by the service before "trading" (one batch call per step); a volatility
+   forecast is asked for every series (position sizing; one batch call per step); all stored like any app's
+   requests, under the replay's app user;
+3. every ``pace_bars`` steps (:data:`PACE_BARS`: a month of daily bars), waits until the runs those bars
+   triggered on the Prefect server (outcome backfill, then monitoring, which may fire ``abtpro.model.drift``
+   -> ``retrain-model`` -> gated promotion -> the service's hot swap) have finished. Monitoring records a
+   pass per ``every_bars`` bars of data time however seldom it runs (its catch-up), so the pace only decides
+   how far the feed may run ahead of the loop, not how many passes there are. With ``loop="inline"`` (no Prefect server: tests,
    ``--no-ui``) it runs the backfill and monitoring flows itself instead, with direct retrain dispatch.
 
 At the end it waits for open retrains, then reports (:mod:`flows.steps.replay_report`): a closing summary, a
@@ -22,6 +25,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pandas as pd
 from prefect import flow, get_run_logger
 
 from abtpro.settings import get_settings
@@ -32,6 +36,10 @@ from ml.datasets import SAMPLE_DATASETS
 from ml.replay import AppSimulator, FeedFaults, faulty_feed, replay_steps
 
 DAILY = [name for name, ds in SAMPLE_DATASETS.items() if ds.timeframe == "1d"]
+#: Steps between two waits for the loop: a month of daily bars. Monitoring catches up on the passes that fell
+#: due meanwhile (a pass per ``every_bars`` = 5 bars, each as of its own bar: :func:`ml.monitoring.due_passes`),
+#: so waiting monthly records the same weekly passes as waiting weekly, at a fifth of the waits.
+PACE_BARS = 21
 
 
 def _history(symbols: list[str], holdback_days: int) -> dict[tuple[str, str], object]:
@@ -42,7 +50,8 @@ def _history(symbols: list[str], holdback_days: int) -> dict[tuple[str, str], ob
 
 @flow(name="market-replay", log_prints=True)
 def market_replay(service_url: str, feeder_key: str, app_key: str, app_user_id: int,
-                  symbols: list[str] | None = None, holdback_days: int | None = None, pace_bars: int = 5,
+                  symbols: list[str] | None = None, holdback_days: int | None = None,
+                  pace_bars: int = PACE_BARS,
                   loop: str = "triggers", wait_timeout: float = 120.0, max_steps: int | None = None,
                   faults: FeedFaults | None = None,
                   progress: Callable[[int, int], None] | None = None) -> ReplayResult:
@@ -77,10 +86,9 @@ def market_replay(service_url: str, feeder_key: str, app_key: str, app_user_id: 
         for k, (push, faulted) in enumerate(faulty_feed(steps, faults or FeedFaults())):
             client.push(push)
             fault_counts = {key: fault_counts[key] + faulted[key] for key in fault_counts}
-            for signal in app.observe(steps[k]):
-                client.score(signal)
-            for row in steps[k].itertuples(index=False):
-                client.forecast(str(row.symbol), str(row.timeframe), row.ts)
+            client.score_batch(app.observe(steps[k]))
+            client.forecast_batch([(str(row.symbol), str(row.timeframe), pd.Timestamp(row.ts))
+                                   for row in steps[k].itertuples(index=False)])
             last = k == len(steps) - 1
             if (pace_bars and (k + 1) % pace_bars == 0) or last:
                 loop_runs += _close_loop(loop, week_start, wait_timeout)

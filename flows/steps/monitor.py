@@ -15,11 +15,12 @@ from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS
 from flows.retrain import DEPLOYMENT, DRIFT_EVENT
 from flows.steps.signal_quality import REFERENCE_ARTIFACT
 from ml.features import compute_features
-from ml.monitoring import bar_cooldown_check
+from ml.monitoring import bar_cooldown_check, resolution_times
 from ml.monitoring_report import stored_features
 from ml.volatility.targets import trailing_realised_vol
 from store import bars as bar_store
 from store import monitoring as store
+from store import outcome_times
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAY_SECONDS, cache_policy=NO_CACHE)
@@ -28,27 +29,77 @@ def champion_context(name: str) -> dict[str, Any] | None:
     return registry.champion_context(name)
 
 
-@task(retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAY_SECONDS, cache_policy=NO_CACHE)
-def volatility_live_frame(url: str, name: str, version: str, window: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The newest ``window`` predictions of the version with ``trailing`` vol at each origin, and their features.
+def _enough(frame: pd.DataFrame, origin: str, fetched: int, window: int, since: Any) -> bool:
+    """Does a fetch of the newest ``fetched`` rows cover a catch-up since ``since``: all rows there are, or at
+    least ``window`` rows made by ``since`` (so that every later pass finds its whole window)?"""
+    if len(frame) < fetched or since is None or pd.isna(since):
+        return True
+    return int((pd.to_datetime(frame[origin]) <= pd.Timestamp(since)).sum()) >= window
 
-    Features are the ones stored with the predictions; rows stored without features get them
-    recomputed from the stored bars up to their origin (same ``ml.features`` code as training).
+
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAY_SECONDS, cache_policy=NO_CACHE)
+def volatility_live_frame(url: str, name: str, version: str, window: int,
+                          since: Any = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DatetimeIndex]:
+    """The version's live forecasts with ``trailing`` vol at each origin and ``resolved_at``, their features,
+    and the stored bar times of their series.
+
+    Without ``since``: the newest ``window`` forecasts. With ``since`` (the last pass's ``window_end``): enough
+    of them for a catch-up, i.e. every forecast after it and ``window`` before it. ``resolved_at`` is the bar at
+    which ``actual`` became known (the ``h``-th after the origin; NaT while unresolved). Features are the ones
+    stored with the predictions; rows stored without features get them recomputed from the stored bars up to
+    their origin (same ``ml.features`` code as training).
     """
-    preds = store.volatility_window(url, name, version, last=window)
+    fetched = window
+    preds = store.volatility_window(url, name, version, last=fetched)
+    while since is not None and not _enough(preds, "as_of", fetched, window, since):
+        fetched *= 2
+        preds = store.volatility_window(url, name, version, last=fetched)
     preds["trailing"] = np.nan
-    feats = []
+    preds["resolved_at"] = pd.Series(pd.NaT, index=preds.index, dtype="datetime64[ns]")
+    feats, times = [], []
     for (symbol, timeframe, minutes), group in preds.groupby(["symbol", "timeframe", "horizon"]):
         h = store.horizon_bars(int(minutes), timeframe)
         bars = bar_store.read_bars(url, symbol, timeframe)
         origins = pd.DatetimeIndex(group["as_of"])
         preds.loc[group.index, "trailing"] = trailing_realised_vol(bars, h).reindex(origins).to_numpy()
+        preds.loc[group.index, "resolved_at"] = resolution_times(bars.index, origins, h,
+                                                                 group["actual"].notna()).to_numpy()
+        times.append(bars.index[bars.index >= origins.min()] if len(origins) else bars.index[:0])
         stored = stored_features(group["features"], group.index)
         if stored.empty or stored.isna().all(axis=None):
             stored = compute_features(bars).reindex(origins).set_axis(group.index)
         feats.append(stored)
     features = pd.concat(feats) if feats else pd.DataFrame()
-    return preds.drop(columns=["features"]), features.apply(pd.to_numeric, errors="coerce")
+    bar_times = pd.DatetimeIndex(np.concatenate([t.to_numpy() for t in times])) if times else pd.DatetimeIndex([])
+    return (preds.drop(columns=["features"]), features.apply(pd.to_numeric, errors="coerce"),
+            bar_times.unique().sort_values())
+
+
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAY_SECONDS, cache_policy=NO_CACHE)
+def signal_live_frame(url: str, name: str, version: str, window: int,
+                      since: Any = None) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """The version's scored signals with their outcomes and ``resolved_at`` (the bar the barrier was touched,
+    ``MLSignalOutcome.exit_ts``), and the stored bar times of their series since the oldest of them.
+
+    Without ``since``: the newest ``window`` signals; with it, enough for a catch-up (as
+    :func:`volatility_live_frame`). An outcome stored without an exit bar counts as known at the newest bar.
+    """
+    fetched = window
+    frame = store.signal_window(url, name, version, last=fetched)
+    while since is not None and not _enough(frame, "signal_ts", fetched, window, since):
+        fetched *= 2
+        frame = store.signal_window(url, name, version, last=fetched)
+    if frame.empty:
+        return frame.assign(resolved_at=pd.Series(dtype="datetime64[ns]")), pd.DatetimeIndex([])
+    timeframe = str(frame["timeframe"].mode().iloc[0])
+    oldest = pd.Timestamp(pd.to_datetime(frame["signal_ts"]).min())
+    after = None if pd.isna(oldest) else (oldest - pd.Timedelta(microseconds=1)).to_pydatetime()
+    bar_times = pd.DatetimeIndex(outcome_times.bar_times(url, sorted(frame["symbol"].unique()), timeframe, after))
+    exits = outcome_times.signal_exit_times(url, frame["id"])
+    newest = bar_times.max() if len(bar_times) else pd.NaT
+    resolved_at = [pd.Timestamp(exits[i]) if exits.get(i) is not None else (newest if pd.notna(o) else pd.NaT)
+                   for i, o in zip(frame["id"], frame["outcome"])]
+    return frame.assign(resolved_at=pd.DatetimeIndex(resolved_at)), bar_times
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAY_SECONDS, cache_policy=NO_CACHE)

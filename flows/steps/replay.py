@@ -4,8 +4,8 @@ pushes bars and the app that scores signals and asks for forecasts), and the wai
 The replay drives nothing but the service: the outcome backfill, monitoring, retraining and promotion run on
 their own Prefect triggers (``abtpro.bars.arrived`` -> ``backfill-outcomes`` -> ``abtpro.outcomes.resolved`` ->
 ``monitor-models`` -> ``abtpro.model.drift`` -> ``retrain-model``). :func:`wait_for_loop` only watches the Prefect
-API until the runs the last pushes started have finished, so that a replayed week gets its monitoring pass
-before the next week arrives.
+API until the runs the last pushes started have finished, so that the loop is at most ``pace_bars`` bars behind
+the feed (monitoring records the weekly passes of those bars by catching up, each as of its own bar).
 """
 
 from __future__ import annotations
@@ -80,18 +80,31 @@ class ServiceClient:
             self.counts.events += answer.get("event_id") is not None
         return answer
 
-    def _seen(self, answer: dict | None) -> None:
+    def _seen(self, answer: dict | None, n: int = 1) -> None:
         model = (answer or {}).get("model") or {}
         if model.get("name"):
-            self.counts.versions[f"{model['name']} v{model.get('version')}"] += 1
+            self.counts.versions[f"{model['name']} v{model.get('version')}"] += n
+
+    @staticmethod
+    def _signal(signal: AppSignal) -> dict:
+        return {"symbol": signal.symbol, "timeframe": signal.timeframe, "strategy": signal.strategy,
+                "side": signal.side, "ts": signal.ts.isoformat(), "strength": signal.strength}
 
     def score(self, signal: AppSignal) -> dict | None:
         """Ask the service to score a signal before "trading" it (stored like any app's request)."""
-        answer = self._post("/ml/signal/score", {"symbol": signal.symbol, "timeframe": signal.timeframe,
-                                                 "strategy": signal.strategy, "side": signal.side,
-                                                 "ts": signal.ts.isoformat(), "strength": signal.strength}, self.app)
+        answer = self._post("/ml/signal/score", self._signal(signal), self.app)
         self.counts.signals_scored += answer is not None
         self._seen(answer)
+        return answer
+
+    def score_batch(self, signals: list[AppSignal]) -> dict | None:
+        """Score one step's signals in one call (``/ml/signal/score_batch``: one model version, each stored)."""
+        if not signals:
+            return None
+        answer = self._post("/ml/signal/score_batch", {"signals": [self._signal(s) for s in signals]}, self.app)
+        scored = len((answer or {}).get("scores") or [])
+        self.counts.signals_scored += scored
+        self._seen(answer, scored)
         return answer
 
     def forecast(self, symbol: str, timeframe: str, as_of: pd.Timestamp) -> dict | None:
@@ -100,6 +113,17 @@ class ServiceClient:
                                                        "as_of": as_of.isoformat()}, self.app)
         self.counts.forecasts += answer is not None
         self._seen(answer)
+        return answer
+
+    def forecast_batch(self, series: list[tuple[str, str, pd.Timestamp]]) -> dict | None:
+        """The forecasts of one step's series in one call (``/ml/volatility/predict_batch``, each stored)."""
+        if not series:
+            return None
+        body = {"requests": [{"symbol": s, "timeframe": tf, "as_of": ts.isoformat()} for s, tf, ts in series]}
+        answer = self._post("/ml/volatility/predict_batch", body, self.app)
+        made = len((answer or {}).get("predictions") or [])
+        self.counts.forecasts += made
+        self._seen(answer, made)
         return answer
 
 

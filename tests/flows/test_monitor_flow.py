@@ -263,6 +263,51 @@ def test_worse_retrained_model_is_registered_but_not_promoted(stable_world):
     assert ("train", "abtpro-volatility/2") in actions and ("promote", "abtpro-volatility/2") not in actions
 
 
+def test_a_late_monitoring_run_catches_up_a_pass_per_five_bars_each_as_of_its_bar(stable_world):
+    """The backfill ran up to bar 149 of the 250 new ones and monitoring made its pass; then 100 more bars
+    resolved before monitoring ran again (the loop coalesced, or the replay waited monthly). That one run
+    records the 20 passes a run after every bar would have: window ends 5 bars apart, each judging only the
+    forecasts made and the outcomes known at the bar it fell due."""
+    from flows.backfill import backfill_outcomes
+    from flows.monitor import monitor_models
+    from store import monitoring as store
+    from store.db import get_engine
+    from store.models import ModelMonitoring, VolatilityPrediction
+
+    name = registry.VOLATILITY_MODEL
+    origins = pd.DatetimeIndex(store.volatility_window(stable_world, name, "1", last=1000)["as_of"])
+    assert len(origins) == 250
+    with get_engine(stable_world).begin() as conn:  # the store as of bar 149: outcomes up to origin 144 known
+        conn.execute(ModelMonitoring.__table__.delete().where(ModelMonitoring.model_name == name))
+        conn.execute(VolatilityPrediction.__table__.update().where(VolatilityPrediction.as_of > origins[144])
+                     .values(actual=None))
+    triggers = len(store.trigger_history(stable_world, name))
+    (first,) = monitor_models(models=[name], dispatch="none", every_bars=5)
+    assert first.monitoring_id is not None and first.metrics["n"] == 145
+    assert backfill_outcomes().volatility_resolved == 100
+
+    caught = monitor_models(models=[name], dispatch="none", every_bars=5)
+    assert len(caught) == 20 and all(o.monitoring_id is not None for o in caught)
+    # weekly windows in the middle exceed the QLIKE tolerance, which the single pass over the newest window
+    # (within it) would never have seen; dispatch="none" records the decision and fires nothing
+    assert "retrain" in [o.decision for o in caught] and caught[-1].decision == "ok"
+    assert len(store.trigger_history(stable_world, name)) == triggers
+    rows = sorted((r for r in store.monitoring_history(stable_world, name, limit=100) if r["id"] != first.monitoring_id),
+                  key=lambda r: r["id"])
+    assert [pd.Timestamp(r["window_end"]) for r in rows] == [origins[144 + 5 * j] for j in range(1, 21)]
+    assert [r["n_resolved"] for r in rows] == [145 + 5 * j for j in range(1, 21)]  # known as of each pass's bar
+    assert [r["n_predictions"] for r in rows] == [min(150 + 5 * j, 250) for j in range(1, 21)]  # made by then
+    assert all(r["metrics"]["n"] == r["n_resolved"] for r in rows)
+    assert "catch-up pass 1 of 20" in " ".join(rows[0]["reasons"])
+    qlikes = [r["metrics"]["qlike"] for r in rows]
+    assert len(set(qlikes)) == 20  # each judged its own window, not the newest one twenty times
+    # the last pass (as of the newest bar) is the pass a single run now makes
+    (again,) = monitor_models(models=[name], dispatch="none", every_bars=5)
+    assert again.decision == "no_new_data"
+    (now,) = monitor_models(models=[name], dispatch="none", every_bars=0)
+    assert now.metrics == caught[-1].metrics and now.drift_share == caught[-1].drift_share
+
+
 @pytest.fixture(scope="module")
 def regime_world(prefect_harness, db_url, tmp_path_factory, mlflow_env):
     from flows.backfill import backfill_outcomes

@@ -13,9 +13,13 @@ from ml.monitoring import (
     OK,
     RETRAIN,
     Tolerances,
+    as_of_window,
     bar_cooldown_check,
     decide,
+    due_passes,
+    newest_resolved_by,
     pass_due,
+    resolution_times,
     scorer_checks,
     scorer_live_metrics,
     validation_value,
@@ -150,3 +154,68 @@ def test_a_pass_is_due_when_resolved_outcomes_advanced_every_bars():
     assert not pass_due(end, newer, True, 9, 5).due  # older than the last pass (e.g. a window that shrank)
     assert pass_due(end, end, True, 0, 0).due  # every_bars=0: every call is a pass
 
+
+
+def _live_loop(bars, origins, resolved_at, last_end, every_bars, start):
+    """Monitoring run after every bar from ``start`` on (the live loop at its most eager): the passes it records."""
+    passes, previous = [], last_end
+    for as_of in bars[bars >= start]:
+        newest = newest_resolved_by(origins, resolved_at, as_of)
+        since = 0 if previous is None or newest is None else int(((bars > previous) & (bars <= newest)).sum())
+        if pass_due(None if newest is None else newest.to_pydatetime(),
+                    None if previous is None else previous.to_pydatetime(), True, since, every_bars).due:
+            passes.append((as_of, newest))
+            previous = newest
+    return passes
+
+
+def test_a_late_run_catches_up_every_pass_a_run_per_bar_would_have_made():
+    bars = pd.bdate_range("2018-01-01", periods=80)
+    origins = bars[:75]
+    horizon = 5
+    resolved_at = resolution_times(bars, origins, horizon, np.ones(len(origins), bool))
+    assert resolved_at[0] == bars[5] and resolved_at.isna().sum() == 0  # 75 + 5 bars: all resolved
+    last_end = bars[10]
+    eager = _live_loop(bars, origins, resolved_at, last_end, 5, bars[11])
+    late = due_passes(bars, origins, resolved_at, last_end, True, 5)
+    assert [(p.as_of, p.window_end) for p in late] == eager
+    assert len(late) == 12  # window ends 15, 20, ..., 70: a pass per 5 bars of data time
+    assert all(p.as_of == p.window_end + pd.offsets.BDay(horizon) for p in late)  # due the bar it resolved
+    assert [b - a for a, b in zip([last_end, *[p.window_end for p in late]], [p.window_end for p in late])] \
+        == [pd.Timedelta(days=7)] * 12
+    assert "advanced 5 bars" in late[0].reason
+    # the same passes whether the loop ran every bar, weekly or once: run at 40 bars, then at the end
+    part = due_passes(bars[:40], origins[:35], resolution_times(bars[:40], origins[:35], horizon,
+                                                                 np.ones(35, bool)), last_end, True, 5)
+    rest = due_passes(bars, origins, resolved_at, part[-1].window_end, True, 5)
+    assert [(p.as_of, p.window_end) for p in [*part, *rest]] == eager
+
+
+def test_catch_up_first_pass_and_nothing_due():
+    bars = pd.bdate_range("2018-01-01", periods=30)
+    origins = bars[:20]
+    known = resolution_times(bars, origins, 5, np.arange(20) < 12)  # the backfill resolved 12 of them
+    (first,) = due_passes(bars, origins, known, None, False, 5)  # a version's first pass: one pass, now
+    assert first.as_of == bars[-1] and first.window_end == bars[11]
+    assert due_passes(bars, origins, known, bars[11], True, 5) == []  # nothing resolved since its window end
+    (only,) = due_passes(bars, origins, known, bars[6], True, 5)
+    assert only.window_end == bars[11] and only.as_of == bars[16]
+    (now,) = due_passes(bars, origins, known, bars[6], True, 0)
+    assert now.as_of == bars[-1]
+    found = due_passes(bars, origins, known, None, True, 5)  # the passes so far saw no resolved outcome
+    assert found[0].window_end == bars[0] and found[0].as_of == bars[5] and "first resolved" in found[0].reason
+    assert [p.window_end for p in found] == [bars[0], bars[5], bars[10]]  # then every 5 bars
+    assert due_passes(bars, origins, pd.DatetimeIndex([pd.NaT] * 20), bars[6], True, 5) == []
+
+
+def test_as_of_window_sees_only_what_was_known_then():
+    bars = pd.bdate_range("2018-01-01", periods=30)
+    frame = pd.DataFrame({"as_of": bars[:25], "actual": np.arange(25, dtype=float) + 1.0})
+    frame["resolved_at"] = resolution_times(bars, frame["as_of"], 5, np.ones(25, bool))
+    view = as_of_window(frame, "as_of", ["actual"], bars[14], window=10)
+    assert list(view["as_of"]) == list(bars[5:15])  # made by then, the newest 10
+    assert view["actual"].notna().sum() == 5 and view["actual"].dropna().index.max() == 9  # resolved by bar 14
+    assert frame["actual"].notna().all()  # the stored frame is untouched
+    assert len(as_of_window(frame, "as_of", ["actual"], None, window=10)) == 10
+    gap = resolution_times(bars.delete(3), [bars[3], bars[0]], 2, [True, False])
+    assert gap.isna().all()  # an origin that is no stored bar, and an unresolved forecast
