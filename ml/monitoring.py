@@ -296,6 +296,46 @@ def bar_cooldown_check(last_fired_ts: datetime | None, bars_since: int, current_
 
 
 @dataclass(frozen=True)
+class RetrainRecord:
+    """One earlier fired trigger of the champion being judged: whether its retrain is still open, and whether
+    its candidate was promoted (None while open or when it failed)."""
+
+    trigger_id: int
+    open: bool
+    promoted: bool | None
+
+
+def retrain_backoff(cooldown_bars: int, history: list[RetrainRecord], max_doublings: int = 3) -> tuple[int, str | None]:
+    """The cooldown for the next trigger of a champion, and why a trigger may not fire at all.
+
+    ``history`` holds the champion's fired triggers, newest first. While one of them is still open (its retrain
+    queued or running) no new one fires: it would retrain on nearly the same data. After each retrain in a row
+    that lost to the champion, the cooldown doubles (up to ``2 ** max_doublings`` times): a champion that keeps
+    drifting but keeps winning is not retrained every ``cooldown_bars`` bars. A promotion starts a new champion,
+    so its history is empty again.
+
+    Returns:
+        (cooldown in bars, the reason no trigger may fire now, or None).
+    """
+    for record in history:
+        if record.open:
+            return cooldown_bars, f"the retrain of trigger #{record.trigger_id} for this champion is still open"
+    lost = 0
+    for record in history:
+        if record.promoted is not False:
+            break
+        lost += 1
+    factor = 2 ** min(lost, max_doublings)
+    return cooldown_bars * factor, None
+
+
+def backoff_note(cooldown_bars: int, effective: int) -> str:
+    """What the trigger's reasons say when the cooldown was lengthened."""
+    return (f"cooldown {effective} bars: {cooldown_bars} x {effective // cooldown_bars} after "
+            f"{(effective // cooldown_bars).bit_length() - 1} retrain(s) in a row that lost to this champion")
+
+
+@dataclass(frozen=True)
 class PassDecision:
     """Whether a model gets a new monitoring pass, and why (or why not: "no new data ...")."""
 

@@ -251,6 +251,26 @@ def last_pass(url: str, model_name: str, model_version: str | None) -> dict[str,
     return None if row is None else {"id": row.id, "window_end": row.window_end, "created_at": row.created_at}
 
 
+def champion_triggers(url: str, model_name: str, model_version: str, open_hours: float = 6.0,
+                      limit: int = 10) -> list[dict[str, Any]]:
+    """The newest fired triggers that judged ``model_version`` of ``model_name``: id, whether its retrain is still
+    open (fired or running, dispatched to a retrain, less than ``open_hours`` old) and whether it promoted."""
+    t = RetrainTrigger
+    stmt = (select(t.id, t.status, t.mode, t.created_at, t.result)
+            .where(t.model_name == model_name, t.model_version == str(model_version), t.status.in_(FIRED_STATUSES))
+            .order_by(desc(t.created_at), desc(t.id)).limit(limit))
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(stmt).all()
+    now = utcnow()
+    out = []
+    for r in rows:
+        is_open = (r.status in ("fired", "running") and r.mode in ("event", "direct")
+                   and r.created_at is not None and (now - r.created_at).total_seconds() < open_hours * 3600)
+        promoted = (r.result or {}).get("promoted") if r.status == "completed" else None
+        out.append({"id": r.id, "open": is_open, "promoted": None if promoted is None else bool(promoted)})
+    return out
+
+
 def open_trigger(url: str, model_name: str) -> int | None:
     """The newest fired trigger of ``model_name`` that no retrain has picked up yet."""
     stmt = (select(RetrainTrigger.id).where(RetrainTrigger.model_name == model_name,

@@ -15,7 +15,7 @@ from flows.common import IO_RETRIES, IO_RETRY_DELAY_SECONDS
 from flows.retrain import DEPLOYMENT, DRIFT_EVENT
 from flows.steps.signal_quality import REFERENCE_ARTIFACT
 from ml.features import compute_features
-from ml.monitoring import bar_cooldown_check, resolution_times
+from ml.monitoring import RetrainRecord, backoff_note, bar_cooldown_check, resolution_times, retrain_backoff
 from ml.monitoring_report import stored_features
 from ml.volatility.targets import trailing_realised_vol
 from store import bars as bar_store
@@ -151,18 +151,23 @@ def fire_trigger(url: str, name: str, version: str, monitoring_id: int, reasons:
     The trigger row keeps ``data_ts`` (the newest bar of the judged window); a new trigger is suppressed while
     fewer than ``cooldown_bars`` stored bars of ``symbols``/``timeframe`` lie between the last fired trigger's
     ``data_ts`` and this one (:func:`ml.monitoring.bar_cooldown_check`: data time, the same in a replay and live).
-    ``dispatch``: ``auto`` (event when a server has the retrain deployment, else direct), ``event``,
+    That cooldown doubles after each retrain in a row that lost to the judged champion, and no trigger fires
+    while one of the champion's retrains is still open (:func:`ml.monitoring.retrain_backoff`). ``dispatch``: ``auto`` (event when a server has the retrain deployment, else direct), ``event``,
     ``direct`` (run the retrain flow here) or ``record`` (only record it).
     """
     data_ts = None if data_ts is None or pd.isna(data_ts) else pd.Timestamp(data_ts).to_pydatetime()
+    history = [RetrainRecord(t["id"], t["open"], t["promoted"]) for t in store.champion_triggers(url, name, version)]
+    effective, blocked = retrain_backoff(cooldown_bars, history)
     last = store.last_fired_data_ts(url, name)
     cooldown = bar_cooldown_check(last, store.bars_between(url, list(symbols or []), timeframe, last, data_ts),
-                                  data_ts, cooldown_bars)
-    if not cooldown.allowed:
+                                  data_ts, effective)
+    notes = [] if effective == cooldown_bars else [backoff_note(cooldown_bars, effective)]
+    if blocked or not cooldown.allowed:
         trigger_id = store.record_trigger(url, model_name=name, model_version=version, monitoring_id=monitoring_id,
-                                          reasons=[*reasons, cooldown.reason], status="suppressed", mode="none",
-                                          data_ts=data_ts)
+                                          reasons=[*reasons, *notes, blocked or cooldown.reason], status="suppressed",
+                                          mode="none", data_ts=data_ts)
         return {"trigger_id": trigger_id, "status": "suppressed", "mode": "none"}
+    reasons = [*reasons, *notes]
     mode = dispatch if dispatch != "auto" else ("event" if _server_has_retrain_deployment() else "direct")
     trigger_id = store.record_trigger(url, model_name=name, model_version=version, monitoring_id=monitoring_id,
                                       reasons=reasons, status="fired", mode=mode, data_ts=data_ts)
