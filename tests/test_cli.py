@@ -60,7 +60,7 @@ def test_ingest_configured_sources(tmp_path, clean_db):
     assert list(known_files(clean_db, "drop")) == [str((drop / "aaa.csv").resolve())]
 
 
-REPLAY_STEPS = 30  # SP500/NASDAQ to mid-February 2018: the calm January, then the volatility spike
+REPLAY_STEPS = 45  # SP500/NASDAQ to early March 2018: the calm January, the February spike; two monthly loop waits
 
 
 def _table_value(stdout: str, label: str) -> str:
