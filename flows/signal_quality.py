@@ -2,10 +2,11 @@
 
 Meta-labelling (López de Prado, AFML ch. 3): the primary strategies' signals (pooled over several
 parameter sets per strategy) get triple-barrier labels and quality features per (symbol,
-strategy), and the signals the platform had scored and whose outcome is known join them with their stored
-feature rows (:mod:`ml.signal_quality.platform`; users pseudonymous); ONE scorer is trained on every set pooled (the strategy is a feature), evaluated out of
-sample by purged, embargoed walk-forward CV against the take-every-signal and logistic baselines,
-then fitted on every resolved signal and registered with the champion/challenger rules.
+strategy), and the signals the platform had scored and whose outcome is known join them with their
+stored feature rows (:mod:`ml.signal_quality.platform`; users pseudonymous); ONE scorer is trained on
+every set pooled (the strategy is a feature), evaluated out of sample by purged, embargoed walk-forward
+CV against the take-every-signal and logistic baselines, then fitted on every resolved signal and
+registered with the champion/challenger rules.
 
 - ``signal-quality-pipeline`` (:func:`signal_quality_pipeline`): the template of :mod:`flows.training`.
 - ``train-signal-quality`` (:func:`train_signal_quality`): evaluate, fit, log the run.

@@ -3,8 +3,8 @@ walk-forward fold and per baseline, the final fit, the plots, and the champion's
 
 Contents: the tasks :func:`prepare_set`, :func:`walk_forward`, :func:`fit_final`, :func:`render_plots`; their
 fan-outs :func:`build_sets` (with the resolved platform signals of :func:`platform_rows`), :func:`evaluate_models`;
-:func:`champion_score`. The training run's record (params,
-files, artifact, candidate) is :mod:`flows.steps.signal_quality_run`."""
+:func:`champion_score`. The training run's record (params, files, artifact, candidate) is
+:mod:`flows.steps.signal_quality_run`."""
 
 from __future__ import annotations
 
