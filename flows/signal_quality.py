@@ -2,9 +2,11 @@
 
 Meta-labelling (López de Prado, AFML ch. 3): the primary strategies' signals (pooled over several
 parameter sets per strategy) get triple-barrier labels and quality features per (symbol,
-strategy); ONE scorer is trained on every set pooled (the strategy is a feature), evaluated out of
-sample by purged, embargoed walk-forward CV against the take-every-signal and logistic baselines,
-then fitted on every resolved signal and registered with the champion/challenger rules.
+strategy), and the signals the platform had scored and whose outcome is known join them with their
+stored feature rows (:mod:`ml.signal_quality.platform`; users pseudonymous); ONE scorer is trained on
+every set pooled (the strategy is a feature), evaluated out of sample by purged, embargoed walk-forward
+CV against the take-every-signal and logistic baselines, then fitted on every resolved signal and
+registered with the champion/challenger rules.
 
 - ``signal-quality-pipeline`` (:func:`signal_quality_pipeline`): the template of :mod:`flows.training`.
 - ``train-signal-quality`` (:func:`train_signal_quality`): evaluate, fit, log the run.
@@ -24,14 +26,16 @@ from prefect import flow, get_run_logger
 import registry
 from abtpro.settings import get_settings
 from flows.common import load_series
+from flows.registration import up_to_date_champion
 from flows.steps.signal_quality import (
     REFERENCE_ARTIFACT,
     build_sets,
     champion_score,
     evaluate_models,
     fit_final,
+    platform_rows,
 )
-from flows.steps.signal_quality_run import TrainOutcome, record_training
+from flows.steps.signal_quality_run import TrainOutcome, record_training, training_data_digest
 from flows.training import register_trained, training_pipeline
 from ml.datasets import DAILY_SAMPLES
 from ml.signal_quality.bundle import ParamGrids
@@ -63,8 +67,8 @@ def signal_quality_pipeline(symbols: list[str] | None = None, timeframe: str = "
     """Train, evaluate and register the signal quality scorer, recording an ``MLModelTraining`` row.
 
     Parameters are those of :func:`train_signal_quality` and :func:`register_signal_quality`. With
-    ``force=False`` nothing is retrained when the champion was trained on exactly the current data
-    with the same settings.
+    ``force=False`` nothing is retrained when the champion was trained on exactly the current data (the
+    bars and the resolved platform signals) with the same settings.
     """
     train = {"strategies": strategies, "model": model, "param_grids": param_grids, "pt_mult": pt_mult,
              "sl_mult": sl_mult, "max_holding": max_holding, "vol_span": vol_span,
@@ -73,12 +77,20 @@ def signal_quality_pipeline(symbols: list[str] | None = None, timeframe: str = "
     validation = {"n_splits": n_splits, "min_train_fraction": min_train_fraction, "embargo_pct": embargo_pct}
     gates = {"min_improvement": min_improvement, "min_auc": min_auc, "max_ece": max_ece, "min_kept": min_kept,
              "min_auc_lift": min_auc_lift}
+    symbols = list(symbols or DAILY_SAMPLES)
+    if not force and training_id is None:  # the data digest includes the resolved platform signals
+        bars = load_series(get_settings().db_url, symbols, timeframe)
+        current = up_to_date_champion(registry.SIGNAL_QUALITY_MODEL,
+                                      training_data_digest(bars, platform_rows(symbols, timeframe)),
+                                      settings_key(model_settings(**train), Protocol(**validation)))
+        if current is not None:
+            return current
     return training_pipeline(
-        "SIGNAL_QUALITY", registry.SIGNAL_QUALITY_MODEL, symbols=list(symbols or DAILY_SAMPLES),
+        "SIGNAL_QUALITY", registry.SIGNAL_QUALITY_MODEL, symbols=symbols,
         timeframe=timeframe, params={**train, **validation, **gates},
         settings_key=lambda: settings_key(model_settings(**train), Protocol(**validation)),
         train=train_signal_quality, train_args={**train, **validation}, register=register_signal_quality,
-        register_args=gates, force=force, training_id=training_id, actor=actor)
+        register_args=gates, force=True, training_id=training_id, actor=actor)
 
 
 @flow(name="train-signal-quality", log_prints=True)
@@ -115,15 +127,17 @@ def train_signal_quality(symbols: list[str] | None = None, timeframe: str = "1d"
                         use_shared_features, n_estimators, max_depth, min_keep, calibration)
     protocol = Protocol(n_splits, min_train_fraction, embargo_pct)
     bars = load_series(get_settings().db_url, symbols, timeframe)
-    pooled = build_sets(bars, ms)
-    get_run_logger().info("%d signals from %d symbol x strategy sets (%d resolved)", len(pooled.X),
-                          len(pooled.counts), int(pooled.labels["label"].notna().sum()))
+    platform = platform_rows(symbols, timeframe)
+    pooled = build_sets(bars, ms, platform)
+    get_run_logger().info("%d signals from %d symbol x strategy sets (%d resolved; %d resolved platform signals)",
+                          len(pooled.X), len(pooled.counts), int(pooled.labels["label"].notna().sum()),
+                          pooled.n_platform)
     final = fit_final.submit(ms.model, ms.scorer_params, pooled)
     oos = evaluate_models(pooled, list(dict.fromkeys([ms.model, *BASELINES])), ms.scorer_params, protocol)
     table = summary_table(oos, ms.model)
     get_run_logger().info(overall_line(ms.model, table))
     return record_training(EXPERIMENT, bars, symbols, timeframe, ms=ms, protocol=protocol, pooled=pooled,
-                           final=final, oos=oos, table=table)
+                           final=final, oos=oos, table=table, platform=platform)
 
 
 @flow(name="register-signal-quality", log_prints=True)

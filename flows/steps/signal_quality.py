@@ -2,8 +2,9 @@
 walk-forward fold and per baseline, the final fit, the plots, and the champion's score on the candidate's data.
 
 Contents: the tasks :func:`prepare_set`, :func:`walk_forward`, :func:`fit_final`, :func:`render_plots`; their
-fan-outs :func:`build_sets`, :func:`evaluate_models`; :func:`champion_score`. The training run's record (params,
-files, artifact, candidate) is :mod:`flows.steps.signal_quality_run`."""
+fan-outs :func:`build_sets` (with the resolved platform signals of :func:`platform_rows`), :func:`evaluate_models`;
+:func:`champion_score`. The training run's record (params, files, artifact, candidate) is
+:mod:`flows.steps.signal_quality_run`."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from abtpro.settings import get_settings
 from flows.common import load_series, png_files, task_threads
 from ml.signal_quality import SignalFeatureConfig
 from ml.signal_quality.bundle import SignalSet, make_scorer, prepare_signal_set
+from ml.signal_quality.platform import platform_signal_sets
 from ml.signal_quality.recipe import ModelSettings, PooledSets, Protocol, pool_sets
 from ml.signal_quality.summary import oos_metrics
 from ml.signal_quality.validation import walk_forward_predict
+from store import training_outcomes
 
 #: Run artifact holding the feature rows the final scorer was fitted on (the drift reference of ``monitor-models``).
 REFERENCE_ARTIFACT = "reference/signal_features.parquet"
@@ -69,12 +72,26 @@ def render_plots(oos: pd.DataFrame, sweep: pd.DataFrame, importance: pd.Series |
     return png_files(figures, dpi=90)
 
 
-def build_sets(bars: dict[str, pd.DataFrame], settings: ModelSettings) -> PooledSets:
-    """Prepare every symbol x strategy set concurrently (one task run each) and pool them."""
+def platform_rows(symbols: list[str], timeframe: str) -> pd.DataFrame:
+    """The resolved platform signals of the series (:func:`store.training_outcomes.platform_training_rows`),
+    users pseudonymised with the install's key."""
+    settings = get_settings()
+    key = training_outcomes.pseudonym_key(settings.resolved_data_dir())
+    return training_outcomes.platform_training_rows(settings.db_url, key, symbols, timeframe)
+
+
+def build_sets(bars: dict[str, pd.DataFrame], settings: ModelSettings,
+               platform: pd.DataFrame | None = None) -> PooledSets:
+    """Prepare every symbol x strategy set concurrently (one task run each) and pool them with the resolved
+    platform signals (``platform``, :func:`platform_rows`) aligned to their feature columns."""
     config = settings.feature_config()
     futures = {f"{symbol}|{strategy}": prepare_set.submit(b, symbol, strategy, settings.grid(strategy), config)
                for symbol, b in bars.items() for strategy in settings.strategies}
-    return pool_sets({name: f.result() for name, f in futures.items()})
+    sets = {name: f.result() for name, f in futures.items()}
+    extra = None
+    if platform is not None and len(platform):
+        extra = platform_signal_sets(platform, list(next(iter(sets.values())).X.columns))
+    return pool_sets(sets, extra)
 
 
 def evaluate_models(pooled: PooledSets, models: list[str], scorer_params: dict,
@@ -110,6 +127,6 @@ def champion_score(champion, outcome, symbols: list[str], timeframe: str) -> flo
                                  type(err).__name__, err)
         return None if logged is None else float(logged)
     protocol = Protocol(**json.loads(outcome.protocol))
-    pooled = build_sets(load_series(get_settings().db_url, symbols, timeframe), ms)
+    pooled = build_sets(load_series(get_settings().db_url, symbols, timeframe), ms, platform_rows(symbols, timeframe))
     oos = evaluate_models(pooled, [ms.model], ms.scorer_params, protocol)[ms.model]
     return oos_metrics(oos)["auc"]

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ml.signal_quality import BarrierConfig, SignalFeatureConfig
 from ml.signal_quality.bundle import DEFAULT_PARAM_GRIDS, ParamGrids, SignalSet, make_scorer
+from ml.signal_quality.platform import PLATFORM_SUFFIX
 from ml.signal_quality.validation import PurgedWalkForwardCV, pool_signal_sets
 from ml.strategies import STRATEGIES
 
@@ -78,11 +79,20 @@ class PooledSets:
     history: pd.DataFrame
     counts: dict[str, int]
 
+    @property
+    def n_platform(self) -> int:
+        """Rows that are resolved platform signals (sets named ``...@platform``, :mod:`ml.signal_quality.platform`)."""
+        return sum(n for name, n in self.counts.items() if name.endswith(PLATFORM_SUFFIX))
 
-def pool_sets(sets: dict[str, SignalSet]) -> PooledSets:
-    """Pool the prepared ``"<symbol>|<strategy>"`` sets into one time-ordered training set."""
+
+def pool_sets(sets: dict[str, SignalSet], platform: dict[str, SignalSet] | None = None) -> PooledSets:
+    """Pool the prepared ``"<symbol>|<strategy>"`` sets, and the resolved platform signals' sets (``platform``,
+    from :func:`ml.signal_quality.platform.platform_signal_sets`, aligned to the same columns), into one
+    time-ordered training set (purged CV then purges every row by its ``(t0, t1)``)."""
+    sets = {**sets, **(platform or {})}
     X, labels, weights = pool_signal_sets({name: (s.X, s.labels, s.weights) for name, s in sets.items()})
-    history = pd.concat([s.history for s in sets.values()], ignore_index=True)
+    histories = [s.history for s in sets.values() if len(s.history)] or [next(iter(sets.values())).history]
+    history = pd.concat(histories, ignore_index=True)
     return PooledSets(X, labels, weights, history, {name: len(s.X) for name, s in sets.items()})
 
 

@@ -119,3 +119,154 @@ def test_unchanged_data_is_not_retrained_without_force(trained, db_url):
     assert not again.promoted and again.reason.startswith("up to date")
     assert again.version == str(registry.alias_version(registry.SIGNAL_QUALITY_MODEL, registry.CHAMPION).version)
     assert _training_rows(db_url) == before  # nothing trained, no training row
+
+
+# --- resolved platform signals in retraining (issue 17): pseudonymous users, digest, up to date ----------------
+
+RAW_USER_ID, RAW_USER_NAME = 48151623, "alice-raw-name-7731"
+LOOSE_GATES = {"min_improvement": -1.0, "min_auc": 0.0, "max_ece": 1.0, "min_kept": 0.0, "min_auc_lift": -1.0}
+
+
+def _feature_rows(bundle, bars, strategy: str, n: int) -> list[tuple[pd.Timestamp, int, dict]]:
+    """(signal time, side, stored feature dict) of the last ``n`` signals, computed as the service stores them."""
+    signals = bundle.signals(bars, "sma_crossover").iloc[-n - 5:-5]
+    X = bundle.features(bars, signals, strategy, symbol="GOOG")
+    return [(ts, int(side), {k: (None if pd.isna(v) else float(v)) for k, v in row.items()})
+            for (ts, row), side in zip(X.iterrows(), signals["side"])]
+
+
+def _insert_scored(db_url: str, rows: list[dict], outcomes: list[dict | None]) -> list[int]:
+    from store.models import MLSignalOutcome, MLSignalScore, User
+
+    ids = []
+    with get_engine(db_url).begin() as conn:
+        if conn.execute(select(User.id).where(User.id == RAW_USER_ID)).first() is None:
+            conn.execute(User.__table__.insert(), [{"id": RAW_USER_ID, "name": RAW_USER_NAME,
+                                                     "api_key_hash": "f" * 64, "is_admin": False, "role": "user"}])
+        for row, outcome in zip(rows, outcomes):
+            score_id = conn.execute(MLSignalScore.__table__.insert().values(
+                user_id=RAW_USER_ID, score=0.5, confidence=0.5, prediction="BUY", model_name="m",
+                model_version="1", **row)).inserted_primary_key[0]
+            ids.append(score_id)
+            if outcome is not None:
+                conn.execute(MLSignalOutcome.__table__.insert(), [{"score_id": score_id, **outcome}])
+    return ids
+
+
+def _logged_text(run_id: str, tmp_path) -> str:
+    """Every param, tag, dataset input and artifact of a run (parquet artifacts decoded) as one text."""
+    from pathlib import Path
+
+    run = mlflow.get_run(run_id)
+    parts = [json.dumps(run.data.params), json.dumps(run.data.tags)]
+    for i in run.inputs.dataset_inputs:
+        d = i.dataset
+        parts += [d.name, d.digest, d.source, d.source_type, d.schema or "", d.profile or ""]
+    root = Path(mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=str(tmp_path / run_id)))
+    for path in root.rglob("*"):
+        if path.is_file():
+            parts.append(path.read_bytes().decode("latin-1"))
+            if path.suffix == ".parquet":
+                parts.append(pd.read_parquet(path).to_csv())
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def with_platform(trained, db_url):
+    """Resolved platform signals stored for GOOG (plus rows that must not be trained on), then a retrain."""
+    from store.bars import read_bars
+
+    bundle = registry.load_alias(registry.SIGNAL_QUALITY_MODEL, registry.CHAMPION).model
+    bars = read_bars(db_url, "GOOG", "1d")
+    later = {ts: bars.index[min(bars.index.get_loc(ts) + 3, len(bars) - 1)] for ts in bars.index}
+    rows, outcomes = [], []
+    for strategy, n in (("my_breakout", 12), ("sma_crossover", 8)):
+        for k, (ts, side, feats) in enumerate(_feature_rows(bundle, bars, strategy, n)):
+            if k % 4 == 0:
+                feats.pop("hist_n", None)  # an older scorer's row may lack a column: NaN in training
+            rows.append({"symbol": "GOOG", "timeframe": "1d", "strategy": strategy, "side": "BUY" if side > 0
+                         else "SELL", "signal_ts": ts.to_pydatetime(), "features": feats, "plan": None,
+                         "caller_supplied": False})
+            outcomes.append({"outcome": float(k % 2), "realised_return": 0.01 if k % 2 else -0.01,
+                             "exit_ts": later[ts].to_pydatetime(), "barrier": "reported" if k % 3 else "pt"})
+    resolved = len(rows)
+    ts, side, feats = _feature_rows(bundle, bars, "my_breakout", 1)[0]
+    base = {"symbol": "GOOG", "timeframe": "1d", "strategy": "my_breakout", "side": "BUY",
+            "signal_ts": ts.to_pydatetime(), "features": feats, "plan": None, "caller_supplied": False}
+    exit_ = later[ts].to_pydatetime()
+    excluded = [  # never filled; not resolved yet; scored on caller-supplied bars; another timeframe
+        ({**base}, {"outcome": None, "realised_return": None, "exit_ts": None, "barrier": "unfilled"}),
+        ({**base}, None),
+        ({**base, "caller_supplied": True}, {"outcome": 1.0, "realised_return": 0.1, "exit_ts": exit_,
+                                             "barrier": "reported"}),
+        ({**base, "timeframe": "1h"}, {"outcome": 1.0, "realised_return": 0.1, "exit_ts": exit_,
+                                       "barrier": "reported"}),
+    ]
+    _insert_scored(db_url, rows + [r for r, _ in excluded], outcomes + [o for _, o in excluded])
+    before = _training_rows(db_url)
+    result = signal_quality_pipeline(**FAST, **LOOSE_GATES, force=False)
+    return {"resolved": resolved, "result": result, "before": before}
+
+
+def test_retrain_includes_the_resolved_platform_signals(with_platform, db_url):
+    result = with_platform["result"]
+    assert not result.reason.startswith("up to date"), result.reason  # new outcomes: the digest changed
+    assert _training_rows(db_url) == with_platform["before"] + 1
+    new = mlflow.MlflowClient().get_model_version(registry.SIGNAL_QUALITY_MODEL, result.version)
+    first = mlflow.MlflowClient().get_model_version(registry.SIGNAL_QUALITY_MODEL, "1")
+    run, first_run = mlflow.get_run(new.run_id), mlflow.get_run(first.run_id)
+    n = with_platform["resolved"]
+    assert int(run.data.params["n_platform_signals"]) == n
+    assert int(run.data.params["n_signals"]) == int(first_run.data.params["n_signals"]) + n
+    assert "n_platform_signals" not in first_run.data.params or first_run.data.params["n_platform_signals"] == "0"
+    assert run.data.tags["data_digest"] != first_run.data.tags["data_digest"] == first.tags["data_digest"]
+    assert new.tags["data_digest"] == run.data.tags["data_digest"]
+    assert [i.dataset.name for i in run.inputs.dataset_inputs] == ["GOOG", "platform_signals"]
+    lineage = pd.read_parquet(mlflow.artifacts.download_artifacts(
+        run_id=new.run_id, artifact_path="training_data/platform_signals.parquet"))
+    assert len(lineage) == n and set(lineage["strategy"]) == {"my_breakout", "sma_crossover"}
+    assert set(lineage["barrier"]) == {"reported", "pt"} and set(lineage["timeframe"]) == {"1d"}
+    assert result.promoted, result.reason
+    champion = registry.load_alias(registry.SIGNAL_QUALITY_MODEL, registry.CHAMPION)
+    assert str(champion.version) == result.version
+    # the model's inputs are features only: neither the pseudonym nor the score id is a column
+    assert not {"user", "score_id", "user_id"} & set(champion.model.feature_columns)
+
+
+def test_training_data_carries_pseudonymous_user_ids_only(with_platform, data_dir, tmp_path):
+    from store.training_outcomes import KEY_FILE, pseudonym, pseudonym_key
+
+    version = mlflow.MlflowClient().get_model_version(registry.SIGNAL_QUALITY_MODEL, with_platform["result"].version)
+    lineage = pd.read_parquet(mlflow.artifacts.download_artifacts(
+        run_id=version.run_id, artifact_path="training_data/platform_signals.parquet"))
+    key_path = data_dir / KEY_FILE
+    assert key_path.exists() and (key_path.stat().st_mode & 0o077) == 0  # per-install secret, owner-only
+    expected = pseudonym(RAW_USER_ID, pseudonym_key(data_dir))
+    assert set(lineage["user"]) == {expected} and expected != str(RAW_USER_ID)
+    assert pseudonym(RAW_USER_ID, b"another install's key 0123456789") != expected
+    text = _logged_text(version.run_id, tmp_path)
+    assert expected in text  # the pseudonym is logged with the training data ...
+    assert str(RAW_USER_ID) not in text and RAW_USER_NAME not in text  # ... the raw id and name never
+    assert str(RAW_USER_ID) not in json.dumps(version.tags) and RAW_USER_NAME not in json.dumps(version.tags)
+
+
+def test_nothing_new_is_up_to_date_and_a_new_outcome_is_not(with_platform, db_url):
+    champion = registry.alias_version(registry.SIGNAL_QUALITY_MODEL, registry.CHAMPION)
+    before = _training_rows(db_url)
+    again = signal_quality_pipeline(**FAST, **LOOSE_GATES, force=False)
+    assert again.reason.startswith("up to date") and again.version == str(champion.version)
+    assert _training_rows(db_url) == before  # nothing trained
+    from flows.steps.signal_quality import platform_rows
+    from flows.steps.signal_quality_run import training_data_digest
+    from store.bars import read_bars
+
+    rows = platform_rows(["GOOG"], "1d")
+    digest = training_data_digest({"GOOG": read_bars(db_url, "GOOG", "1d")}, rows)
+    assert digest == champion.tags["data_digest"]
+    from store.models import MLSignalOutcome
+
+    with get_engine(db_url).begin() as conn:  # the platform corrects one outcome: the data is not the same
+        conn.execute(MLSignalOutcome.__table__.update().where(MLSignalOutcome.score_id == int(rows["score_id"].iloc[0]))
+                     .values(outcome=1.0 - float(rows["label"].iloc[0])))
+    assert training_data_digest({"GOOG": read_bars(db_url, "GOOG", "1d")},
+                                platform_rows(["GOOG"], "1d")) != champion.tags["data_digest"]
