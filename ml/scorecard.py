@@ -404,21 +404,19 @@ def scorecard_table(scores: LockboxScores, selection: Selection) -> pd.DataFrame
         f"{pooled['mean_score_kept']:.3f} (success {pooled['success_kept']:.3f})", pooled["mean_score_kept"] > MEAN_SCORE)
     add("signal mean score of all (beside the base rate)", "= base rate if calibrated",
         f"{pooled['mean_score']:.3f} (base {pooled['base_rate']:.3f})", None)
-    for s, v in scores.volatility.items():
-        add(f"vol QLIKE / GARCH-t {s} (DM p {v.get('dm_p_garch', np.nan):.3g})", "<= 0.90",
+    def vol_rows(prefix: str, s: str, v: dict, har_note: str) -> None:
+        add(f"{prefix}QLIKE / GARCH-t {s} (DM p {v.get('dm_p_garch', np.nan):.3g})", "<= 0.90",
             round(v["ratio_garch"], 4), v["ratio_garch"] <= RATIO_GARCH)
-        add(f"vol QLIKE / best HAR {s} ({v['best_har']}, DM p {v.get('dm_p_best_har', np.nan):.3g})", "<= 0.97",
+        add(f"{prefix}QLIKE / best HAR {s} ({har_note}DM p {v.get('dm_p_best_har', np.nan):.3g})", "<= 0.97",
             round(v["ratio_best_har"], 4), v["ratio_best_har"] <= RATIO_BEST_HAR)
-        add(f"vol 90% coverage {s}", "0.87-0.93", round(v["coverage"], 4),
+        add(f"{prefix}90% coverage {s}", "0.87-0.93", round(v["coverage"], 4),
             COVERAGE_BAND[0] <= v["coverage"] <= COVERAGE_BAND[1])
+
+    for s, v in scores.volatility.items():
+        vol_rows("vol ", s, v, f"{v['best_har']}, ")
     for ref, per in scores.volatility_reference.items():
         for s, v in per.items():
-            add(f"vol reference {ref} QLIKE / GARCH-t {s} (DM p {v.get('dm_p_garch', np.nan):.3g})", "<= 0.90",
-                round(v["ratio_garch"], 4), v["ratio_garch"] <= RATIO_GARCH)
-            add(f"vol reference {ref} QLIKE / best HAR {s} (DM p {v.get('dm_p_best_har', np.nan):.3g})", "<= 0.97",
-                round(v["ratio_best_har"], 4), v["ratio_best_har"] <= RATIO_BEST_HAR)
-            add(f"vol reference {ref} 90% coverage {s}", "0.87-0.93", round(v["coverage"], 4),
-                COVERAGE_BAND[0] <= v["coverage"] <= COVERAGE_BAND[1])
+            vol_rows(f"vol reference {ref} ", s, v, "")
     cells = [(s, k, c) for s, per in scores.sizing.items() for k, c in per.items()]
     for s, k, c in cells:
         add(f"sizing max DD vt/fixed {s} {k} (Sharpe {c['sharpe_vt']:.2f} vs {c['sharpe_fix']:.2f})",
