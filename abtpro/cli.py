@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from abtpro import cli_replay, cli_run, cli_tables
+from abtpro import cli_replay, cli_run, cli_scorecard, cli_tables
 from abtpro.cli_users import users_app
 from abtpro.settings import apply_offline_env, get_settings
 
@@ -19,6 +19,7 @@ db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 cli_replay.register(app)
+cli_scorecard.register(app)
 console = Console()
 
 
@@ -161,6 +162,7 @@ def run(
         urls["BentoML service (Swagger UI, OpenAPI at /docs.json)"] = f"{service}/"
         urls["Prometheus metrics"] = f"{service}/metrics"
     cli_tables.where_to_look(console, urls)
+    console.print(cli_scorecard.stored_summary(settings), highlight=False)
     if service:
         console.print("\nScore a signal (demo admin key, kept in the data dir):")
         console.print(cli_run.curl(service, key), soft_wrap=True, highlight=False)

@@ -169,3 +169,12 @@ def load_run_parquet(run_id: str, artifact: str) -> pd.DataFrame | None:
     with tempfile.TemporaryDirectory() as tmp:
         return pd.read_parquet(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact,
                                                                    dst_path=tmp))
+
+
+def latest_run(settings: Settings, experiment: str, tags: dict[str, str]) -> Any | None:
+    """The newest finished run of ``experiment`` carrying all ``tags`` (None when there is none)."""
+    configure(settings)
+    found = mlflow.search_runs(experiment_names=[experiment], output_format="list", max_results=1,
+                               filter_string=" and ".join(f"tags.{k} = '{v}'" for k, v in tags.items()),
+                               order_by=["attributes.start_time DESC"])
+    return found[0] if found else None
