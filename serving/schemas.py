@@ -1,7 +1,8 @@
 """Every request and response model of the ``/ml`` API (pydantic v2), in one module.
 
 Volatilities are per-bar fractions (0.01 = 1% per bar) like everywhere in ``ml``; ``annualised``
-fields scale them by ``sqrt(bars per year)``. Times are naive UTC.
+fields scale them by ``sqrt(bars per year)``. Times are naive UTC in Python; on the wire a request's datetime
+may carry an offset (naive = UTC) and every response datetime is RFC 3339 UTC (``...Z``, :data:`UtcDatetime`).
 
 Hostile input (issue 18) is refused with 422 naming the field: numbers must be finite (``Infinity``, ``NaN``,
 ``1e400`` are not; ``allow_inf_nan=False``), datetimes are ISO 8601 strings (a number such as ``0.5`` is not a
@@ -19,10 +20,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -64,6 +67,16 @@ def _iso_text(value: Any) -> Any:
 
 #: A datetime given as ISO 8601 text (pydantic's lax mode would read a number as Unix seconds).
 ApiDatetime = Annotated[datetime, BeforeValidator(_iso_text)]
+
+
+def _utc_aware(ts: datetime) -> datetime:
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+#: A response datetime: naive UTC in Python (a client reading ``...Z`` gets naive UTC back, like the server's own
+#: values), RFC 3339 with the UTC designator in JSON (``2018-01-02T00:00:00Z``), as ``format: date-time`` says.
+UtcDatetime = Annotated[datetime, AfterValidator(naive_utc),
+                        PlainSerializer(_utc_aware, return_type=datetime, when_used="json")]
 
 
 def _not_in_future(value: datetime | None, info: ValidationInfo) -> datetime | None:
@@ -170,7 +183,7 @@ class VolatilityResult(BaseModel):
     id: int | None = None
     symbol: str
     timeframe: str
-    as_of: datetime
+    as_of: UtcDatetime
     horizon_bars: int
     horizon_minutes: int
     predicted: float = Field(description="Forecast realised vol over the horizon, per-bar units.")
@@ -210,7 +223,7 @@ class VolatilityHistoryItem(BaseModel):
     id: int
     symbol: str
     timeframe: str
-    as_of: datetime | None
+    as_of: UtcDatetime | None
     horizon: int = Field(description="Horizon in minutes (spec).")
     predicted: float
     actual: float | None
@@ -219,7 +232,7 @@ class VolatilityHistoryItem(BaseModel):
     confidence: float
     features: dict[str, Any] | None = None
     model: ModelRef
-    created_at: datetime
+    created_at: UtcDatetime
     caller_supplied: bool = Field(default=False, description="Forecast from inline bars (outside accuracy/drift).")
 
 
@@ -313,7 +326,7 @@ class SignalResult(BaseModel):
     timeframe: str
     strategy: str
     side: str
-    ts: datetime
+    ts: UtcDatetime
     score: float = Field(description="Calibrated P(success) in [0, 1].")
     confidence: float
     prediction: str = Field(description="BUY/SELL when score >= threshold, else HOLD.")
@@ -346,13 +359,13 @@ class SignalHistoryItem(BaseModel):
     timeframe: str
     strategy: str
     side: str | None
-    ts: datetime | None
+    ts: UtcDatetime | None
     score: float
     confidence: float
     prediction: str | None
     features: dict[str, Any] | None = None
     model: ModelRef
-    created_at: datetime
+    created_at: UtcDatetime
     caller_supplied: bool = Field(default=False, description="Scored on inline bars (outside accuracy/drift).")
 
 
@@ -386,7 +399,7 @@ class RegisteredVersion(BaseModel):
     version: str
     aliases: list[str]
     run_id: str | None
-    created_at: datetime | None
+    created_at: UtcDatetime | None
     tags: dict[str, str]
     description: str | None
 
@@ -425,8 +438,8 @@ class JobStatus(BaseModel):
     performance: dict[str, Any] = Field(default_factory=dict)
     training_data: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
-    started_at: datetime
-    completed_at: datetime | None = None
+    started_at: UtcDatetime
+    completed_at: UtcDatetime | None = None
 
 
 class ReloadResult(BaseModel):
@@ -447,7 +460,10 @@ class PerformanceReport(BaseModel):
 
 
 class ErrorResponse(BaseModel):
+    """Every error answer: ``error`` says what is wrong; a 422 names the failing fields."""
+
     error: str
+    fields: list[str] | None = Field(default=None, description="422: the failing fields (dotted paths).")
     detail: Any = None
 
 
@@ -499,7 +515,7 @@ class TuneJob(BaseModel):
     budget: int | None = None
     n_windows: int | None = None
     seed: int | None = None
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class TuneStatus(BaseModel):
@@ -511,9 +527,9 @@ class TuneStatus(BaseModel):
     method: str
     error: str | None = None
     request: dict[str, Any] = Field(default_factory=dict, description="budget, n_windows, seed, ...")
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None = None
+    finished_at: UtcDatetime | None = None
 
 
 class TuneResults(BaseModel):
@@ -539,8 +555,8 @@ class TuneResults(BaseModel):
                                                       "sample metrics of default and tuned, DSR, PBO.")
     mlflow_run_id: str | None = None
     request: dict[str, Any] = Field(default_factory=dict)
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+    started_at: UtcDatetime | None = None
+    finished_at: UtcDatetime | None = None
 
 
 class TuneApplyRequest(_Strict):
@@ -559,7 +575,7 @@ class TuneApplyResult(BaseModel):
     recommended: bool
     forced: bool
     applied_by: str
-    applied_at: datetime | None = None
+    applied_at: UtcDatetime | None = None
 
 
 # ------------------------------------------------------------------------------------ pushed bars
@@ -738,7 +754,7 @@ class SignalOutcomeResult(BaseModel):
     signal_id: int
     outcome: float | None = Field(description="1 the trade paid, 0 it did not, null when not filled.")
     realised_return: float | None
-    exit_ts: datetime | None
+    exit_ts: UtcDatetime | None
     source: str = Field(description="reported, or unfilled.")
     replaced: str | None = Field(description="The outcome row this report replaced (pt, sl, vertical), if any.")
 
@@ -748,7 +764,7 @@ class SignalOutcomeResult(BaseModel):
 
 class AuditEntry(BaseModel):
     id: int
-    ts: datetime
+    ts: UtcDatetime
     actor: str
     action: str
     target: str | None = None
