@@ -60,12 +60,14 @@ def naive_utc(ts: datetime) -> datetime:
 
 
 def _iso_text(value: Any) -> Any:
-    if isinstance(value, (bool, int, float)):
+    if isinstance(value, (bool, int, float)) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
         raise PydanticCustomError("datetime_type", "Input should be an ISO 8601 datetime string, not a number")
     return value
 
 
-#: A datetime given as ISO 8601 text (pydantic's lax mode would read a number as Unix seconds).
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+#: A datetime given as ISO 8601 text (pydantic's lax mode would read a number, or a number as text as in a query
+#: string, as Unix seconds).
 ApiDatetime = Annotated[datetime, BeforeValidator(_iso_text)]
 
 
@@ -417,7 +419,7 @@ class ModelList(BaseModel):
 
 class TrainRequest(_Strict):
     model_type: Literal["VOLATILITY", "SIGNAL_QUALITY"]
-    symbols: list[str] | None = Field(default=None, max_length=100)
+    symbols: list[Annotated[str, Field(pattern=SYMBOL_PATTERN)]] | None = Field(default=None, max_length=100)
     horizon: int = Field(default=5, ge=1, le=66, description="Volatility horizon in bars.")
 
     @field_validator("symbols")
@@ -470,16 +472,28 @@ class ErrorResponse(BaseModel):
 # ------------------------------------------------------------------------------------ strategy tuning
 
 
+def _strategy_names(schema: dict[str, Any]) -> None:
+    """The document's ``enum`` of the strategy names (imported when the schema is built, not with this module)."""
+    from ml.strategies import STRATEGIES
+
+    schema["enum"] = sorted(STRATEGIES)
+
+
+def _method_names(schema: dict[str, Any]) -> None:
+    from ml.tuner import METHODS
+
+    schema["enum"] = sorted(m.upper() for m in METHODS)
+
+
 class TuneRequest(_Strict):
     """Walk-forward tune a strategy's parameters on a stored series (``flows.tune.tune_strategy``)."""
 
     strategy: str = Field(min_length=1, max_length=64, examples=["sma_crossover"],
-                          description="A key of ml.strategies.STRATEGIES.")
+                          description="A key of ml.strategies.STRATEGIES.", json_schema_extra=_strategy_names)
     symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["GOOG"])
     timeframe: str = Field(default="1d", pattern=TIMEFRAME_PATTERN)
-    method: str = Field(default="OPTUNA", min_length=1, max_length=32,
-                        description="A key of ml.tuner.METHODS, case-insensitive (RL_BANDIT, RL_QLEARNING, "
-                                    "RL_POLICY_GRADIENT, RL_ACTOR_CRITIC, GRID_SEARCH, RANDOM, OPTUNA, ...).")
+    method: str = Field(default="OPTUNA", min_length=1, max_length=32, json_schema_extra=_method_names,
+                        description="A key of ml.tuner.METHODS (case-insensitive: the document lists them upper-case).")
     budget: int = Field(default=60, ge=10, le=500, description="Distinct backtests per walk-forward window.")
     n_windows: int = Field(default=4, ge=2, le=8, description="Walk-forward windows.")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
