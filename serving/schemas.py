@@ -81,6 +81,9 @@ UtcDatetime = Annotated[datetime, AfterValidator(naive_utc),
                         PlainSerializer(_utc_aware, return_type=datetime, when_used="json")]
 
 
+#: A datetime filter of a GET route (``start``/``end``): ISO 8601 text, as naive UTC (an offset is converted).
+QueryDatetime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(naive_utc)]
+
 def _not_in_future(value: datetime | None, info: ValidationInfo) -> datetime | None:
     if value is not None and naive_utc(value) > server_now():
         raise ValueError(f"{value.isoformat()} is in the future of the server clock ({server_now():%Y-%m-%dT%H:%M:%S}Z)")

@@ -208,3 +208,23 @@ def test_datetimes_in_as_utc_or_naive_utc_and_out_as_utc(client, store):
     assert _validator(spec, "/components/schemas/SignalHistory").is_valid(history)
     ts = spec["components"]["schemas"]["SignalRequestIODescriptor"]["properties"]["ts"]
     assert {"format": "date-time", "type": "string"} in ts["anyOf"]
+
+
+def test_query_datetimes_are_iso_text_converted_to_utc_and_parameters_single_valued(client, store):
+    """``start``/``end`` of the GET routes: an offset is converted to UTC (not dropped), a number is a 422 naming
+    the parameter (not Unix seconds), and a parameter given twice is a 422 (not silently the last value)."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from tests.serving.conftest import headers
+
+    r = client.post("/ml/signal/score", json={"symbol": "SYN", "strategy": "sma_crossover", "side": "BUY"},
+                    headers=headers("bob"))
+    assert r.status_code == 200, r.text
+    shifted = (datetime.now(UTC) - timedelta(minutes=5)).astimezone(timezone(timedelta(hours=5)))
+    page = client.get("/ml/signal/history", params={"start": shifted.isoformat()}, headers=headers("bob")).json()
+    assert page["total"] >= 1  # 5 min ago in +05:00 is 5 min ago; read as naive it would be 5 h ahead
+    for bad in ("1", "1700000000.5"):
+        r = client.get("/ml/signal/history", params={"start": bad}, headers=headers("bob"))
+        assert r.status_code == 422 and r.json()["fields"] == ["start"], r.text
+    r = client.get("/ml/volatility/history?symbol=SYN&symbol=SYN2", headers=headers("bob"))
+    assert r.status_code == 422 and r.json()["fields"] == ["symbol"] and "more than once" in r.json()["error"], r.text
