@@ -1,5 +1,7 @@
-"""The OpenAPI document behind the Swagger page: the project's title, description and version, and the
-``X-API-Key`` scheme on every /ml route, admin-only routes saying so (read from the running app)."""
+"""The OpenAPI document behind the Swagger page (read from the running app): the project's title, description
+and version, the ``X-API-Key`` scheme on every /ml route, admin-only routes saying so; a valid OpenAPI 3.1.0
+document (meta-schema, JSON Schema 2020-12) with every status code, required bodies, nullable fields and UTC
+datetimes as the service answers them (``tests/serving/test_schema_fuzz.py`` fuzzes it as served)."""
 
 from __future__ import annotations
 
@@ -228,3 +230,12 @@ def test_query_datetimes_are_iso_text_converted_to_utc_and_parameters_single_val
         assert r.status_code == 422 and r.json()["fields"] == ["start"], r.text
     r = client.get("/ml/volatility/history?symbol=SYN&symbol=SYN2", headers=headers("bob"))
     assert r.status_code == 422 and r.json()["fields"] == ["symbol"] and "more than once" in r.json()["error"], r.text
+
+
+def test_bentoml_build_writes_the_same_document(client):
+    """``bentoml build`` writes ``apis/openapi.yaml`` with ``yaml.dump(service.openapi_spec)``."""
+    import yaml
+
+    from serving.service import MLService
+
+    assert yaml.safe_load(yaml.dump(MLService.openapi_spec)) == client.get("/docs.json").json()

@@ -25,7 +25,8 @@ MAX_EXAMPLES = 10  # per operation, mode and key: 25 operations x 2 modes x 2 ke
 #: Operations with rules JSON Schema cannot state, so a schema-valid body may still be refused with 422 naming
 #: the field (the check that valid data is accepted is off for them; every other check runs): the clock (no
 #: origin/bar after the server clock), order (inline bars strictly increasing), cross-field rules (a bar's
-#: low <= open, close <= high; one of stop_loss/stop_multiple; low_quantile < high_quantile).
+#: low <= open, close <= high; one of stop_loss/stop_multiple; low_quantile < high_quantile; a filled outcome
+#: needs exit_ts and an exit price or return).
 CROSS_FIELD_RULES = {
     ("POST", "/ml/volatility/predict"), ("POST", "/ml/volatility/predict_batch"), ("POST", "/ml/signal/score"),
     ("POST", "/ml/signal/score_batch"), ("POST", "/ml/risk/position_size"), ("POST", "/ml/risk/stops"),
