@@ -166,9 +166,10 @@ def _operation(method: str, path: str, op: dict[str, Any], schemas: dict[str, An
 
 
 def _strip_bentoml_flags(node: Any) -> None:
-    """BentoML's internal ``root_input`` flag is no schema keyword: drop it."""
+    """BentoML's internal ``root_input: true`` flag is no schema keyword: drop it (a property of that name stays)."""
     if isinstance(node, dict):
-        node.pop("root_input", None)
+        if isinstance(node.get("root_input"), bool):
+            del node["root_input"]
         for value in node.values():
             _strip_bentoml_flags(value)
     elif isinstance(node, list):
