@@ -16,15 +16,21 @@ HEADER = """# API reference (generated)
 
 Generated from the OpenAPI spec of `serving.service:MLService` by `docs/generate_api_reference.py`;
 do not edit by hand. Every `/ml` endpoint requires the header `X-API-Key` (create keys with
-`abtpro users create NAME [--admin]`); the live, interactive version is the service's Swagger UI at `/`
-and the raw spec at `/docs.json`.
+`abtpro users create NAME [--role feeder|admin]`); the live, interactive version is the service's Swagger UI at `/`
+and the raw spec (OpenAPI 3.1.0) at `/docs.json`.
 
-Errors: `401` missing/unknown key, `403` not an admin (admin-only endpoints), `404` unknown symbol or
-job, `413` request body over `ABTPRO_SERVING_MAX_BODY_BYTES` (16 MiB), `415` a POST body that is not
+Datetimes: request fields are RFC 3339 (`2019-06-03T00:00:00Z`, `...+02:00`); a time without an offset is read
+as UTC. Every response datetime is UTC with the `Z` designator. Fields typed `... or null` may be `null`.
+
+Every error answer is an `ErrorResponse` (`error` says what is wrong; a `422` lists the failing `fields`);
+each endpoint below lists the status codes it answers. `400` a body that is not JSON at all, `401`
+missing/unknown key, `403` not an admin (admin-only endpoints) or not a feeder (`POST /ml/bars`), `404` unknown
+symbol or job, `413` request body over `ABTPRO_SERVING_MAX_BODY_BYTES` (16 MiB), `415` a POST body that is not
 `application/json` (a POST without `Content-Type` is read as JSON), `422` invalid payload (the body names the
 failing field: also non-finite numbers, numbers as datetimes, `0`/`1` as booleans, inline bars out of order or
 after the server clock, an origin after the clock or after the last inline bar), `429` tuning quota reached
-(`Retry-After` says when to retry), `503` no champion model yet.
+(`Retry-After` says when to retry), `409` a job not in the state the call needs, `503` no champion model yet or
+the database unreachable. `POST /ml/models/train` and `POST /ml/tune/start` answer `202` (the job is queued).
 Scores and forecasts from inline `bars` are stored flagged caller-supplied and left out of live accuracy,
 outcome backfill and drift.
 """
@@ -72,10 +78,15 @@ def render(spec: dict[str, Any]) -> str:
             if body:
                 lines += [f"Request body: `{_ref_name(body)}`", "", "| field | type | required | description |",
                           "|---|---|---|---|", *_fields(body, components), ""]
-            ok = op.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {}).get("schema")
+            responses = op.get("responses", {})
+            success = next((c for c in responses if str(c).startswith("2")), "200")
+            ok = responses.get(success, {}).get("content", {}).get("application/json", {}).get("schema")
             if ok:
-                lines += [f"Response `200`: `{_ref_name(ok)}`", "", "| field | type | required | description |",
+                lines += [f"Response `{success}`: `{_ref_name(ok)}`", "", "| field | type | required | description |",
                           "|---|---|---|---|", *_fields(ok, components), ""]
+            errors = [str(c) for c in responses if not str(c).startswith("2")]
+            if errors:
+                lines += ["Errors: " + ", ".join(f"`{c}`" for c in errors), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import bentoml
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import JSONResponse
 
@@ -31,12 +31,22 @@ PREDICTIONS = bentoml.metrics.Counter(
 def make_get_app(*routers: Any) -> FastAPI:
     """The FastAPI app of the GET endpoints (mounted at ``/ml``): validation errors answer 422 naming the
     field, an unreachable database 503."""
-    app = FastAPI(title="ABTPro ML API (GET endpoints)", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="ABTPro ML API (GET endpoints)", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(_single_valued_query)])
     db_errors.install_fastapi(app)
     app.add_exception_handler(RequestValidationError, _validation_error)
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _single_valued_query(request: Request) -> None:
+    """Every GET parameter is one value: ``?symbol=A&symbol=B`` is a 422 naming it, not silently the last one."""
+    names = [key for key, _ in request.query_params.multi_items()]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise RequestValidationError([{"loc": ("query", name), "msg": "given more than once: send one value",
+                                       "type": "value_error"} for name in repeated])
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

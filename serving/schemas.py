@@ -1,7 +1,8 @@
 """Every request and response model of the ``/ml`` API (pydantic v2), in one module.
 
 Volatilities are per-bar fractions (0.01 = 1% per bar) like everywhere in ``ml``; ``annualised``
-fields scale them by ``sqrt(bars per year)``. Times are naive UTC.
+fields scale them by ``sqrt(bars per year)``. Times are naive UTC in Python; on the wire a request's datetime
+may carry an offset (naive = UTC) and every response datetime is RFC 3339 UTC (``...Z``, :data:`UtcDatetime`).
 
 Hostile input (issue 18) is refused with 422 naming the field: numbers must be finite (``Infinity``, ``NaN``,
 ``1e400`` are not; ``allow_inf_nan=False``), datetimes are ISO 8601 strings (a number such as ``0.5`` is not a
@@ -19,10 +20,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -57,14 +60,29 @@ def naive_utc(ts: datetime) -> datetime:
 
 
 def _iso_text(value: Any) -> Any:
-    if isinstance(value, (bool, int, float)):
+    if isinstance(value, (bool, int, float)) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
         raise PydanticCustomError("datetime_type", "Input should be an ISO 8601 datetime string, not a number")
     return value
 
 
-#: A datetime given as ISO 8601 text (pydantic's lax mode would read a number as Unix seconds).
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+#: A datetime given as ISO 8601 text (pydantic's lax mode would read a number, or a number as text as in a query
+#: string, as Unix seconds).
 ApiDatetime = Annotated[datetime, BeforeValidator(_iso_text)]
 
+
+def _utc_aware(ts: datetime) -> datetime:
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+#: A response datetime: naive UTC in Python (a client reading ``...Z`` gets naive UTC back, like the server's own
+#: values), RFC 3339 with the UTC designator in JSON (``2018-01-02T00:00:00Z``), as ``format: date-time`` says.
+UtcDatetime = Annotated[datetime, AfterValidator(naive_utc),
+                        PlainSerializer(_utc_aware, return_type=datetime, when_used="json")]
+
+
+#: A datetime filter of a GET route (``start``/``end``): ISO 8601 text, as naive UTC (an offset is converted).
+QueryDatetime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(naive_utc)]
 
 def _not_in_future(value: datetime | None, info: ValidationInfo) -> datetime | None:
     if value is not None and naive_utc(value) > server_now():
@@ -170,7 +188,7 @@ class VolatilityResult(BaseModel):
     id: int | None = None
     symbol: str
     timeframe: str
-    as_of: datetime
+    as_of: UtcDatetime
     horizon_bars: int
     horizon_minutes: int
     predicted: float = Field(description="Forecast realised vol over the horizon, per-bar units.")
@@ -210,7 +228,7 @@ class VolatilityHistoryItem(BaseModel):
     id: int
     symbol: str
     timeframe: str
-    as_of: datetime | None
+    as_of: UtcDatetime | None
     horizon: int = Field(description="Horizon in minutes (spec).")
     predicted: float
     actual: float | None
@@ -219,7 +237,7 @@ class VolatilityHistoryItem(BaseModel):
     confidence: float
     features: dict[str, Any] | None = None
     model: ModelRef
-    created_at: datetime
+    created_at: UtcDatetime
     caller_supplied: bool = Field(default=False, description="Forecast from inline bars (outside accuracy/drift).")
 
 
@@ -313,7 +331,7 @@ class SignalResult(BaseModel):
     timeframe: str
     strategy: str
     side: str
-    ts: datetime
+    ts: UtcDatetime
     score: float = Field(description="Calibrated P(success) in [0, 1].")
     confidence: float
     prediction: str = Field(description="BUY/SELL when score >= threshold, else HOLD.")
@@ -346,13 +364,13 @@ class SignalHistoryItem(BaseModel):
     timeframe: str
     strategy: str
     side: str | None
-    ts: datetime | None
+    ts: UtcDatetime | None
     score: float
     confidence: float
     prediction: str | None
     features: dict[str, Any] | None = None
     model: ModelRef
-    created_at: datetime
+    created_at: UtcDatetime
     caller_supplied: bool = Field(default=False, description="Scored on inline bars (outside accuracy/drift).")
 
 
@@ -386,7 +404,7 @@ class RegisteredVersion(BaseModel):
     version: str
     aliases: list[str]
     run_id: str | None
-    created_at: datetime | None
+    created_at: UtcDatetime | None
     tags: dict[str, str]
     description: str | None
 
@@ -404,7 +422,7 @@ class ModelList(BaseModel):
 
 class TrainRequest(_Strict):
     model_type: Literal["VOLATILITY", "SIGNAL_QUALITY"]
-    symbols: list[str] | None = Field(default=None, max_length=100)
+    symbols: list[Annotated[str, Field(pattern=SYMBOL_PATTERN)]] | None = Field(default=None, max_length=100)
     horizon: int = Field(default=5, ge=1, le=66, description="Volatility horizon in bars.")
 
     @field_validator("symbols")
@@ -425,8 +443,8 @@ class JobStatus(BaseModel):
     performance: dict[str, Any] = Field(default_factory=dict)
     training_data: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
-    started_at: datetime
-    completed_at: datetime | None = None
+    started_at: UtcDatetime
+    completed_at: UtcDatetime | None = None
 
 
 class ReloadResult(BaseModel):
@@ -447,23 +465,38 @@ class PerformanceReport(BaseModel):
 
 
 class ErrorResponse(BaseModel):
+    """Every error answer: ``error`` says what is wrong; a 422 names the failing fields."""
+
     error: str
+    fields: list[str] | None = Field(default=None, description="422: the failing fields (dotted paths).")
     detail: Any = None
 
 
 # ------------------------------------------------------------------------------------ strategy tuning
 
 
+def _strategy_names(schema: dict[str, Any]) -> None:
+    """The document's ``enum`` of the strategy names (imported when the schema is built, not with this module)."""
+    from ml.strategies import STRATEGIES
+
+    schema["enum"] = sorted(STRATEGIES)
+
+
+def _method_names(schema: dict[str, Any]) -> None:
+    from ml.tuner import METHODS
+
+    schema["enum"] = sorted(m.upper() for m in METHODS)
+
+
 class TuneRequest(_Strict):
     """Walk-forward tune a strategy's parameters on a stored series (``flows.tune.tune_strategy``)."""
 
     strategy: str = Field(min_length=1, max_length=64, examples=["sma_crossover"],
-                          description="A key of ml.strategies.STRATEGIES.")
+                          description="A key of ml.strategies.STRATEGIES.", json_schema_extra=_strategy_names)
     symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["GOOG"])
     timeframe: str = Field(default="1d", pattern=TIMEFRAME_PATTERN)
-    method: str = Field(default="OPTUNA", min_length=1, max_length=32,
-                        description="A key of ml.tuner.METHODS, case-insensitive (RL_BANDIT, RL_QLEARNING, "
-                                    "RL_POLICY_GRADIENT, RL_ACTOR_CRITIC, GRID_SEARCH, RANDOM, OPTUNA, ...).")
+    method: str = Field(default="OPTUNA", min_length=1, max_length=32, json_schema_extra=_method_names,
+                        description="A key of ml.tuner.METHODS (case-insensitive: the document lists them upper-case).")
     budget: int = Field(default=60, ge=10, le=500, description="Distinct backtests per walk-forward window.")
     n_windows: int = Field(default=4, ge=2, le=8, description="Walk-forward windows.")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
@@ -499,7 +532,7 @@ class TuneJob(BaseModel):
     budget: int | None = None
     n_windows: int | None = None
     seed: int | None = None
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class TuneStatus(BaseModel):
@@ -511,9 +544,9 @@ class TuneStatus(BaseModel):
     method: str
     error: str | None = None
     request: dict[str, Any] = Field(default_factory=dict, description="budget, n_windows, seed, ...")
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None = None
+    finished_at: UtcDatetime | None = None
 
 
 class TuneResults(BaseModel):
@@ -539,8 +572,8 @@ class TuneResults(BaseModel):
                                                       "sample metrics of default and tuned, DSR, PBO.")
     mlflow_run_id: str | None = None
     request: dict[str, Any] = Field(default_factory=dict)
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+    started_at: UtcDatetime | None = None
+    finished_at: UtcDatetime | None = None
 
 
 class TuneApplyRequest(_Strict):
@@ -559,7 +592,7 @@ class TuneApplyResult(BaseModel):
     recommended: bool
     forced: bool
     applied_by: str
-    applied_at: datetime | None = None
+    applied_at: UtcDatetime | None = None
 
 
 # ------------------------------------------------------------------------------------ pushed bars
@@ -738,7 +771,7 @@ class SignalOutcomeResult(BaseModel):
     signal_id: int
     outcome: float | None = Field(description="1 the trade paid, 0 it did not, null when not filled.")
     realised_return: float | None
-    exit_ts: datetime | None
+    exit_ts: UtcDatetime | None
     source: str = Field(description="reported, or unfilled.")
     replaced: str | None = Field(description="The outcome row this report replaced (pt, sl, vertical), if any.")
 
@@ -748,7 +781,7 @@ class SignalOutcomeResult(BaseModel):
 
 class AuditEntry(BaseModel):
     id: int
-    ts: datetime
+    ts: UtcDatetime
     actor: str
     action: str
     target: str | None = None

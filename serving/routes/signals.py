@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import bentoml
@@ -22,6 +21,7 @@ from serving.inference import (
 from serving.schemas import (
     ErrorResponse,
     ModelRef,
+    QueryDatetime,
     SignalBatchRequest,
     SignalBatchResponse,
     SignalHistory,
@@ -113,8 +113,8 @@ class SignalRoutes:
 @router.get("/signal/history", response_model=SignalHistory, responses={401: {"model": ErrorResponse}})
 def signal_history(request: Request, limit: int = Query(100, ge=1, le=1000),
                    offset: int = Query(0, ge=0, le=MAX_INT32), symbol: str | None = None,
-                   strategy: str | None = None, timeframe: str | None = None, start: datetime | None = None,
-                   end: datetime | None = None, include_features: bool = True,
+                   strategy: str | None = None, timeframe: str | None = None, start: QueryDatetime | None = None,
+                   end: QueryDatetime | None = None, include_features: bool = True,
                    svc: Any = Depends(bentoml.get_current_service)) -> Any:
     """The caller's scored signals, newest first (filters: symbol, strategy, timeframe, created_at range)."""
     user = current_user(request.scope)
@@ -131,7 +131,7 @@ def signal_history(request: Request, limit: int = Query(100, ge=1, le=1000),
 
 @router.get("/signal/stats", response_model=SignalStats)
 def signal_stats(request: Request, symbol: str | None = None, strategy: str | None = None,
-                 timeframe: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                 timeframe: str | None = None, start: QueryDatetime | None = None, end: QueryDatetime | None = None,
                  svc: Any = Depends(bentoml.get_current_service)) -> Any:
     """Aggregates of the caller's scored signals."""
     user = current_user(request.scope)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Any
 
 import bentoml
@@ -23,6 +22,7 @@ from serving.inference import (
 from serving.schemas import (
     AccuracyBlock,
     ModelRef,
+    QueryDatetime,
     VolatilityAccuracy,
     VolatilityBatchRequest,
     VolatilityBatchResponse,
@@ -109,7 +109,7 @@ class VolatilityRoutes:
 @router.get("/volatility/history", response_model=VolatilityHistory)
 def volatility_history(request: Request, limit: int = Query(100, ge=1, le=1000),
                        offset: int = Query(0, ge=0, le=MAX_INT32), symbol: str | None = None,
-                       timeframe: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                       timeframe: str | None = None, start: QueryDatetime | None = None, end: QueryDatetime | None = None,
                        include_features: bool = True, svc: Any = Depends(bentoml.get_current_service)) -> Any:
     """The caller's volatility forecasts, newest first (``include_features=false`` for lean pages)."""
     user = current_user(request.scope)
@@ -127,7 +127,7 @@ def volatility_history(request: Request, limit: int = Query(100, ge=1, le=1000),
 
 @router.get("/volatility/accuracy", response_model=VolatilityAccuracy)
 def volatility_accuracy(request: Request, symbol: str | None = None, timeframe: str | None = None,
-                        start: datetime | None = None, end: datetime | None = None,
+                        start: QueryDatetime | None = None, end: QueryDatetime | None = None,
                         limit: int = Query(10_000, ge=1, le=100_000),
                         svc: Any = Depends(bentoml.get_current_service)) -> Any:
     """Accuracy of the caller's forecasts whose horizon has passed (actual from the stored bars)."""
