@@ -22,18 +22,23 @@ def test_runs_logging_the_same_dataset_at_once_all_record_it(tmp_path):
 
     def log(run_id: str) -> None:
         try:
-            mlflow.set_tracking_uri(uri)
             start.wait()
-            with mlflow.start_run(run_id=run_id):
+            # the experiment explicitly: an earlier test may have left another one active (process-global)
+            with mlflow.start_run(run_id=run_id, experiment_id=experiment):
                 log_training_data({"GOOG": frame}, context="tuning")
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
-    threads = [threading.Thread(target=log, args=(r,)) for r in runs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        threads = [threading.Thread(target=log, args=(r,)) for r in runs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        mlflow.set_tracking_uri(previous)
     assert errors == []
     for run_id in runs:
         inputs = client.get_run(run_id).inputs.dataset_inputs
