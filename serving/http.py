@@ -42,11 +42,16 @@ def make_get_app(*routers: Any) -> FastAPI:
 
 def _single_valued_query(request: Request) -> None:
     """Every GET parameter is one value: ``?symbol=A&symbol=B`` is a 422 naming it, not silently the last one."""
-    names = [key for key, _ in request.query_params.multi_items()]
+    items = request.query_params.multi_items()
+    names = [key for key, _ in items]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise RequestValidationError([{"loc": ("query", name), "msg": "given more than once: send one value",
                                        "type": "value_error"} for name in repeated])
+    with_nul = sorted({key for key, value in items if "\x00" in value or "\x00" in key})
+    if with_nul:  # no text column of either database takes one (PostgreSQL refuses it outright)
+        raise RequestValidationError([{"loc": ("query", name), "msg": "contains a NUL character",
+                                       "type": "value_error"} for name in with_nul])
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -177,6 +177,24 @@ def _strip_bentoml_flags(node: Any) -> None:
             _strip_bentoml_flags(value)
 
 
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _declare_no_nul(node: Any) -> None:
+    """Free text anywhere in the API takes no NUL character (a 422: no text column stores one): each string
+    schema without a pattern, format or enum says so with a pattern."""
+    if isinstance(node, dict):
+        kind = node.get("type")
+        if (kind == "string" or (isinstance(kind, list) and "string" in kind)) and not (
+                {"pattern", "format", "enum", "const"} & set(node)):
+            node["pattern"] = NO_NUL
+        for value in node.values():
+            _declare_no_nul(value)
+    elif isinstance(node, list):
+        for value in node:
+            _declare_no_nul(value)
+
+
 def _refs(node: Any) -> set[str]:
     if isinstance(node, dict):
         found = {node["$ref"].rsplit("/", 1)[-1]} if isinstance(node.get("$ref"), str) else set()
@@ -215,6 +233,8 @@ def build(raw: dict[str, Any]) -> dict[str, Any]:
                 if isinstance(item.get(method), dict):
                     item[method] = _operation(method, path, item[method], schemas)
     components["schemas"] = _used_schemas(spec, schemas)
+    _declare_no_nul(components["schemas"])
+    _declare_no_nul(spec["paths"])
     components["securitySchemes"] = {**components.get("securitySchemes", {}), **SECURITY_SCHEMES}
     return spec
 

@@ -90,8 +90,25 @@ def _not_in_future(value: datetime | None, info: ValidationInfo) -> datetime | N
     return value
 
 
+def _has_nul(value: Any) -> bool:
+    """A NUL in a text value or in a list of them (a nested model checks its own fields, naming them)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(v, str) and "\x00" in v for v in value)
+    return False
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """No text of a request carries a NUL character: no text column takes one (PostgreSQL refuses it)."""
+        if _has_nul(value):
+            raise ValueError("contains a NUL character")
+        return value
 
 
 class ModelRef(BaseModel):

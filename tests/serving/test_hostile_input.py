@@ -179,3 +179,22 @@ def test_a_4xx_is_logged_in_one_line_without_a_traceback(client, store, caplog):
     assert any(m.startswith("POST /ml/signal/score -> 415") for m in lines), lines
     assert any(m.startswith("POST /ml/signal/score -> 401") for m in lines), lines
     assert all("\n" not in m for m in lines)
+
+
+def test_a_nul_character_anywhere_is_a_422_naming_the_field(client, store):
+    """No text column takes a NUL (PostgreSQL refuses it with an error): refused before any query, never a 5xx."""
+    admin = headers("admin")
+    for path in ("/ml/audit?actor=a%00b", "/ml/signal/history?symbol=SY%00N", "/ml/volatility/history?timeframe=%00"):
+        r = client.get(path, headers=admin)
+        assert r.status_code == 422, (path, r.text)
+        assert "NUL" in r.text
+    for path, body, field in (
+            ("/ml/signal/score", {"symbol": "SYN", "strategy": "sma\\u0000x", "side": "BUY"}, "strategy"),
+            ("/ml/bars", {"bars": [{"symbol": "A\\u0000", "timeframe": "1d", "ts": "2024-01-01", "open": 1,
+                                    "high": 1, "low": 1, "close": 1, "volume": 1}]}, "symbol"),
+            ("/ml/models/train", {"model_type": "VOLATILITY", "symbols": ["SYN", "X\\u0000"]}, "symbols")):
+        raw = json.dumps(body).replace("\\\\u0000", "\\u0000")  # the JSON escape of a NUL, not a backslash
+        r = client.post(path, content=raw,
+                        headers={**admin, "Content-Type": "application/json"})
+        assert r.status_code == 422, (path, r.text)
+        assert field in r.text and "NUL" in r.text
