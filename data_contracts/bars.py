@@ -103,6 +103,18 @@ class ContractSplit:
     invalid_positions: tuple[int, ...] = ()  # each invalid row's position in the input, in ``invalid``'s order
 
 
+def _floor_us(stamps: pd.Series) -> pd.Series:
+    """``stamps.dt.floor("us")``, also for stamps within a microsecond of pandas' range (where ``floor`` overflows):
+    integer flooring of the nanoseconds, NaT kept."""
+    try:
+        return stamps.dt.floor("us")
+    except OverflowError:
+        ns = stamps.to_numpy(dtype="datetime64[ns]").view("int64")
+        edge = stamps.isna().to_numpy() | (ns < np.iinfo(np.int64).min + 1000)  # NaT, or flooring would wrap
+        floored = np.where(edge, ns, ns - np.mod(ns, 1000))
+        return pd.Series(floored.view("datetime64[ns]"), index=stamps.index, name=stamps.name)
+
+
 def _parse(raw: pd.Series, col: str) -> pd.Series:
     """Typed column: already-typed input passes through untouched (fast path for big frames).
 
@@ -114,7 +126,7 @@ def _parse(raw: pd.Series, col: str) -> pd.Series:
             raw = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
         if getattr(raw.dt, "tz", None) is not None:
             raw = raw.dt.tz_convert(None)
-        return raw.dt.floor("us") if raw.dt.unit == "ns" else raw
+        return _floor_us(raw) if raw.dt.unit == "ns" else raw
     if pd.api.types.is_float_dtype(raw):
         return raw.astype("float64")
     return pd.to_numeric(raw, errors="coerce").astype("float64")

@@ -55,7 +55,8 @@ def _single_valued_query(request: Request) -> None:
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    fields = [".".join(str(p) for p in e.get("loc", []) if p not in ("query", "path", "body")) for e in exc.errors()]
+    fields = [".".join(str(p) for p in e.get("loc", []) if p not in ("query", "path", "body")).replace("\x00", "\\x00")
+              for e in exc.errors()]
     message = "; ".join(f"{f}: {e.get('msg', '')}" for f, e in zip(fields, exc.errors()))
     detail = [{"loc": list(e.get("loc", [])), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
     return JSONResponse({"error": f"invalid request: {message}", "fields": fields, "detail": detail}, 422)

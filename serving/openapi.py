@@ -195,6 +195,29 @@ def _declare_no_nul(node: Any) -> None:
             _declare_no_nul(value)
 
 
+def _declare_no_nul_in_requests(spec: dict[str, Any]) -> None:
+    """The NUL rule on what clients send (parameters, request bodies and the schemas they use), not on answers,
+    which may quote a refused value."""
+    schemas = spec["components"]["schemas"]
+    todo, seen = set(), set()
+    for item in spec["paths"].values():
+        for op in item.values():
+            if not isinstance(op, dict):
+                continue
+            for param in op.get("parameters", []):
+                _declare_no_nul(param.get("schema"))
+            body = op.get("requestBody", {})
+            _declare_no_nul(body)
+            todo |= _refs(body)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in schemas:
+            continue
+        seen.add(name)
+        _declare_no_nul(schemas[name])
+        todo |= _refs(schemas[name])
+
+
 def _refs(node: Any) -> set[str]:
     if isinstance(node, dict):
         found = {node["$ref"].rsplit("/", 1)[-1]} if isinstance(node.get("$ref"), str) else set()
@@ -233,8 +256,7 @@ def build(raw: dict[str, Any]) -> dict[str, Any]:
                 if isinstance(item.get(method), dict):
                     item[method] = _operation(method, path, item[method], schemas)
     components["schemas"] = _used_schemas(spec, schemas)
-    _declare_no_nul(components["schemas"])
-    _declare_no_nul(spec["paths"])
+    _declare_no_nul_in_requests(spec)
     components["securitySchemes"] = {**components.get("securitySchemes", {}), **SECURITY_SCHEMES}
     return spec
 
