@@ -72,7 +72,7 @@ def resolve_signals(pending: pd.DataFrame, bars: pd.DataFrame, config: BarrierCo
     pending = pending[sides.notna()]
     if pending.empty:
         return []
-    plan = {k: pending[k].to_numpy(float) for k in ("pt_mult", "sl_mult", "max_holding") if k in pending}
+    plan = {k: pending[k].to_numpy(float) for k in store.PLAN_KEYS if k in pending}
     signals = pd.DataFrame({"side": sides[pending.index].astype(int).to_numpy(), **plan},
                            index=pd.DatetimeIndex(pending["signal_ts"]))
     labels = triple_barrier_labels(bars, signals, config)
