@@ -6,6 +6,7 @@ Nothing here runs at import time: call :func:`get_settings` where settings are n
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -66,6 +67,14 @@ class Settings(BaseSettings):
     validation_max_abs_return: float = Field(
         default=0.25, gt=0, description="Great Expectations: largest plausible |bar return|."
     )
+    mlflow_webhook_secret: str | None = Field(
+        default=None,
+        description="HMAC secret of the MLflow registry webhook that reports champion changes to the service "
+                    "(POST /ml/models/webhook); default: a random key kept in `<data_dir>/mlflow-webhook.key`.")
+    mlflow_admin_password: str | None = Field(
+        default=None,
+        description="Password of the `admin` account of the local MLflow server's login (basic auth); default: "
+                    "a random one kept in `<data_dir>/mlflow-auth/admin.password`.")
     sources_file: Path | None = Field(
         default=None,
         description="YAML file of the sources the `ingest` deployment reads (folder drops, SQL tables; see "
@@ -77,6 +86,10 @@ class Settings(BaseSettings):
             return self.sources_file.expanduser().resolve()
         default = self.resolved_data_dir() / "sources.yaml"
         return default if default.is_file() else None
+
+    def webhook_secret(self) -> str:
+        """The MLflow webhook's HMAC secret in force (the configured one, else the install's key file)."""
+        return self.mlflow_webhook_secret or local_secret(self.resolved_data_dir() / "mlflow-webhook.key").hex()
 
     def resolved_data_dir(self) -> Path:
         """Absolute data folder (created on first use by the caller that writes to it)."""
@@ -96,6 +109,25 @@ class Settings(BaseSettings):
     def artifact_root(self) -> str:
         """Where a local MLflow store keeps artifacts."""
         return self.mlflow_artifact_root or (self.resolved_data_dir() / "mlartifacts").as_uri()
+
+
+def local_secret(path: Path, nbytes: int = 32) -> bytes:
+    """A per-install secret: ``nbytes`` random bytes kept in ``path`` (created once, mode 0600, safe when two
+    processes create it at once). Raises ValueError when the file holds fewer than 16 bytes."""
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # created meanwhile by another process
+            pass
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(nbytes))
+    key = path.read_bytes()
+    if len(key) < 16:
+        raise ValueError(f"secret file {path} is too short ({len(key)} bytes); delete it to make a new one")
+    return key
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -26,6 +26,9 @@ SCOPE_KEY = "abtpro.user"
 PROTECTED_PREFIX = "/ml"
 ADMIN_ROUTES = {("POST", "/ml/models/train"), ("POST", "/ml/models/reload"), ("POST", "/ml/tune/apply"),
                 ("GET", "/ml/audit")}
+#: Routes called by servers that sign their requests instead of sending a key (checked by the handler):
+#: MLflow's registry webhook (serving.routes.approvals).
+SIGNED_ROUTES = {("POST", "/ml/models/webhook")}
 
 
 class KeyCache:
@@ -113,6 +116,8 @@ class ApiKeyMiddleware:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PROTECTED_PREFIX):
             return await self.app(scope, receive, send)
+        if (scope["method"], scope["path"].rstrip("/")) in SIGNED_ROUTES:
+            return await self._rewrite_400(scope, receive, send)
         key = None
         for name, value in scope.get("headers", []):
             if name == API_KEY_HEADER.encode():

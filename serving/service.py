@@ -29,14 +29,14 @@ from serving.inference import LRUCache, OutcomeHistory
 from serving.jobs import JobSpec, TrainingJobs
 from serving.models import ChampionPoller, ChampionSlot
 from serving.openapi import DocumentedService
-from serving.routes import audit, bars, models, outcomes, risk, signals, tuning, volatility
+from serving.routes import approvals, audit, bars, models, outcomes, risk, signals, tuning, volatility
 from serving.tuning import TuneJobs
 from store import db
 
 apply_offline_env()
 request_timeout.install()  # BentoML 1.4 keeps every request's timeout timer alive: cancel it (tail latency)
 
-GET_ROUTERS = (signals.router, volatility.router, models.router, tuning.router, audit.router)
+GET_ROUTERS = (signals.router, volatility.router, models.router, tuning.router, audit.router, approvals.router)
 api_app = make_get_app(*GET_ROUTERS)
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import select
 
+from abtpro.settings import local_secret
 from store.db import get_engine
 from store.models import MLSignalOutcome, MLSignalScore
 
@@ -31,20 +30,7 @@ COLUMNS = ["score_id", "user", "symbol", "timeframe", "strategy", "side", "signa
 
 def pseudonym_key(data_dir: Path) -> bytes:
     """The install's pseudonym secret (``<data_dir>/pseudonym.key``, 32 random bytes, created once, mode 0600)."""
-    path = Path(data_dir) / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # created meanwhile by another process
-            pass
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(secrets.token_bytes(32))
-    key = path.read_bytes()
-    if len(key) < 16:
-        raise ValueError(f"pseudonym key {path} is too short ({len(key)} bytes); delete it to make a new one")
-    return key
+    return local_secret(Path(data_dir) / KEY_FILE)
 
 
 def pseudonym(user_id: int, key: bytes) -> str:
