@@ -62,15 +62,17 @@ def _record_alias_change() -> None:
     try:
         record(_store_client(), str(name), str(alias), "created" if request.method == "POST" else "deleted",
                params.get("version"), user)
-    except Exception:  # noqa: BLE001 - an approval must not fail because its record could not be written
+    except Exception:  # an approval must not fail because its record could not be written
         logger.exception("could not record who changed alias %s of %s", alias, name)
 
 
 def record(client: Any, name: str, alias: str, action: str, version: Any, user: str | None) -> None:
     """Write the :func:`registry.approvals.change_record` of one alias change on the registered model."""
+    from mlflow.exceptions import MlflowException
+
     try:
         previous: str | None = str(client.get_model_version_by_alias(name, alias).version)
-    except Exception:  # the alias does not exist yet (or the model does not: MLflow says so)
+    except MlflowException:  # the alias does not exist yet (or the model does not: MLflow says so)
         previous = None
     target = previous if action == "deleted" else (None if version is None else str(version))
     client.set_registered_model_tag(name, alias_tag(alias), change_record(user, action, target, previous))
