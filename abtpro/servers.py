@@ -36,14 +36,20 @@ def flow_runner(prefect_url: str, data_dir: Path) -> Server:
                   reuse_when_healthy=False)
 
 
-def mlflow_server(backend_store_uri: str, artifact_root: str, port: int = 5000) -> Server:
+def mlflow_server(backend_store_uri: str, artifact_root: str, port: int = 5000,
+                  auth_env: dict[str, str] | None = None) -> Server:
     """An MLflow tracking server (and UI) over the given backend store: one web worker, and no job runner (its
-    huey consumers serve MLflow's GenAI and trace jobs, which this project does not use: 8 processes, ~1.3 GiB)."""
-    return Server("mlflow", [str(BIN / "mlflow"), "server", "--backend-store-uri", backend_store_uri,
-                             "--default-artifact-root", artifact_root, "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", "1"],
-                  f"http://127.0.0.1:{port}/health", f"http://127.0.0.1:{port}",
-                  env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
+    huey consumers serve MLflow's GenAI and trace jobs, which this project does not use: 8 processes, ~1.3 GiB).
+
+    With ``auth_env`` (:func:`abtpro.mlflow_auth.server_env`) it asks for a login (``--app-name abtpro-auth``:
+    MLflow's basic auth plus the record of who moved an alias, :mod:`registry.auth_app`)."""
+    command = [str(BIN / "mlflow"), "server", "--backend-store-uri", backend_store_uri,
+               "--default-artifact-root", artifact_root, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    if auth_env is not None:
+        command += ["--app-name", "abtpro-auth"]
+        env.update(auth_env)
+    return Server("mlflow", command, f"http://127.0.0.1:{port}/health", f"http://127.0.0.1:{port}", env=env)
 
 
 def bentoml_server(port: int = 3000, service: str = "serving.service:MLService") -> Server:

@@ -111,9 +111,10 @@ class Settings(BaseSettings):
         return self.mlflow_artifact_root or (self.resolved_data_dir() / "mlartifacts").as_uri()
 
 
-def local_secret(path: Path, nbytes: int = 32) -> bytes:
-    """A per-install secret: ``nbytes`` random bytes kept in ``path`` (created once, mode 0600, safe when two
-    processes create it at once). Raises ValueError when the file holds fewer than 16 bytes."""
+def local_secret(path: Path, nbytes: int = 32, printable: bool = False) -> bytes:
+    """A per-install secret: ``nbytes`` random bytes (``printable``: URL-safe text of that entropy, e.g. a
+    password people type) kept in ``path``, created once with mode 0600 (safe when two processes create it at
+    once). Raises ValueError when the file holds fewer than 16 bytes."""
     path = Path(path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,7 +124,7 @@ def local_secret(path: Path, nbytes: int = 32) -> bytes:
             pass
         else:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(secrets.token_bytes(nbytes))
+                fh.write(secrets.token_urlsafe(nbytes).encode() if printable else secrets.token_bytes(nbytes))
     key = path.read_bytes()
     if len(key) < 16:
         raise ValueError(f"secret file {path} is too short ({len(key)} bytes); delete it to make a new one")
