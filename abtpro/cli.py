@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from abtpro import cli_replay, cli_run, cli_scorecard, cli_tables
+from abtpro import cli_approvals, cli_replay, cli_run, cli_scorecard, cli_tables
 from abtpro.cli_users import users_app
 from abtpro.settings import apply_offline_env, get_settings
 
@@ -18,6 +18,7 @@ app = typer.Typer(help="ABTPro ML pipeline: ingest, validate, train, register an
 db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+cli_approvals.register(app)
 cli_replay.register(app)
 cli_scorecard.register(app)
 console = Console()

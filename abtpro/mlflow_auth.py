@@ -101,7 +101,13 @@ def ensure_approver(settings: Settings, server_url: str, models: list[str], user
                 registry.get_registered_model(name)
             except MlflowException:
                 continue  # not registered yet: run this again after the first training
-            auth.grant_user_permission(username, "registered_model", name, "MANAGE")  # MLflow >= 3.17
+            try:
+                auth.grant_user_permission(username, "registered_model", name, "MANAGE")  # MLflow >= 3.17
+            except MlflowException as exc:
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                auth.revoke_user_permission(username, "registered_model", name)  # whatever it was: MANAGE now
+                auth.grant_user_permission(username, "registered_model", name, "MANAGE")
     return password
 
 

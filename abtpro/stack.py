@@ -8,6 +8,7 @@ temporary server Prefect starts for the command, with a startup timeout a loaded
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -75,9 +76,13 @@ def start_servers(settings: Settings, service: bool = True) -> dict[str, str]:
         from mlflow.tracking import MlflowClient
 
         MlflowClient().search_experiments()  # creates the store's tables before the UI opens it
-        mlflow_ui = supervisor.mlflow_server(settings.tracking_uri, settings.artifact_root, settings.mlflow_port)
+        from abtpro import mlflow_auth
+
+        mlflow_ui = supervisor.mlflow_server(settings.tracking_uri, settings.artifact_root, settings.mlflow_port,
+                                             auth_env=mlflow_auth.server_env(settings))
         supervisor.start(mlflow_ui, runs)
         urls["MLflow UI (runs, plots, registry aliases)"] = f"{mlflow_ui.url}/#/models"
+        urls["MLflow logins (admin; approver: sets champion)"] = f"passwords in {mlflow_auth.auth_dir(settings)}"
     if service:
         url = start_service(settings)
         urls["BentoML service (Swagger UI, OpenAPI at /docs.json)"] = f"{url}/"
@@ -98,7 +103,27 @@ def start_service(settings: Settings) -> str:
         env["PREFECT_API_URL"] = prefect_api
     supervisor.start(supervisor.Server(server.name, server.command, server.health_url, server.url, env=env),
                      run_dir(settings), timeout=180)
+    connect_approvals(settings, server.url)
     return server.url
+
+
+def connect_approvals(settings: Settings, service_url: str) -> str | None:
+    """When the local MLflow UI runs (with its login): register its champion webhook to the service and the
+    ``approver`` account (MANAGE on the registered models); returns the MLflow URL, None when it does not run."""
+    import registry
+    from abtpro import mlflow_auth
+
+    state = supervisor.running("mlflow", run_dir(settings))
+    if state is None or settings.mlflow_tracking_uri is not None or mlflow_auth.APP_NAME not in state["command"]:
+        return None
+    try:
+        mlflow_auth.ensure_webhook(settings, state["url"], service_url)
+        mlflow_auth.ensure_approver(settings, state["url"], [registry.VOLATILITY_MODEL,
+                                                             registry.SIGNAL_QUALITY_MODEL])
+    except Exception as exc:  # noqa: BLE001 - the service runs without it (alias polling); say why
+        logging.getLogger("abtpro").warning("MLflow approvals not connected (webhook/approver account): %s", exc)
+        return None
+    return state["url"]
 
 
 def stop_servers(settings: Settings) -> list[str]:

@@ -1,3 +1,4 @@
--- Extra databases next to the app database: one for MLflow's backend store, one for Prefect.
+-- Extra databases next to the app database: MLflow's backend store, its logins, and Prefect's.
 CREATE DATABASE mlflow;
+CREATE DATABASE mlflow_auth;
 CREATE DATABASE prefect;

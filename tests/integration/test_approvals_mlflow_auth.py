@@ -12,8 +12,10 @@ import httpx
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from typer.testing import CliRunner
 
 from abtpro import mlflow_auth, supervisor
+from abtpro.cli import app
 from abtpro.settings import Settings
 from registry import approvals
 from tests.serving import support
@@ -56,10 +58,16 @@ def test_an_approvers_champion_is_audited_by_name_and_served_within_2_s(servers,
     url, base, settings = servers["mlflow"], servers["service"], servers["settings"]
     old, new = servers["versions"]["volatility_har_gk_log"], servers["versions"]["volatility_xgb"]
     assert httpx.get(f"{url}/api/2.0/mlflow/registered-models/get", params={"name": MODEL}).status_code == 401
-    password = mlflow_auth.ensure_approver(settings, url, [MODEL, "abtpro-signal-quality"], username="carol")
-    hook = mlflow_auth.ensure_webhook(settings, url, base)
-    assert hook.name == approvals.WEBHOOK_NAME and hook.url == f"{base}/ml/models/webhook"
-    assert mlflow_auth.ensure_webhook(settings, url, base).webhook_id == hook.webhook_id  # idempotent
+    env = {"ABTPRO_DATA_DIR": str(settings.data_dir), "ABTPRO_MLFLOW_TRACKING_URI": url,
+           "ABTPRO_MLFLOW_WEBHOOK_SECRET": settings.mlflow_webhook_secret}
+    for _ in range(2):  # `abtpro approvals`, twice: the second run changes nothing
+        out = CliRunner().invoke(app, ["approvals", "--service-url", base, "--approver", "carol"], env=env)
+        assert out.exit_code == 0, out.output
+    password = (mlflow_auth.auth_dir(settings) / "carol.password").read_text()
+    with mlflow_auth.login(mlflow_auth.ADMIN, mlflow_auth.admin_password(settings)):
+        hooks = [h for h in MlflowClient(tracking_uri=url, registry_uri=url).list_webhooks()
+                 if h.name == approvals.WEBHOOK_NAME]
+    assert [h.url for h in hooks] == [f"{base}/ml/models/webhook"]
     assert _serving(base) == old
 
     # a user without MANAGE on the model is refused by MLflow: no change, no webhook, no audit row
@@ -91,7 +99,7 @@ def test_an_approvers_champion_is_audited_by_name_and_served_within_2_s(servers,
     assert row["actor"] == "carol" and row["action"] == "alias.created" and row["target"] == f"{MODEL}@champion"
     assert row["details"]["version"] == new and row["details"]["previous"] == old
     assert row["details"]["served_after"] == new
-    # the registry itself shows who approved it
-    with mlflow_auth.login("carol", password):
-        record = MlflowClient(tracking_uri=url).get_registered_model(MODEL).tags[approvals.alias_tag("champion")]
+    with mlflow_auth.login("carol", password):  # the registry itself shows who approved it
+        model = MlflowClient(tracking_uri=url, registry_uri=url).get_registered_model(MODEL)
+    record = model.tags[approvals.alias_tag("champion")]
     assert '"by": "carol"' in record and f'"version": "{new}"' in record
