@@ -25,6 +25,9 @@ class ServingSettings(BaseSettings):
                                           "(the win-rate factor) are reused before they are read again.")
     volatility_bars: int = Field(default=400, gt=0, description="Bars read before the forecast origin.")
     signal_bars: int = Field(default=600, gt=0, description="Bars read up to the signal bar.")
+    window_cache_bars: int = Field(default=1500, ge=0, description="Newest bars of each series kept in memory, "
+                                   "re-read only when the series changes (store.windows.CachedWindows; 0 = off).")
+    window_cache_series: int = Field(default=256, gt=0, description="Series the bar-window cache keeps at most.")
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0,
                                 description="Largest request body of a POST under /ml (413 above; "
                                             "serving.request_guard).")

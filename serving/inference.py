@@ -103,12 +103,12 @@ class BarWindow:
     computed (a cache miss), which keeps a cache hit at well under a millisecond of Python work.
     """
 
-    def __init__(self, rows: list[tuple] | None = None, frame: pd.DataFrame | None = None):
+    def __init__(self, rows: list[tuple] | None = None, frame: pd.DataFrame | None = None, key: str | None = None):
         self._rows = rows
         self._frame = frame
         if rows is not None:
             self.ts = [r[0] for r in rows]
-            self.key = f"r{len(rows)}:{hash(tuple(rows))}"
+            self.key = f"w{key}" if key is not None else f"r{len(rows)}:{hash(tuple(rows))}"
         else:
             assert frame is not None
             self.ts = [t.to_pydatetime() for t in frame.index]
@@ -128,14 +128,20 @@ class BarWindow:
         return self._frame
 
 
-def load_bars(url: str, symbol: str, timeframe: str, origins: Sequence[datetime | None], n: int) -> BarWindow:
-    """Stored bars covering ``n`` bars up to each origin (None = the latest bar), read by :mod:`store.windows`.
+def load_bars(url: str, symbol: str, timeframe: str, origins: Sequence[datetime | None], n: int,
+              cache: windows.CachedWindows | None = None) -> BarWindow:
+    """Stored bars covering ``n`` bars up to each origin (None = the latest bar), read by :mod:`store.windows`
+    (from ``cache`` when given: the service's in-memory window of each series, keyed by its revision).
 
     Raises:
         NotFoundError: no stored bars of (symbol, timeframe), or none at or before the origins.
     """
+    naive = [_naive_utc(o) for o in origins]
     try:
-        return BarWindow(rows=windows.window_rows(url, symbol, timeframe, [_naive_utc(o) for o in origins], n))
+        if cache is not None:
+            window = cache.window(symbol, timeframe, naive, n)
+            return BarWindow(rows=window.rows, key=window.key)
+        return BarWindow(rows=windows.window_rows(url, symbol, timeframe, naive, n))
     except windows.NoBarsError as exc:
         if exc.before is not None:
             raise NotFoundError(str(exc)) from None

@@ -34,7 +34,7 @@ import bentoml
 import yaml
 
 from serving.auth import ADMIN_ROUTES, PROTECTED_PREFIX, SIGNED_ROUTES
-from serving.schemas import ErrorResponse
+from serving.schemas import ErrorResponse, MLflowWebhook
 
 TITLE = "ABTPro ML API"
 DESCRIPTION = """\
@@ -255,6 +255,7 @@ def build(raw: dict[str, Any]) -> dict[str, Any]:
     _strip_bentoml_flags(schemas)
     _strip_bentoml_flags(spec["paths"])
     schemas[ERROR_SCHEMA] = ErrorResponse.model_json_schema(ref_template=REF.replace("{}", "{model}"))
+    schemas["MLflowWebhook"] = MLflowWebhook.model_json_schema(ref_template=REF.replace("{}", "{model}"))
     for path, item in spec["paths"].items():
         if path.startswith(PROTECTED_PREFIX):
             for method in METHODS:

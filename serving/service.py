@@ -32,6 +32,7 @@ from serving.openapi import DocumentedService
 from serving.routes import approvals, audit, bars, models, outcomes, risk, signals, tuning, volatility
 from serving.tuning import TuneJobs
 from store import db
+from store.windows import CachedWindows
 
 apply_offline_env()
 request_timeout.install()  # BentoML 1.4 keeps every request's timeout timer alive: cancel it (tail latency)
@@ -77,6 +78,7 @@ class MLService(volatility.VolatilityRoutes, signals.SignalRoutes, models.ModelR
         gc.freeze()
         self.keys = KeyCache(self.db_url, self.serving.auth_cache_seconds)
         self.cache = LRUCache(self.serving.cache_entries)
+        self.windows = CachedWindows(self.db_url, self.serving.window_cache_bars, self.serving.window_cache_series)
         self.outcome_history = OutcomeHistory(self.db_url, self.serving.outcomes_cache_seconds)
         self.jobs = TrainingJobs(self.db_url, {
             "VOLATILITY": JobSpec(self.serving.volatility_flow, self.serving.volatility_deployment),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.db import get_engine
-from store.models import MarketBar, QuarantinedRow, utcnow
+from store.models import BarSeries, MarketBar, QuarantinedRow, utcnow
 
 BAR_KEY = ["symbol", "timeframe", "ts"]
 BAR_VALUES = ["open", "high", "low", "close", "volume"]
@@ -82,6 +83,19 @@ def _upsert_postgresql(conn: Connection, frame: pd.DataFrame) -> None:
     )
 
 
+def touch_series(conn: Connection, frame: pd.DataFrame) -> None:
+    """Give every (symbol, timeframe) of ``frame`` a new random revision (:class:`store.models.BarSeries`), in the
+    transaction that writes its bars: readers that cached the series see the change with one key lookup."""
+    pairs = frame[["symbol", "timeframe"]].drop_duplicates().itertuples(index=False)
+    now = utcnow()
+    values = [{"symbol": s, "timeframe": t, "revision": secrets.randbits(62), "updated_at": now} for s, t in pairs]
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(BarSeries).values(values)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["symbol", "timeframe"],
+                                            set_={"revision": stmt.excluded.revision,
+                                                  "updated_at": stmt.excluded.updated_at}))
+
+
 def upsert_bars(url: str, frame: pd.DataFrame, chunk_rows: int = 50_000) -> UpsertResult:
     """Insert new bars and merge bars whose (symbol, timeframe, ts) already exists, in one transaction.
 
@@ -106,6 +120,7 @@ def upsert_bars(url: str, frame: pd.DataFrame, chunk_rows: int = 50_000) -> Upse
         else:
             _upsert_sqlite(conn, frame, chunk_rows)
         inserted = _count(conn, symbols) - before
+        touch_series(conn, frame)
     return UpsertResult(inserted=inserted, merged=len(frame) - inserted)
 
 
@@ -123,6 +138,7 @@ def insert_bars_row_by_row(url: str, frame: pd.DataFrame) -> int:
         for rec in frame[STORED_COLUMNS].to_dict("records"):
             session.add(MarketBar(**rec))
             session.flush()
+        touch_series(session.connection(), frame)
         session.commit()
     return len(frame)
 

@@ -273,3 +273,18 @@ class IngestWatermark(Base):
     timeframe: Mapped[str] = mapped_column(String(8))
     last_ts: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class BarSeries(Base):
+    """The revision of one stored bar series: a new random token on every write of its bars
+    (:func:`store.bars.upsert_bars`), so a reader that cached the series' bars knows with one key lookup whether
+    they are still the stored ones (:class:`store.windows.CachedWindows`)."""
+
+    __tablename__ = "bar_series"
+    __table_args__ = (UniqueConstraint("symbol", "timeframe", name="uq_bar_series_symbol_timeframe"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(32))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    revision: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -6,13 +6,17 @@ caller builds one only on a cache miss). Timestamps are naive UTC, like the stor
 
 from __future__ import annotations
 
+import threading
+from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
 from store.db import get_engine
-from store.models import MarketBar
+from store.models import BarSeries, MarketBar
 
 _BAR_COLS = (MarketBar.ts, MarketBar.open, MarketBar.high, MarketBar.low, MarketBar.close, MarketBar.volume)
 
@@ -74,3 +78,89 @@ def window_rows(url: str, symbol: str, timeframe: str, origins: Sequence[datetim
             raise NoBarsError(symbol, timeframe, min(explicit))
         raise NoBarsError(symbol, timeframe, None)
     return rows
+
+
+def series_revision(url: str, symbol: str, timeframe: str) -> int | None:
+    """The series' current revision token (:class:`store.models.BarSeries`); None when it has no bars."""
+    stmt = select(BarSeries.revision).where(BarSeries.symbol == symbol, BarSeries.timeframe == timeframe)
+    with get_engine(url).connect() as conn:
+        return conn.execute(stmt).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class _Series:
+    revision: int
+    rows: list[tuple]
+    ts: list[datetime]
+    complete: bool  # the rows are the whole series (fewer than were asked for)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Bars of one request and a key naming them exactly (series revision and row range, or None)."""
+
+    rows: list[tuple]
+    key: str | None
+
+
+def slice_window(ts: Sequence[datetime], origins: Sequence[datetime | None], n: int,
+                 complete: bool) -> tuple[int, int] | None:
+    """The row range ``[lo, hi)`` of sorted bar times ``ts`` that :func:`window_rows` returns for ``origins`` and
+    ``n``; None when ``ts`` (the newest rows of a series, the whole series when ``complete``) cannot tell or the
+    range is empty (then :func:`window_rows` decides, errors included)."""
+    explicit = [o for o in origins if o is not None]
+    end = max(explicit) if explicit and len(explicit) == len(origins) else None
+    hi = len(ts) if end is None else bisect_right(ts, end)
+    first = hi if not explicit or (end is not None and min(explicit) == end) else bisect_right(ts, min(explicit))
+    lo = first - n
+    if lo < 0:
+        if not complete:
+            return None
+        lo = 0
+    return (lo, hi) if hi > lo else None
+
+
+class CachedWindows:
+    """:func:`window_rows` answered from memory: the newest ``keep`` bars of each recently used series, re-read
+    only when the series' revision changes (a key lookup per request, not hundreds of rows).
+
+    The revision is read before the rows, so a write between the two can only make the cache re-read once
+    more, never keep rows older than their revision. At most ``series`` series are kept (least recently used
+    first out); ``keep`` 0 turns the cache off.
+    """
+
+    def __init__(self, url: str, keep: int, series: int = 256):
+        self.url, self.keep, self.max_series = url, keep, series
+        self._data: OrderedDict[tuple[str, str], _Series] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.reads = 0
+
+    def _series(self, symbol: str, timeframe: str) -> _Series | None:
+        revision = series_revision(self.url, symbol, timeframe)
+        if revision is None:
+            return None
+        key = (symbol, timeframe)
+        with self._lock:
+            cached = self._data.get(key)
+            if cached is not None and cached.revision == revision:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return cached
+        rows = bar_rows(self.url, symbol, timeframe, last=self.keep)
+        fresh = _Series(revision, rows, [r[0] for r in rows], len(rows) < self.keep)
+        with self._lock:
+            self.reads += 1
+            self._data[key] = fresh
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_series:
+                self._data.popitem(last=False)
+        return fresh
+
+    def window(self, symbol: str, timeframe: str, origins: Sequence[datetime | None], n: int) -> Window:
+        """The bars :func:`window_rows` returns (same errors), with a key when they came from memory."""
+        series = self._series(symbol, timeframe) if 0 < n <= self.keep else None
+        span = None if series is None else slice_window(series.ts, origins, n, series.complete)
+        if series is None or span is None:
+            return Window(window_rows(self.url, symbol, timeframe, origins, n), None)
+        lo, hi = span
+        return Window(series.rows[lo:hi], f"{symbol}|{timeframe}|{series.revision}|{lo}|{hi}")

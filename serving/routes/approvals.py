@@ -21,33 +21,17 @@ from typing import Any
 import anyio
 import bentoml
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
 
 import registry
 from registry import approvals
 from serving.http import error
-from serving.schemas import ModelRef
+from serving.schemas import ApprovalResult, ModelRef
 from store import records
 
 router = APIRouter()
 #: The route, outside the API-key check (it authenticates by signature) and documented without the key scheme.
 ROUTE = ("POST", "/ml/models/webhook")
 _SEEN_MAX = 1000
-
-
-class ApprovalResult(BaseModel):
-    """What the service did with one webhook delivery."""
-
-    handled: bool = Field(description="False for an event of another kind or model (nothing recorded).")
-    model: str | None = None
-    alias: str | None = None
-    action: str | None = Field(default=None, description="`created` (alias set) or `deleted`.")
-    version: str | None = Field(default=None, description="The version the alias now points at (or pointed at).")
-    previous: str | None = Field(default=None, description="The version that held the alias before.")
-    approver: str | None = Field(default=None, description="The MLflow login that made the change (None: "
-                                                           "not recorded by the server's login app).")
-    serving: ModelRef | None = Field(default=None, description="The version the service answers with now.")
-    duplicate: bool = Field(default=False, description="This delivery id was handled before: nothing written.")
 
 
 class _Deliveries:
@@ -69,9 +53,9 @@ class _Deliveries:
 
 
 _DELIVERIES = _Deliveries()
-_REQUEST_BODY = {"required": True, "description": "MLflow's webhook payload (`entity`, `action`, `timestamp`, "
-                 "`data`: `name`, `alias`, `version`), signed in `X-MLflow-Signature`.",
-                 "content": {"application/json": {"schema": {"type": "object"}}}}
+_REQUEST_BODY = {"required": True, "description": "MLflow's webhook payload, signed in `X-MLflow-Signature` (read "
+                 "as sent: the signature covers the exact bytes).",
+                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MLflowWebhook"}}}}
 
 
 _HEADERS = [{"name": name, "in": "header", "required": True, "schema": {"type": "string"}, "description": text}

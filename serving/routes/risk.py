@@ -37,7 +37,7 @@ class RiskRoutes:
         """The champion's stored forecast at ``as_of`` and the close of its bar."""
         request = VolatilityRequest(symbol=symbol, timeframe=timeframe, as_of=as_of, coverage=coverage)
         forecast = self._volatility_results([request], user, endpoint)[1][0]
-        window = load_bars(self.db_url, symbol, timeframe, [forecast.as_of], 1)
+        window = load_bars(self.db_url, symbol, timeframe, [forecast.as_of], 1, cache=self.windows)
         close = float(window.frame["close"].iloc[origin_positions(window, [forecast.as_of], "as_of")[0]])
         return forecast, close
 
@@ -96,7 +96,7 @@ class RiskRoutes:
             forecast, _ = self._forecast(request.symbol, request.timeframe, None, 0.9, user, "risk_regime")
             model = self.volatility.require()
             window = load_bars(self.db_url, request.symbol, request.timeframe, [forecast.as_of],
-                               self.serving.volatility_bars + request.lookback)
+                               self.serving.volatility_bars + request.lookback, cache=self.windows)
             last = origin_positions(window, [forecast.as_of], "as_of")[0]
             positions = list(range(max(0, last - request.lookback), last))
             past = predict_volatility(model, request.symbol, window, positions, 0.9, False, self.cache)

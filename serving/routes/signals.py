@@ -63,7 +63,7 @@ class SignalRoutes:
                 bars = window_from_request(items[inline].bars or [])
             else:
                 n = signal_history_bars(model, self.serving.signal_bars)
-                bars = load_bars(self.db_url, symbol, timeframe, origins, n)
+                bars = load_bars(self.db_url, symbol, timeframe, origins, n, cache=self.windows)
                 live = self.outcome_history.get(symbol, timeframe)
             names = ["ts" if batch_field is None else f"{batch_field}.{i}.ts" for i in idx]
             positions = origin_positions(bars, origins, names, inline=inline is not None)

@@ -60,7 +60,7 @@ class VolatilityRoutes:
             if inline is not None:
                 bars = window_from_request(items[inline].bars or [])
             else:
-                bars = load_bars(self.db_url, symbol, timeframe, origins, n)
+                bars = load_bars(self.db_url, symbol, timeframe, origins, n, cache=self.windows)
             names = ["as_of" if batch_field is None else f"{batch_field}.{i}.as_of" for i in idx]
             positions = origin_positions(bars, origins, names, inline=inline is not None)
             for i, out in zip(idx, predict_volatility(model, symbol, bars, positions, coverage, explain, self.cache)):

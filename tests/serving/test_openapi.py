@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from importlib.metadata import version
 
-from serving.auth import ADMIN_ROUTES
+from serving.auth import ADMIN_ROUTES, SIGNED_ROUTES
 from serving.openapi import ROLE_ROUTES
 
 METHODS = ("get", "post", "put", "delete", "patch")
@@ -38,8 +38,14 @@ def test_the_api_key_scheme_guards_every_ml_route(client):
     ml = [(m, p, op) for m, p, op in _operations(spec) if p.startswith("/ml")]
     assert len(ml) >= 17
     for method, path, op in ml:
-        assert op["security"] == [{"X-API-Key": []}], (method, path)
+        signed = (method.upper(), path) in SIGNED_ROUTES  # MLflow's webhook: its signature, not a key
+        assert op["security"] == ([] if signed else [{"X-API-Key": []}]), (method, path)
         assert "401" in op["responses"], (method, path)
+    assert SIGNED_ROUTES == {("POST", "/ml/models/webhook")}
+    hook = spec["paths"]["/ml/models/webhook"]["post"]
+    assert {p["name"] for p in hook["parameters"]} == {"X-MLflow-Signature", "X-MLflow-Timestamp",
+                                                      "X-MLflow-Delivery-Id"}
+    assert "Signature" in hook["responses"]["401"]["description"]
     for method, path, op in _operations(spec):
         if not path.startswith("/ml"):
             assert "security" not in op, path  # docs, probes and /metrics stay open
