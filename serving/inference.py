@@ -247,14 +247,18 @@ def signal_history_bars(model: LoadedModel, configured: int) -> int:
 def score_signals(model: LoadedModel, symbol: str, strategy: str, window: BarWindow,
                   positions: Sequence[int], sides: Sequence[int], strengths: Sequence[float],
                   explain: bool, cache: LRUCache, live: LiveOutcomes | None = None,
-                  plans: Sequence[dict[str, float | None]] | None = None) -> list[inference.SignalScore]:
+                  plans: Sequence[dict[str, float | None]] | None = None,
+                  callers: Sequence[dict[str, float]] | None = None) -> list[inference.SignalScore]:
     """:func:`ml.inference.score` of signals at the given bar positions (one call for all cache misses), with the
-    series' outcomes resolved since training (``live``) in the win-rate factor and each signal's trade plan
-    (``stop_loss``, ``take_profit``, ``stop_multiple``, ``take_multiple``; None = the training barriers)."""
+    series' outcomes resolved since training (``live``) in the win-rate factor, each signal's trade plan
+    (``stop_loss``, ``take_profit``, ``stop_multiple``, ``take_multiple``; None = the training barriers) and its
+    strategy-supplied numbers (``caller_*`` columns)."""
     token = None if live is None else live.token
     plans = list(plans) if plans is not None else [{}] * len(positions)
+    callers = list(callers) if callers is not None else [{}] * len(positions)
     keys = [("sig", model.name, model.version, symbol, strategy, window.key, p, s, float(w), explain, token,
-             tuple(sorted(plan.items()))) for p, s, w, plan in zip(positions, sides, strengths, plans)]
+             tuple(sorted(plan.items())), tuple(sorted(given.items())))
+            for p, s, w, plan, given in zip(positions, sides, strengths, plans, callers)]
     results: list[inference.SignalScore | None] = [cache.get(k) for k in keys]
     todo = [i for i, r in enumerate(results) if r is None]
     if todo:
@@ -262,7 +266,9 @@ def score_signals(model: LoadedModel, symbol: str, strategy: str, window: BarWin
                                 "ts": [window.ts[positions[i]] for i in todo],
                                 "side": [int(sides[i]) for i in todo],
                                 "strength": [float(strengths[i]) for i in todo],
-                                **{k: [plans[i].get(k) for i in todo] for k in inference.PLAN_COLUMNS}})
+                                **{k: [plans[i].get(k) for i in todo] for k in inference.PLAN_COLUMNS},
+                                **{k: [callers[i].get(k, np.nan) for i in todo]
+                                   for k in sorted({k for i in todo for k in callers[i]})}})
         scored = inference.score(model.model, {symbol: window.frame}, signals, explain=explain,
                                  live_history=None if live is None else live.frame)
         for i, out in zip(todo, scored):

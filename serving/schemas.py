@@ -308,6 +308,10 @@ class TradePlan(_Strict):
         return self
 
 
+#: Names of strategy-supplied features (``SignalRequest.features``).
+CALLER_FEATURE_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+
+
 class SignalRequest(_Strict):
     """A strategy's signal to score (meta-labelling: P(acting on it pays)). Any strategy name: the built-in ones
     (``ml.strategies``) are scored with their indicator set, any other generically (market context, trade plan
@@ -326,6 +330,14 @@ class SignalRequest(_Strict):
                                                "none after the server clock). Scores from them are stored "
                                                "flagged caller-supplied, outside live accuracy and drift.")
     plan: TradePlan | None = None
+    confidence: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False,
+                                     description="The strategy's own confidence in the signal (0..1).")
+    features: dict[Annotated[str, Field(pattern=CALLER_FEATURE_PATTERN)],
+                   Annotated[float, Field(ge=-1e9, le=1e9, allow_inf_nan=False)]] | None = Field(
+        default=None, max_length=8,
+        description="Up to 8 numbers of the strategy's own (lower-case names), e.g. its signal's z-score. Stored "
+                    "with the score (with `confidence`); a scorer retrained on enough reported outcomes that carry "
+                    "one uses it (`caller_features_used` says which).")
     explain: StrictBool = False
 
     _origin = field_validator("ts")(classmethod(lambda cls, value, info: _not_in_future(value, info)))
@@ -360,6 +372,9 @@ class SignalResult(BaseModel):
     risk_reward: float | None = Field(default=None, description="The take-profit / stop-loss distance ratio used.")
     feature_set: Literal["strategy", "generic"] = Field(
         default="strategy", description="strategy: a built-in's indicator features; generic: any other strategy.")
+    caller_features_used: list[str] = Field(
+        default_factory=list, description="The given `confidence` / `features` this scorer version uses (the "
+                                          "others are stored for retraining).")
     explanation: Explanation | None = None
 
 

@@ -9,6 +9,7 @@ fan-outs :func:`build_sets` (with the resolved platform signals of :func:`platfo
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import mlflow
 import pandas as pd
@@ -19,7 +20,7 @@ from abtpro.settings import get_settings
 from flows.common import load_series, png_files, task_threads
 from ml.signal_quality import SignalFeatureConfig
 from ml.signal_quality.bundle import SignalSet, make_scorer, prepare_signal_set
-from ml.signal_quality.platform import platform_signal_sets
+from ml.signal_quality.platform import caller_feature_columns, platform_signal_sets
 from ml.signal_quality.recipe import ModelSettings, PooledSets, Protocol, pool_sets
 from ml.signal_quality.summary import oos_metrics
 from ml.signal_quality.validation import walk_forward_predict
@@ -90,7 +91,10 @@ def build_sets(bars: dict[str, pd.DataFrame], settings: ModelSettings,
     sets = {name: f.result() for name, f in futures.items()}
     extra = None
     if platform is not None and len(platform):
-        extra = platform_signal_sets(platform, list(next(iter(sets.values())).X.columns))
+        # strategy-supplied features enough reported outcomes carry join the columns (NaN in bar-derived rows)
+        columns = list(next(iter(sets.values())).X.columns) + caller_feature_columns(platform)
+        sets = {name: replace(s, X=s.X.reindex(columns=columns)) for name, s in sets.items()}
+        extra = platform_signal_sets(platform, columns)
     return pool_sets(sets, extra)
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from ml.inference.explanations import signal_explanations
 from ml.inference.inputs import BadInputError, bars_of, column, feature_dicts, groups, positions
 from ml.signal_quality.bundle import ScorerBundle
+from ml.signal_quality.features import CALLER_PREFIX, caller_columns
 from ml.signal_quality.labels import ewm_volatility
 from ml.strategies import STRATEGIES
 
@@ -33,6 +34,7 @@ class SignalScore:
     explanation: dict[str, Any] | None = None
     feature_set: str = "strategy"  # "strategy": a built-in's indicator is set; "generic": any other strategy
     barriers: dict[str, float] | None = None  # a trade plan's pt_mult / sl_mult (vol multiples); None: training's
+    caller_used: tuple[str, ...] = ()  # the strategy-supplied features given that this scorer version uses
 
 
 def scorer_bundle(model: Any) -> ScorerBundle:
@@ -59,7 +61,9 @@ def score(model: Any, bars: Mapping[str, pd.DataFrame], signals: pd.DataFrame, *
         signals: One row per signal: ``symbol``, ``strategy`` (any name), ``side`` (+1/-1), optional
             ``strength`` (>= 0, default 1), ``ts`` (a bar timestamp; missing/None = the symbol's last bar) and an
             optional trade plan: ``stop_loss`` / ``take_profit`` prices, or ``stop_multiple`` /
-            ``take_multiple`` in multiples of the signal bar's volatility (NaN: the training barriers).
+            ``take_multiple`` in multiples of the signal bar's volatility (NaN: the training barriers), and
+            strategy-supplied numbers in ``caller_*`` columns (finite or NaN = not given): stored with the
+            features, used where the scorer was trained on them.
         explain: Add TreeSHAP contributions to each result.
         history: Resolved outcomes for the win-rate factor instead of the bundle's own outcomes of
             each symbol (``side``, ``exit_time``, ``label``, ``ret``, optional ``strategy``).
@@ -81,26 +85,34 @@ def score(model: Any, bars: Mapping[str, pd.DataFrame], signals: pd.DataFrame, *
     strength = pd.to_numeric(column(rows, "strength", 1.0), errors="coerce").to_numpy(dtype="float64")
     if not (np.isfinite(strength) & (strength >= 0)).all():
         raise BadInputError("strength", "strength must be a finite number >= 0")
+    callers = caller_columns(rows.columns)
+    for col in callers:
+        values = pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype="float64")
+        if np.isinf(values).any():
+            raise BadInputError(col.removeprefix(CALLER_PREFIX), f"{col} must be a finite number")
     stamps = column(rows, "ts", pd.NaT)
     parts, times = [], np.empty(len(rows), dtype=object)
     pt, sl = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     for (symbol, strategy), idx in groups(symbols, strategies).items():
         sig = pd.DataFrame({"side": sides[idx].astype(int), "strength": strength[idx],
                             **{k: pd.to_numeric(column(rows, k, np.nan).iloc[idx], errors="coerce").to_numpy(float)
-                               for k in PLAN_COLUMNS}})
+                               for k in (*PLAN_COLUMNS, *callers)}})
         X, pt[idx], sl[idx] = _features(bundle, bars, symbol, strategy, stamps.iloc[idx], sig, history, live_history)
         times[idx] = list(X.index.to_pydatetime())
         parts.append(X.set_axis(idx))
-    X = parts[0] if len(parts) == 1 else pd.concat(parts).sort_index()
-    scored = bundle.scorer.score_signals(X, sides)  # X has the bundle's feature columns, in order
+    full = parts[0] if len(parts) == 1 else pd.concat(parts).sort_index()
+    X = full[bundle.feature_columns]  # the scorer's columns, in order; ``full`` adds unused caller columns
+    scored = bundle.scorer.score_signals(X, sides)
     expl = signal_explanations(bundle.scorer, X) if explain else [None] * len(X)
+    used = [c for c in callers if c in bundle.feature_columns]
     threshold = bundle.threshold
     score_, conf = scored["score"].to_numpy(dtype="float64"), scored["confidence"].to_numpy(dtype="float64")
     pred = scored["prediction"].astype(str).tolist()
     return [SignalScore(symbols.iat[i], strategies.iat[i], times[i], int(sides[i]), float(score_[i]),
                         float(conf[i]), pred[i], threshold, f, expl[i],
-                        "strategy" if strategies.iat[i] in STRATEGIES else "generic", _barriers(pt[i], sl[i], bundle))
-            for i, f in enumerate(feature_dicts(X, range(len(X))))]
+                        "strategy" if strategies.iat[i] in STRATEGIES else "generic", _barriers(pt[i], sl[i], bundle),
+                        tuple(c for c in used if f.get(c) is not None))
+            for i, f in enumerate(feature_dicts(full, range(len(full))))]
 
 
 PLAN_COLUMNS = ("stop_loss", "take_profit", "stop_multiple", "take_multiple")
@@ -154,5 +166,5 @@ def _features(bundle: ScorerBundle, bars: Mapping[str, pd.DataFrame], symbol: st
     hist = bundle.history_for(symbol) if history is None else history
     if live_history is not None and len(live_history):
         hist = pd.concat([hist, live_history], ignore_index=True)
-    X = bundle.features(frame.iloc[: pos.max() + 1], signals, strategy, history=hist)
+    X = bundle.features(frame.iloc[: pos.max() + 1], signals, strategy, history=hist, keep_caller=True)
     return X, signals["pt_mult"].to_numpy(float), signals["sl_mult"].to_numpy(float)

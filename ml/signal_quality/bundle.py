@@ -31,9 +31,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ml.signal_quality.features import SignalFeatureConfig, build_signal_features
+from ml.signal_quality.features import SignalFeatureConfig, build_signal_features, caller_columns
 from ml.signal_quality.labels import average_uniqueness, triple_barrier_labels
 from ml.signal_quality.scorer import LogisticSignalScorer, SignalQualityScorer, TakeAllBaseline
 from ml.strategies import make_strategy
@@ -213,8 +214,16 @@ class ScorerBundle:
         return pooled_signals(bars, strategy, self.strategy_params.get(strategy, []))
 
     def features(self, bars: pd.DataFrame, signals: pd.DataFrame, strategy: str, symbol: str | None = None,
-                 history: pd.DataFrame | None = None) -> pd.DataFrame:
+                 history: pd.DataFrame | None = None, keep_caller: bool = False) -> pd.DataFrame:
         """Feature rows of ``signals`` (in ``feature_columns`` order) with the training feature code (any
-        ``strategy``: one not in :data:`ml.strategies.STRATEGIES` has no strategy indicator set)."""
+        ``strategy``: one not in :data:`ml.strategies.STRATEGIES` has no strategy indicator set). A
+        strategy-supplied column the scorer uses but a signal lacks is NaN; with ``keep_caller`` the given ones
+        it does not use follow the feature columns (they are stored with the score, for later training)."""
         hist = self.history_for(symbol) if history is None else history
-        return self._in_order(build_signal_features(bars, signals, hist, strategy, self.feature_config))
+        X = build_signal_features(bars, signals, hist, strategy, self.feature_config)
+        for col in caller_columns(self.feature_columns):
+            if col not in X:
+                X[col] = np.nan
+        if keep_caller:
+            return X[self.feature_columns + [c for c in caller_columns(X.columns) if c not in self.feature_columns]]
+        return self._in_order(X)

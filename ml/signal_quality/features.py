@@ -206,6 +206,16 @@ def _or_default(values: np.ndarray | None, default: float, n: int) -> np.ndarray
     return np.where(np.isfinite(values) & (values > 0), values, float(default))
 
 
+#: Prefix of the numbers a strategy supplies with its signal (``caller_confidence``, ``caller_<name>``): passed
+#: through as feature columns, used by a scorer trained on enough reported outcomes that carry them.
+CALLER_PREFIX = "caller_"
+
+
+def caller_columns(columns) -> list[str]:
+    """The strategy-supplied columns among ``columns`` (:data:`CALLER_PREFIX`), in order."""
+    return [str(c) for c in columns if str(c).startswith(CALLER_PREFIX)]
+
+
 def strategy_indicators(strategy_name: str, n: int) -> pd.DataFrame:
     """One-hot ``strategy_<name>`` columns over the registered strategies (stable column set).
 
@@ -246,7 +256,8 @@ def build_signal_features(
     Args:
         bars: Bars frame covering at least ``config.min_history_bars`` before each signal.
         signals: Frame indexed by signal ``ts`` (bar timestamps) with ``side`` and ``strength``, optionally
-            ``pt_mult`` / ``sl_mult`` (a trade plan's take-profit / stop-loss distances in multiples of ``vol``).
+            ``pt_mult`` / ``sl_mult`` (a trade plan's take-profit / stop-loss distances in multiples of ``vol``)
+            and strategy-supplied numbers (``caller_*`` columns, appended to the features as given).
         history: Labelled signals (``side``, ``exit_time``, ``label``, ``ret``, optional
             ``strategy``), e.g. :func:`ml.signal_quality.labels.triple_barrier_labels` output.
             Only outcomes resolved strictly before each signal are used, so passing the full
@@ -274,4 +285,6 @@ def build_signal_features(
              hist.set_axis(factors.index), shared.set_axis(factors.index)]
     out = pd.concat(parts, axis=1).astype("float64")
     out.index = signals.index
+    for col in caller_columns(signals.columns):  # strategy-supplied numbers, as given (NaN: not given)
+        out[col] = pd.to_numeric(signals[col], errors="coerce").to_numpy(dtype="float64")
     return out

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ml.signal_quality.bundle import SignalSet
+from ml.signal_quality.features import caller_columns
 from ml.signal_quality.labels import LABEL_COLUMNS, average_uniqueness
 
 #: The columns a stored platform row has (what :mod:`store.training_outcomes` returns).
@@ -87,6 +88,25 @@ def platform_signal_set(rows: pd.DataFrame, feature_columns: Sequence[str]) -> S
     weights = average_uniqueness(labels, timeline) if len(rows) else pd.Series([], index=index, dtype="float64")
     history = pd.DataFrame(columns=["symbol", "strategy", "side", "exit_time", "label", "ret"])
     return SignalSet(X, labels, weights.rename("uniqueness"), history)
+
+
+#: Resolved platform rows a strategy-supplied feature needs before training uses it.
+MIN_CALLER_ROWS = 30
+
+
+def caller_feature_columns(rows: pd.DataFrame | None, min_rows: int = MIN_CALLER_ROWS) -> list[str]:
+    """The strategy-supplied feature columns (``caller_*``) that at least ``min_rows`` usable platform rows carry
+    (a finite value), sorted: the ones a retrain adds to the feature columns (the bar-derived rows lack them:
+    NaN, which the scorer handles as missing)."""
+    if rows is None or rows.empty:
+        return []
+    counts: dict[str, int] = {}
+    for features in usable_rows(rows)["features"]:
+        for name in caller_columns((features or {}).keys()) if isinstance(features, dict) else []:
+            value = features[name]
+            if isinstance(value, int | float) and math.isfinite(float(value)):
+                counts[name] = counts.get(name, 0) + 1
+    return sorted(name for name, n in counts.items() if n >= min_rows)
 
 
 def platform_signal_sets(rows: pd.DataFrame, feature_columns: Sequence[str]) -> dict[str, SignalSet]:

@@ -7,6 +7,7 @@ from typing import Any
 import bentoml
 from fastapi import APIRouter, Depends, Query, Request
 
+from ml.signal_quality.features import CALLER_PREFIX
 from serving.auth import current_user
 from serving.http import MAX_INT32, PREDICTIONS, caller, explanation, guarded, too_many
 from serving.inference import (
@@ -34,6 +35,14 @@ from store import predictions
 from store.users import ApiUser
 
 router = APIRouter()
+
+
+def caller_features(request: SignalRequest) -> dict[str, float]:
+    """The strategy-supplied numbers of a request as ``caller_*`` feature columns (:mod:`ml.signal_quality`)."""
+    given = {f"{CALLER_PREFIX}{name}": value for name, value in (request.features or {}).items()}
+    if request.confidence is not None:
+        given[f"{CALLER_PREFIX}confidence"] = request.confidence
+    return given
 
 
 def stored_plan(request: SignalRequest, out: Any) -> dict[str, float] | None:
@@ -70,8 +79,9 @@ class SignalRoutes:
             sides = [1 if items[i].side == "BUY" else -1 for i in idx]
             strengths = [items[i].strength for i in idx]
             plans = [items[i].plan.model_dump(exclude={"horizon_bars"}) if items[i].plan else {} for i in idx]
+            given = [caller_features(items[i]) for i in idx]
             for i, out in zip(idx, score_signals(model, symbol, strategy, bars, positions, sides, strengths,
-                                                 explain, self.cache, live, plans)):
+                                                 explain, self.cache, live, plans, given)):
                 outs[i] = out
         rows = [{"user_id": user.id, "symbol": r.symbol, "timeframe": r.timeframe, "strategy": r.strategy,
                  "side": r.side, "signal_ts": out.ts, "score": out.score, "confidence": out.confidence,
@@ -87,6 +97,7 @@ class SignalRoutes:
                          threshold=out.threshold, model=ref, win_rate=out.features.get("hist_win_rate"),
                          win_rate_n=out.features.get("hist_n"), risk_reward=out.features.get("risk_reward"),
                          feature_set=out.feature_set,
+                         caller_features_used=[c.removeprefix(CALLER_PREFIX) for c in out.caller_used],
                          explanation=explanation(out.explanation) if r.explain else None)
             for i, r, out in zip(ids, items, outs)
         ]

@@ -180,10 +180,13 @@ def with_platform(trained, db_url):
     bars = read_bars(db_url, "GOOG", "1d")
     later = {ts: bars.index[min(bars.index.get_loc(ts) + 3, len(bars) - 1)] for ts in bars.index}
     rows, outcomes = [], []
-    for strategy, n in (("my_breakout", 12), ("sma_crossover", 8)):
+    for strategy, n in (("my_breakout", 24), ("sma_crossover", 12)):
         for k, (ts, side, feats) in enumerate(_feature_rows(bundle, bars, strategy, n)):
             if k % 4 == 0:
                 feats.pop("hist_n", None)  # an older scorer's row may lack a column: NaN in training
+            feats["caller_confidence"] = 0.3 + 0.4 * (k % 2)  # the strategy's own number, on all 36 rows
+            if strategy == "my_breakout":
+                feats["caller_rank"] = float(k)  # on 24 rows: fewer than MIN_CALLER_ROWS
             rows.append({"symbol": "GOOG", "timeframe": "1d", "strategy": strategy, "side": "BUY" if side > 0
                          else "SELL", "signal_ts": ts.to_pydatetime(), "features": feats, "plan": None,
                          "caller_supplied": False})
@@ -231,6 +234,9 @@ def test_retrain_includes_the_resolved_platform_signals(with_platform, db_url):
     assert str(champion.version) == result.version
     # the model's inputs are features only: neither the pseudonym nor the score id is a column
     assert not {"user", "score_id", "user_id"} & set(champion.model.feature_columns)
+    # a strategy-supplied number enough reported outcomes carry is a feature now; a rarer one is not yet
+    assert "caller_confidence" in champion.model.feature_columns
+    assert "caller_rank" not in champion.model.feature_columns
 
 
 def test_training_data_carries_pseudonymous_user_ids_only(with_platform, data_dir, tmp_path):

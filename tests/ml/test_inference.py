@@ -212,3 +212,33 @@ def test_any_strategy_is_scored_generically_and_a_trade_plan_sets_its_barriers(f
     (priced,) = score(bundle, bars, pd.DataFrame([{**base, "strategy": "my_breakout", "stop_loss": close * 0.98,
                                                    "take_profit": close * 1.04}]))
     assert priced.features["risk_reward"] == pytest.approx(2.0, rel=1e-6)
+
+
+def test_strategy_supplied_numbers_are_kept_and_used_only_by_a_scorer_trained_on_them(fitted, bars):
+    """``caller_*`` columns: a scorer without them stores them with the features but scores as without; one
+    trained with ``caller_confidence`` (NaN for the bar-derived rows, set for some) uses it."""
+    bundle, sets = fitted
+    ts = bars["GOOG"].index[-30]
+    base = {"symbol": "GOOG", "side": 1, "ts": ts, "strategy": "my_breakout"}
+    (plain,) = score(bundle, bars, pd.DataFrame([base]))
+    (given,) = score(bundle, bars, pd.DataFrame([{**base, "caller_confidence": 0.9, "caller_zscore": -1.5}]))
+    assert given.score == plain.score and given.caller_used == ()
+    assert given.features["caller_confidence"] == 0.9 and given.features["caller_zscore"] == -1.5
+    with pytest.raises(BadInputError) as err:
+        score(bundle, bars, pd.DataFrame([{**base, "caller_zscore": float("inf")}]))
+    assert err.value.field == "zscore"
+
+    # a scorer trained with the strategy's confidence: high confidence on the winners of half the rows
+    X, labels, w = pool_signal_sets({f"{sym}|{s}": (v.X, v.labels, v.weights) for (sym, s), v in sets.items()})
+    rng = np.random.default_rng(0)
+    known = rng.random(len(X)) < 0.5
+    conf = np.where(labels["label"].to_numpy() == 1, 0.9, 0.1) + rng.normal(0, 0.05, len(X))
+    X = X.assign(caller_confidence=np.where(known, conf, np.nan))
+    scorer = make_scorer("xgboost", n_estimators=40).fit(X, labels["label"], w, labels["exit_time"].to_numpy())
+    trained = ScorerBundle(scorer, CONFIG, list(X.columns), GRIDS, bundle.history, {"model": "xgboost"})
+    (low,) = score(trained, bars, pd.DataFrame([{**base, "caller_confidence": 0.05}]))
+    (high,) = score(trained, bars, pd.DataFrame([{**base, "caller_confidence": 0.95}]))
+    (unknown,) = score(trained, bars, pd.DataFrame([base]))
+    assert high.caller_used == low.caller_used == ("caller_confidence",) and unknown.caller_used == ()
+    assert high.score > low.score + 0.2
+    assert unknown.features["caller_confidence"] is None  # missing: NaN, as in the bar-derived training rows

@@ -147,3 +147,16 @@ def test_aware_times_become_naive_utc(tz):
     s = platform_signal_set(rows, COLUMNS)
     assert s.X.index.tz is None and s.labels["exit_time"].dt.tz is None
     assert s.X.index[0] == pd.Timestamp("2024-01-02", tz=tz).tz_convert("UTC").tz_localize(None)
+
+
+def test_caller_features_join_the_columns_once_enough_rows_carry_them():
+    from ml.signal_quality.platform import caller_feature_columns
+
+    rows = _rows(*[_row(i, f"2024-01-{1 + i % 28:02d}", f"2024-02-{1 + i % 28:02d}", float(i % 2),
+                        {"rsi": 30.0, "caller_confidence": 0.5 + i / 100, **({"caller_z": 1.0} if i < 5 else {}),
+                         "caller_bad": float("nan")}) for i in range(40)])
+    assert caller_feature_columns(rows, min_rows=30) == ["caller_confidence"]  # z: 5 rows; bad: never finite
+    assert caller_feature_columns(rows, min_rows=3) == ["caller_confidence", "caller_z"]
+    assert caller_feature_columns(None) == [] and caller_feature_columns(rows.iloc[:0]) == []
+    s = platform_signal_set(rows, [*COLUMNS, "caller_confidence"])
+    assert s.X["caller_confidence"].iloc[0] == pytest.approx(0.5)

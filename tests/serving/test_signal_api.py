@@ -138,6 +138,25 @@ def test_any_strategy_is_scored_with_its_trade_plan_and_bad_plans_are_422(client
         assert r.status_code == 422 and r.json()["fields"] == ["strategy"], name
 
 
+def test_strategy_supplied_confidence_and_features_are_stored_and_bounded(client, store):
+    """A scorer not trained on them scores as without, says it used none and stores them for retraining."""
+    mine = {**SIGNAL, "strategy": "my_breakout"}
+    plain = client.post("/ml/signal/score", json=mine, headers=headers("alice")).json()
+    r = client.post("/ml/signal/score", json={**mine, "confidence": 0.8, "features": {"zscore": -2.5, "rank": 3}},
+                    headers=headers("alice"))
+    assert r.status_code == 200, r.text
+    assert r.json()["score"] == plain["score"] and r.json()["caller_features_used"] == []
+    with get_engine(store).connect() as conn:
+        stored = conn.execute(select(MLSignalScore.features).where(MLSignalScore.id == r.json()["id"])).scalar_one()
+    assert stored["caller_confidence"] == 0.8 and stored["caller_zscore"] == -2.5 and stored["caller_rank"] == 3
+    for extra, field in (({"confidence": 1.5}, "confidence"), ({"confidence": "Infinity"}, "confidence"),
+                         ({"features": {"Bad Name": 1.0}}, "features"), ({"features": {"z": "Infinity"}}, "features"),
+                         ({"features": {f"f{i}": 1.0 for i in range(9)}}, "features"),
+                         ({"features": {"z": "high"}}, "features")):
+        r = client.post("/ml/signal/score", json={**mine, **extra}, headers=headers("alice"))
+        assert r.status_code == 422 and r.json()["fields"][0].startswith(field), (extra, r.text)
+
+
 def test_the_service_scores_with_the_registered_scorer_bundle_per_symbol():
     """The flows register ``ml.signal_quality.bundle.ScorerBundle``: serving's ``ml.inference.score`` uses its
     scorer, its feature config and the symbol's own history (none for a symbol it was not trained on)."""
