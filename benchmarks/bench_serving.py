@@ -1,39 +1,52 @@
-"""Benchmark: the BentoML ``/ml`` service vs ``mlflow models serve`` of the same model, on loopback.
+"""Benchmark: the BentoML ``/ml`` service vs baselines (a bare BentoML XGBoost service, ``mlflow models serve``), on loopback.
 
-Setup (all in a temporary folder): the real SP500 and NASDAQ daily bars are ingested into the app
+Setup (all in a temporary folder): the real SP500, NASDAQ and GOOG daily bars are ingested into the app
 database (SQLite by default, ``--database-url`` for PostgreSQL), a volatility model (default: the
-production ``ensemble``, per symbol in an ``ml.bundles.SymbolModels``) and a signal-quality scorer
-(calibrated XGBoost on SMA-crossover signals of SP500) are fitted, logged with
-``registry.mlflow_registry.log_model`` and given the ``champion`` alias in a local MLflow store. Then two
-servers run side by side on 127.0.0.1:
+production ``ensemble``, one per symbol in an ``ml.bundles.SymbolModels``) and a signal-quality scorer
+(calibrated XGBoost on SMA-crossover signals of SP500, ``tests.serving.support.fit_signal``) are fitted,
+logged with ``registry.mlflow_registry.log_model`` and given the ``champion`` alias in a local MLflow
+store. Servers, one at a time, on 127.0.0.1:
 
-* ``bentoml serve serving.service:MLService`` -- a request names the symbol; the service reads the
-  bar window from the database (feature lookup), computes/looks up the forecast, writes a
-  ``VolatilityPrediction`` / ``MLSignalScore`` row and answers;
+* ours: ``bentoml serve serving.service:MLService`` (``--workers``/``--threads``) -- a request names the
+  symbol; the service reads the bar window (in-memory window cache, re-read when the series changes),
+  computes/looks up the answer, writes a ``VolatilityPrediction`` / ``MLSignalScore`` row and answers;
+* bare BentoML: a minimal ``@bentoml.service`` (same ``--workers``/``--threads``) around an
+  ``xgboost.XGBClassifier`` of the signal scorer's size (40 trees, depth 2, as many features as the
+  scorer, trained on random data at setup); the request is a feature vector, the answer
+  ``predict_proba``. No database, no feature computation: the framework + model floor;
 * ``mlflow models serve -m models:/<name>/<version> --env-manager local`` -- the same registered
   pyfunc; the client must send the inputs: the 400-bar window for a forecast, the feature row for a
   signal score. No database read or write.
 
-Scenarios:
+Scenarios (``--scenarios``, default all: ``mixed,single,batch,floor``):
 
-1. open loop at ``--rate`` req/s (default 100) for ``--duration`` s: single ``/ml/volatility/predict``
-   and ``/ml/signal/score`` about the latest bar. Latency is measured from each request's
-   *scheduled* send time (no coordinated omission). "warm" = the bar window is unchanged since the
-   last request, the common case between bar closes (the service's LRU, keyed by a hash of the
-   window's timestamps and values, skips feature computation; the DB read and write still happen).
-2. closed loop (``--concurrency`` clients back to back): throughput and latency of the same single
-   requests for both servers, plus BentoML "cold" (a different forecast origin each request, so
+``mixed`` (the headline table): open loop at each of ``--rates`` (default 50,100) req/s for ``--duration`` s,
+   latency from each request's *scheduled* send time (no coordinated omission), ``--timeout`` s per
+   request. Ours: each request drawn at random (seeded) -- half ``/ml/signal/score`` with (strategy,
+   symbol, side) over the 3 built-in strategies x SP500/NASDAQ/GOOG x BUY/SELL and ``ts`` one of the
+   symbol's last 60 bars, half ``/ml/volatility/predict`` with a symbol and ``as_of`` one of its last 60
+   bars. Ours is restarted for every rate (each rate starts from a cold answer memo; the warm-up
+   requests use the bar before those 60). The bare BentoML XGBoost service gets random feature rows
+   (300 distinct), ``mlflow models serve`` of the signal pyfunc gets real feature rows of SP500 signals
+   (up to 300 distinct), one row per request, same rates, same open loop. The table has ratio
+   columns against the bare BentoML baseline at the same rate, measured in the same run.
+``single``: (1) open loop at ``--rate`` req/s (default 100): single ``/ml/volatility/predict`` and
+   ``/ml/signal/score`` about the latest bar ("warm" = the bar window is unchanged since the last
+   request, the common case between bar closes: the service's LRU skips feature computation; the DB
+   write still happens) and mlflow's forecast; (2) closed loop (``--concurrency`` clients back to back):
+   the same single requests for both servers, plus ours "cold" (a different origin each request, so
    features are recomputed like MLflow does every time).
-3. a batch of 1,000: ``/ml/volatility/predict_batch`` with 1,000 different origins and
-   ``/ml/signal/score_batch`` with 1,000 signals vs one MLflow call on the equivalent input.
+``batch``: ``/ml/volatility/predict_batch`` with 1,000 different origins and ``/ml/signal/score_batch``
+   with 1,000 signals vs one MLflow call on the equivalent input.
+``floor``: an empty BentoML endpoint (pydantic in/out, no work; same ``--workers``/``--threads``) under the same
+   open and closed loops,
+   to separate BentoML + client overhead from the service's own work.
 
-4. the framework floor: an empty BentoML endpoint (pydantic in/out, no work) under the same open
-   and closed loops, to separate BentoML + client overhead from the service's own work.
+Afterwards the stored rows are counted: they must equal our successful responses (warm-ups included).
+The load average before and after is recorded: on a shared machine it dominates the tail latency.
 
-Afterwards the stored rows are counted: they must equal the successful BentoML responses. The
-load average before and after is recorded: on a shared machine it dominates the tail latency.
-
-Run: ``.venv/bin/python -m benchmarks.bench_serving [--duration 15] [--rate 100] [--quick]``
+Run: ``.venv/bin/python -m benchmarks.bench_serving [--scenarios mixed] [--duration 20] [--rates 50,100]``
+(``--quick``: 5 s scenarios, 3 batch runs; ``--json out.json``: the raw results).
 """
 
 from __future__ import annotations
@@ -78,12 +91,43 @@ class Out(BaseModel):
     value: float
 
 
-@bentoml.service(workers=1, threads=4)
+@bentoml.service(workers=__WORKERS__, threads=__THREADS__)
 class Floor:
     @bentoml.api(route="/noop")
     def noop(self, request: In, /) -> Out:
         return Out(symbol=request.symbol, value=1.0)
 '''
+
+# The bare baseline: a pickle-free XGBoost model (JSON) behind one BentoML endpoint, nothing else.
+BARE_XGB_SERVICE = '''
+import bentoml
+import numpy as np
+import xgboost
+from pydantic import BaseModel
+
+
+class In(BaseModel):
+    features: list[float]
+
+
+class Out(BaseModel):
+    proba: list[float]
+
+
+@bentoml.service(workers=__WORKERS__, threads=__THREADS__)
+class BareXGB:
+    def __init__(self) -> None:
+        self.model = xgboost.XGBClassifier()
+        self.model.load_model(__MODEL__)
+
+    @bentoml.api(route="/predict")
+    def predict(self, request: In, /) -> Out:
+        return Out(proba=self.model.predict_proba(np.asarray([request.features], dtype=float))[0].tolist())
+'''
+
+MIX_SYMBOLS = ("SP500", "NASDAQ", "GOOG")
+MIX_BARS = 60  # ts / as_of drawn among each symbol's last MIX_BARS bars
+MIX_ROWS = 300  # distinct feature rows sent to the baselines
 
 
 def _free_port() -> int:
@@ -118,7 +162,7 @@ def prepare(tmp: Path, db_url: str | None, vol_model: str) -> dict[str, Any]:
     url = settings.db_url
     migrate.downgrade(url, "base")
     migrate.upgrade(url, "head")
-    bars = {s: load_sample(s) for s in ("SP500", "NASDAQ")}
+    bars = {s: load_sample(s) for s in MIX_SYMBOLS}
     for symbol, frame in bars.items():
         upsert_bars(url, long_frame(frame, symbol))
     create_user(url, "bench", key=API_KEY)
@@ -189,40 +233,64 @@ def server(cmd: list[str], env: dict[str, str], ready_url: str, log: Path, timeo
 
 
 class Request:
-    """A prepared request: URL, JSON body bytes, headers and a check of the answer."""
+    """A prepared request: URL, JSON body bytes, headers, and a label (``kind``) for per-endpoint statistics."""
 
-    def __init__(self, url: str, body: Any, headers: dict[str, str] | None = None):
+    def __init__(self, url: str, body: Any, headers: dict[str, str] | None = None, kind: str | None = None):
         self.url = url
         self.data = json.dumps(body).encode()
         self.headers = {"content-type": "application/json", **(headers or {})}
+        self.kind = kind
+
+
+async def _status(session: Any, req: Request) -> int:
+    async with session.post(req.url, data=req.data, headers=req.headers) as resp:
+        await resp.read()
+        return resp.status
 
 
 async def _send(session: Any, req: Request) -> bool:
-    async with session.post(req.url, data=req.data, headers=req.headers) as resp:
-        await resp.read()
-        return resp.status == 200
+    return await _status(session, req) == 200
 
 
-async def open_loop(make: Any, rate: float, duration: float) -> dict[str, Any]:
-    """Send ``rate`` req/s on a fixed schedule; latency from each scheduled send time."""
+async def _outcome(session: Any, req: Request) -> str:
+    """"200", another status code, or the exception's class name (a timeout is ``TimeoutError``)."""
+    try:
+        return str(await _status(session, req))
+    except Exception as exc:  # noqa: BLE001 - reported as an error kind
+        return type(exc).__name__
+
+
+async def open_loop(make: Any, rate: float, duration: float, warmup: list[Request] | None = None,
+                    timeout: float = 60.0) -> dict[str, Any]:
+    """Send ``rate`` req/s on a fixed schedule; latency from each scheduled send time.
+
+    ``make(i)`` is the i-th request; ``warmup`` (default: ``make(0)``, ``make(1)``) is sent first, untimed.
+    ``timeout`` bounds each request (connection wait included): a request that is not answered in time is
+    an error, so an overloaded server still ends the run. Requests with a ``kind`` get per-kind statistics.
+    """
     import aiohttp
 
     n = int(rate * duration)
     lat = np.full(n, np.nan)
+    lag = np.zeros(n)
     ok = np.zeros(n, bool)
+    outcome: list[str] = [""] * n
+    kinds: list[str | None] = [None] * n
     conn = aiohttp.TCPConnector(limit=256)
-    async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=60)) as session:
-        # warm-up, not timed: the connection, and every distinct request of the scenario (BUY and SELL alternate)
-        warm = sum([await _send(session, make(i)) for i in range(2)])  # successful warm-ups (rows written)
+    async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+        # warm-up, not timed: the connection, and the scenario's first distinct requests
+        warm_reqs = warmup if warmup is not None else [make(i) for i in range(2)]
+        warm_out = [await _outcome(session, r) for r in warm_reqs]
         loop = asyncio.get_running_loop()
         t0 = loop.time() + 0.05
         tasks = []
 
         async def one(i: int, scheduled: float) -> None:
-            try:
-                ok[i] = await _send(session, make(i))
-            except Exception:  # noqa: BLE001 - counted as an error
-                ok[i] = False
+            lag[i] = loop.time() - scheduled
+            req = make(i)
+            kinds[i] = req.kind
+            outcome[i] = await _outcome(session, req)
+            ok[i] = outcome[i] == "200"
             lat[i] = loop.time() - scheduled
 
         for i in range(n):
@@ -232,12 +300,39 @@ async def open_loop(make: Any, rate: float, duration: float) -> dict[str, Any]:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(i, scheduled)))
         await asyncio.gather(*tasks)
-        elapsed = loop.time() - t0
+        elapsed = max(loop.time() - t0, n / rate)  # the schedule spans n / rate s: achieved <= offered
     slow = np.flatnonzero(lat > 0.05) / rate  # scheduled second of each request slower than 50 ms
     steady = lat[int(rate):][ok[int(rate):]]
-    return {**_summary(lat, ok, elapsed, offered=rate), "warmup_ok": warm,
-            "p99_after_1s_ms": float(np.percentile(steady, 99) * 1e3) if steady.size else None,
-            "slow_over_50ms_at_s": [round(float(t), 2) for t in slow[:50]]}
+    out = {**_summary(lat, ok, elapsed, offered=rate), **_strict(lat, ok), "warmup_ok": warm_out.count("200"),
+           "error_kinds": _tally(outcome), "warmup_error_kinds": _tally(warm_out), "timeout_s": timeout,
+           "client_send_lag_p99_ms": float(np.percentile(lag, 99) * 1e3) if n else None,
+           "p99_after_1s_ms": float(np.percentile(steady, 99) * 1e3) if steady.size else None,
+           "slow_over_50ms_at_s": [round(float(t), 2) for t in slow[:50]]}
+    labels = sorted({k for k in kinds if k is not None} | {r.kind for r in warm_reqs if r.kind is not None})
+    if labels:
+        out["by_kind"] = {}
+        for label in labels:
+            mask = np.array([k == label for k in kinds], bool)
+            warm_ok = sum(o == "200" for o, r in zip(warm_out, warm_reqs) if r.kind == label)
+            unanswered = _unanswered(_tally([o for o, k in zip(outcome, kinds) if k == label]))
+            unanswered += _unanswered(_tally([o for o, r in zip(warm_out, warm_reqs) if r.kind == label]))
+            out["by_kind"][label] = {**_summary(lat[mask], ok[mask], elapsed), **_strict(lat[mask], ok[mask]),
+                                     "warmup_ok": warm_ok, "unanswered": unanswered}
+    return out
+
+
+def _tally(outcomes: list[str]) -> dict[str, int]:
+    """Counts of the non-200 outcomes."""
+    out: dict[str, int] = {}
+    for o in outcomes:
+        if o != "200":
+            out[o] = out.get(o, 0) + 1
+    return out
+
+
+def _unanswered(error_kinds: dict[str, int]) -> int:
+    """Requests without an HTTP answer (timeout, connection error): the server may still have done the work."""
+    return sum(n for kind, n in error_kinds.items() if not kind.isdigit())
 
 
 async def closed_loop(make: Any, concurrency: int, duration: float) -> dict[str, Any]:
@@ -336,17 +431,104 @@ def _summary(lat: np.ndarray, ok: np.ndarray, elapsed: float, offered: float | N
     good = lat[ok]
     return {"requests": len(ok), "ok": int(ok.sum()), "errors": int((~ok).sum()),
             "p50_ms": float(np.percentile(good, 50) * 1e3) if good.size else None,
+            "p90_ms": float(np.percentile(good, 90) * 1e3) if good.size else None,
             "p99_ms": float(np.percentile(good, 99) * 1e3) if good.size else None,
             "max_ms": float(good.max() * 1e3) if good.size else None,
             "throughput_rps": float(ok.sum() / elapsed), "offered_rps": offered}
 
 
+def _strict(lat: np.ndarray, ok: np.ndarray) -> dict[str, float | None]:
+    """p50/p90/p99 over *all* requests, a failed one (error status, timeout) counted as slower than any answer.
+
+    None when the quantile falls among the failures. Stricter than the success-only ``p50_ms``..: an
+    overloaded server that drops requests cannot look fast.
+    """
+    x = np.sort(np.where(ok, lat, np.inf))
+    out: dict[str, float | None] = {}
+    for p in (50, 90, 99):
+        if not x.size:
+            out[f"all_p{p}_ms"] = None
+            continue
+        r = p / 100 * (x.size - 1)
+        lo, hi = int(np.floor(r)), int(np.ceil(r))
+        out[f"all_p{p}_ms"] = float((x[lo] + (x[hi] - x[lo]) * (r - lo)) * 1e3) if np.isfinite(x[hi]) else None
+    return out
+
+
 # ---------------------------------------------------------------------------------------- scenarios
+
+
+def mixed_requests(bars: dict[str, Any], base: str, hdr: dict[str, str], n: int, seed: int) -> tuple[list[Request], list[Request]]:
+    """Ours: ``n`` requests of the mix (see the module docstring), and the untimed warm-ups.
+
+    The warm-ups touch every symbol, both endpoints and every strategy at the bar before the drawn ones,
+    so they load what the timed requests need without answering any of them from the memo.
+    """
+    from ml.strategies import STRATEGIES
+
+    strategies = sorted(STRATEGIES)
+    recent = {s: [ts.isoformat() for ts in bars[s].index[-MIX_BARS:]] for s in MIX_SYMBOLS}
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        symbol = rng.choice(MIX_SYMBOLS)
+        ts = rng.choice(recent[symbol])
+        if rng.random() < 0.5:
+            out.append(Request(f"{base}/ml/signal/score", {"symbol": symbol, "strategy": rng.choice(strategies),
+                                                           "side": rng.choice(("BUY", "SELL")), "ts": ts},
+                               hdr, kind="signal"))
+        else:
+            out.append(Request(f"{base}/ml/volatility/predict", {"symbol": symbol, "as_of": ts}, hdr,
+                               kind="volatility"))
+    warm = []
+    for symbol in MIX_SYMBOLS:
+        before = bars[symbol].index[-MIX_BARS - 1].isoformat()
+        warm.append(Request(f"{base}/ml/volatility/predict", {"symbol": symbol, "as_of": before}, hdr, kind="volatility"))
+        warm += [Request(f"{base}/ml/signal/score", {"symbol": symbol, "strategy": st, "side": "BUY", "ts": before},
+                         hdr, kind="signal") for st in strategies]
+    return out, warm
+
+
+def repeat_share(reqs: list[Request]) -> float:
+    """Share of the requests whose exact body was already sent earlier in the run (an upper bound of the memo hits)."""
+    seen: set[tuple[str, bytes]] = set()
+    again = 0
+    for r in reqs:
+        key = (r.url, r.data)
+        again += key in seen
+        seen.add(key)
+    return again / len(reqs) if reqs else 0.0
+
+
+def bare_xgb_model(path: Path, n_features: int, seed: int = 0) -> list[list[float]]:
+    """Train the bare baseline's XGBClassifier on random data, save it as JSON; return the rows to send."""
+    import xgboost
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(2000, n_features))
+    y = (X[:, 0] + 0.5 * X[:, 1] + rng.normal(size=len(X)) > 0).astype(int)
+    model = xgboost.XGBClassifier(n_estimators=40, max_depth=2, n_jobs=1, random_state=seed).fit(X, y)
+    model.save_model(str(path))
+    return rng.normal(size=(MIX_ROWS + 2, n_features)).round(6).tolist()
+
+
+def rows_requests(url: str, body: Any, rows: list[Any], n: int, seed: int) -> tuple[list[Request], list[Request]]:
+    """A baseline's ``n`` requests, each one row drawn (seeded) from ``rows[2:]``; warm-ups: ``rows[:2]``."""
+    rng = random.Random(seed)
+    return [Request(url, body(rng.choice(rows[2:]))) for _ in range(n)], [Request(url, body(r)) for r in rows[:2]]
+
+
+def _service_source(template: str, args: argparse.Namespace, **extra: str) -> str:
+    src = template.replace("__WORKERS__", str(args.workers)).replace("__THREADS__", str(args.threads))
+    for key, value in extra.items():
+        src = src.replace(f"__{key.upper()}__", value)
+    return src
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from store import predictions
 
+    scenarios = set(args.scenarios)
     tmp = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     load_before = os.getloadavg()
     t0 = time.perf_counter()
@@ -354,129 +536,293 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     setup_s = time.perf_counter() - t0
     gc.collect()
     gc.freeze()  # the fitted models and libraries loaded by the setup stay out of the client's GC
-    bento_port, mlflow_port = _free_port(), _free_port()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(ROOT), "BENTOML_DO_NOT_TRACK": "true", "MLFLOW_DISABLE_TELEMETRY": "true",
            "DATABASE_URL": facts["db_url"], "ABTPRO_MLFLOW_TRACKING_URI": facts["tracking_uri"],
            "ABTPRO_SERVING_THREADS": str(args.threads), "ABTPRO_SERVING_WORKERS": str(args.workers), "ABTPRO_SERVING_POLL_SECONDS": "30",
            "MLFLOW_TRACKING_URI": facts["tracking_uri"]}
-    bento = f"http://127.0.0.1:{bento_port}"
-    mlf = f"http://127.0.0.1:{mlflow_port}"
     hdr = {"X-API-Key": API_KEY}
-    sp = facts["bars"]["SP500"]
+    bars = facts["bars"]
+    sp = bars["SP500"]
     window = sp.iloc[-WINDOW:]
     vol_rows = [["SP500", ts.isoformat(), *map(float, row)] for ts, row in zip(window.index, window.to_numpy())]
     vol_cols = ["symbol", "ts", *sp.columns]
     X = facts["signal_X"]
-    origins = [str(ts) for ts in sp.index[-args.batch:]]
-    results: dict[str, Any] = {}
-
-    def bento_vol_warm(i: int) -> Request:
-        return Request(f"{bento}/ml/volatility/predict", {"symbol": "SP500"}, hdr)
-
-    def bento_sig_warm(i: int) -> Request:
-        return Request(f"{bento}/ml/signal/score", {"symbol": "SP500", "strategy": "sma_crossover",
-                                                    "side": "BUY" if i % 2 else "SELL"}, hdr)
-
-    rng = random.Random(0)
-    cold_origins = [str(ts) for ts in sp.index[1000:]]
-
-    def bento_vol_cold(i: int) -> Request:
-        return Request(f"{bento}/ml/volatility/predict", {"symbol": "SP500", "as_of": rng.choice(cold_origins)}, hdr)
-
-    def bento_sig_cold(i: int) -> Request:
-        return Request(f"{bento}/ml/signal/score", {"symbol": "SP500", "strategy": "sma_crossover", "side": "BUY",
-                                                    "ts": rng.choice(cold_origins)}, hdr)
-
-    def mlflow_vol(i: int) -> Request:
-        return Request(f"{mlf}/invocations", {"dataframe_split": {"columns": vol_cols, "data": vol_rows}})
-
     sig_cols = list(X.columns)
     sig_rows = X.astype(object).where(X.notna(), None).to_numpy().tolist()
-
-    def mlflow_sig(i: int) -> Request:
-        return Request(f"{mlf}/invocations", {"dataframe_split": {"columns": sig_cols, "data": [sig_rows[i % len(sig_rows)]]}})
-
-    def bento_vol_batch(i: int) -> Request:
-        return Request(f"{bento}/ml/volatility/predict_batch",
-                       {"requests": [{"symbol": "SP500", "as_of": o} for o in origins]}, hdr)
-
-    def bento_sig_batch(i: int) -> Request:
-        return Request(f"{bento}/ml/signal/score_batch",
-                       {"signals": [{"symbol": "SP500", "strategy": "sma_crossover", "side": "BUY" if k % 2 else "SELL",
-                                     "ts": o, "strength": 1.0 + (i % 7) * 1e-3} for k, o in enumerate(origins)]}, hdr)
-
-    big = sp.iloc[-(args.batch + WINDOW):]
-    big_rows = [["SP500", ts.isoformat(), *map(float, row)] for ts, row in zip(big.index, big.to_numpy())]
-
-    def mlflow_vol_batch(i: int) -> Request:
-        return Request(f"{mlf}/invocations", {"dataframe_split": {"columns": vol_cols, "data": big_rows}})
-
-    def mlflow_sig_batch(i: int) -> Request:
-        rows = (sig_rows * (args.batch // len(sig_rows) + 1))[: args.batch]
-        return Request(f"{mlf}/invocations", {"dataframe_split": {"columns": sig_cols, "data": rows}})
-
-    bento_cmd = [str(BIN / "bentoml"), "serve", "serving.service:MLService", "--host", "127.0.0.1",
-                 "--port", str(bento_port), "--working-dir", str(ROOT)]
+    origins = [str(ts) for ts in sp.index[-args.batch:]]
     d, c = args.duration, args.concurrency
-    with server(bento_cmd, env, f"{bento}/readyz", tmp / "bento.log"):
-        m0 = scrape(bento)
-        results["bento_vol_open_warm"] = quiet_gc(open_loop(bento_vol_warm, args.rate, d))
-        m1 = scrape(bento)
-        results["bento_sig_open_warm"] = quiet_gc(open_loop(bento_sig_warm, args.rate, d))
-        m2 = scrape(bento)
-        results["server_side"] = {"volatility_open_warm": server_quantiles(m0, m1, "/ml/volatility/predict"),
-                                  "signal_open_warm": server_quantiles(m1, m2, "/ml/signal/score")}
-        results["bento_vol_closed_warm"] = quiet_gc(closed_loop(bento_vol_warm, c, d))
-        results["bento_sig_closed_warm"] = quiet_gc(closed_loop(bento_sig_warm, c, d))
-        results["bento_vol_closed_cold"] = quiet_gc(closed_loop(bento_vol_cold, c, d))
-        results["bento_sig_closed_cold"] = quiet_gc(closed_loop(bento_sig_cold, c, d))
-        results["bento_vol_batch"] = quiet_gc(sequential(bento_vol_batch, args.batch_runs))
-        results["bento_sig_batch"] = quiet_gc(sequential(bento_sig_batch, args.batch_runs))
-    sent_ok = {kind: sum((r["ok"] + r["warmup_ok"]) * (args.batch if k.endswith("batch") else 1)
-                         for k, r in results.items() if k.startswith(f"bento_{kind}"))
-               for kind in ("vol", "sig")}
-    stored = predictions.counts(facts["db_url"])
-    rows = {"vol": stored["volatility"], "sig": stored["signal"]}
-    results["rows_written"] = rows
-    results["successful_responses_rows"] = sent_ok  # including each scenario's warm-up request
+    results: dict[str, Any] = {}
+    mixed: dict[str, dict[str, Any]] = {"ours": {}, "bare_bentoml": {}, "mlflow": {}}
 
-    for name, version, prefix, single, batch in (
-        ("abtpro-volatility", facts["vol_version"], "mlflow_vol", mlflow_vol, mlflow_vol_batch),
-        ("abtpro-signal-quality", facts["sig_version"], "mlflow_sig", mlflow_sig, mlflow_sig_batch),
-    ):
-        mlflow_port = _free_port()
-        mlf = f"http://127.0.0.1:{mlflow_port}"
+    def bento_cmd(port: int) -> list[str]:
+        return [str(BIN / "bentoml"), "serve", "serving.service:MLService", "--host", "127.0.0.1",
+                "--port", str(port), "--working-dir", str(ROOT)]
+
+    # ---- ours: the mixed scenario, a fresh server per rate (cold answer memo at every rate)
+    if "mixed" in scenarios:
+        for k, rate in enumerate(args.rates):
+            port = _free_port()
+            base = f"http://127.0.0.1:{port}"
+            reqs, warm = mixed_requests(bars, base, hdr, int(rate * d), seed=100 + k)
+            with server(bento_cmd(port), env, f"{base}/readyz", tmp / f"bento-mixed-{rate:g}.log"):
+                m0 = scrape(base)
+                r = quiet_gc(open_loop(reqs.__getitem__, rate, d, warmup=warm, timeout=args.timeout))
+                m1 = scrape(base)
+            r["repeat_share"] = repeat_share(reqs)
+            r["server_side"] = {kind: server_quantiles(m0, m1, route) for kind, route in
+                                (("signal", "/ml/signal/score"), ("volatility", "/ml/volatility/predict"))}
+            mixed["ours"][f"{rate:g}"] = r
+
+    # ---- ours: the single-request and batch scenarios (one server)
+    if scenarios & {"single", "batch"}:
+        port = _free_port()
+        bento = f"http://127.0.0.1:{port}"
+
+        def bento_vol_warm(i: int) -> Request:
+            return Request(f"{bento}/ml/volatility/predict", {"symbol": "SP500"}, hdr)
+
+        def bento_sig_warm(i: int) -> Request:
+            return Request(f"{bento}/ml/signal/score", {"symbol": "SP500", "strategy": "sma_crossover",
+                                                        "side": "BUY" if i % 2 else "SELL"}, hdr)
+
+        rng = random.Random(0)
+        cold_origins = [str(ts) for ts in sp.index[1000:]]
+
+        def bento_vol_cold(i: int) -> Request:
+            return Request(f"{bento}/ml/volatility/predict", {"symbol": "SP500", "as_of": rng.choice(cold_origins)}, hdr)
+
+        def bento_sig_cold(i: int) -> Request:
+            return Request(f"{bento}/ml/signal/score", {"symbol": "SP500", "strategy": "sma_crossover", "side": "BUY",
+                                                        "ts": rng.choice(cold_origins)}, hdr)
+
+        def bento_vol_batch(i: int) -> Request:
+            return Request(f"{bento}/ml/volatility/predict_batch",
+                           {"requests": [{"symbol": "SP500", "as_of": o} for o in origins]}, hdr)
+
+        def bento_sig_batch(i: int) -> Request:
+            return Request(f"{bento}/ml/signal/score_batch",
+                           {"signals": [{"symbol": "SP500", "strategy": "sma_crossover", "side": "BUY" if k % 2 else "SELL",
+                                         "ts": o, "strength": 1.0 + (i % 7) * 1e-3} for k, o in enumerate(origins)]}, hdr)
+
+        with server(bento_cmd(port), env, f"{bento}/readyz", tmp / "bento.log"):
+            if "single" in scenarios:
+                m0 = scrape(bento)
+                results["bento_vol_open_warm"] = quiet_gc(open_loop(bento_vol_warm, args.rate, d))
+                m1 = scrape(bento)
+                results["bento_sig_open_warm"] = quiet_gc(open_loop(bento_sig_warm, args.rate, d))
+                m2 = scrape(bento)
+                results["server_side"] = {"volatility_open_warm": server_quantiles(m0, m1, "/ml/volatility/predict"),
+                                          "signal_open_warm": server_quantiles(m1, m2, "/ml/signal/score")}
+                results["bento_vol_closed_warm"] = quiet_gc(closed_loop(bento_vol_warm, c, d))
+                results["bento_sig_closed_warm"] = quiet_gc(closed_loop(bento_sig_warm, c, d))
+                results["bento_vol_closed_cold"] = quiet_gc(closed_loop(bento_vol_cold, c, d))
+                results["bento_sig_closed_cold"] = quiet_gc(closed_loop(bento_sig_cold, c, d))
+            if "batch" in scenarios:
+                results["bento_vol_batch"] = quiet_gc(sequential(bento_vol_batch, args.batch_runs))
+                results["bento_sig_batch"] = quiet_gc(sequential(bento_sig_batch, args.batch_runs))
+
+    # ---- the stored rows must equal our successful responses (warm-ups included)
+    if scenarios & {"mixed", "single", "batch"}:
+        sent_ok = {"vol": 0, "sig": 0}
+        unanswered = {"vol": 0, "sig": 0}  # timed out / cut off: stored or not, the client cannot tell
+        for key, r in results.items():
+            for kind in sent_ok:
+                if key.startswith(f"bento_{kind}"):
+                    sent_ok[kind] += (r["ok"] + r["warmup_ok"]) * (args.batch if key.endswith("batch") else 1)
+                    unanswered[kind] += _unanswered(r.get("error_kinds", {})) + _unanswered(r.get("warmup_error_kinds", {}))
+        for r in mixed["ours"].values():
+            for kind, label in (("vol", "volatility"), ("sig", "signal")):
+                part = r.get("by_kind", {}).get(label)
+                if part:
+                    sent_ok[kind] += part["ok"] + part["warmup_ok"]
+                    unanswered[kind] += part["unanswered"]
+        stored = predictions.counts(facts["db_url"])
+        rows = {"vol": stored["volatility"], "sig": stored["signal"]}
+        results["rows_written"] = rows
+        results["successful_responses_rows"] = sent_ok  # including each scenario's warm-up requests
+        results["unanswered_requests"] = unanswered
+        # exact when every request got an answer; else each unanswered request may or may not have been stored
+        results["rows_match"] = all(sent_ok[k] <= rows[k] <= sent_ok[k] + unanswered[k] for k in rows)
+
+    # ---- mlflow models serve
+    mlflow_runs = []
+    if scenarios & {"single", "batch"}:
+        mlflow_runs.append(("abtpro-volatility", facts["vol_version"], "mlflow_vol"))
+    if scenarios & {"single", "batch", "mixed"}:
+        mlflow_runs.append(("abtpro-signal-quality", facts["sig_version"], "mlflow_sig"))
+    def serve_mlflow(name: str, version: str, prefix: str) -> None:
+        port = _free_port()
+        mlf = f"http://127.0.0.1:{port}"
+
+        def mlflow_vol(i: int) -> Request:
+            return Request(f"{mlf}/invocations", {"dataframe_split": {"columns": vol_cols, "data": vol_rows}})
+
+        def mlflow_sig(i: int) -> Request:
+            return Request(f"{mlf}/invocations", {"dataframe_split": {"columns": sig_cols, "data": [sig_rows[i % len(sig_rows)]]}})
+
+        big = sp.iloc[-(args.batch + WINDOW):]
+        big_rows = [["SP500", ts.isoformat(), *map(float, row)] for ts, row in zip(big.index, big.to_numpy())]
+
+        def mlflow_vol_batch(i: int) -> Request:
+            return Request(f"{mlf}/invocations", {"dataframe_split": {"columns": vol_cols, "data": big_rows}})
+
+        def mlflow_sig_batch(i: int) -> Request:
+            rows = (sig_rows * (args.batch // len(sig_rows) + 1))[: args.batch]
+            return Request(f"{mlf}/invocations", {"dataframe_split": {"columns": sig_cols, "data": rows}})
+
+        single, batch = (mlflow_vol, mlflow_vol_batch) if prefix == "mlflow_vol" else (mlflow_sig, mlflow_sig_batch)
         cmd = [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{name}/{version}", "--env-manager", "local",
-               "-h", "127.0.0.1", "-p", str(mlflow_port), "-w", str(args.mlflow_workers)]
+               "-h", "127.0.0.1", "-p", str(port), "-w", str(args.mlflow_workers)]
         with server(cmd, env, f"{mlf}/ping", tmp / f"{prefix}.log"):
-            if prefix == "mlflow_vol":
-                results["mlflow_vol_open"] = quiet_gc(open_loop(single, args.rate, d))
-            results[f"{prefix}_closed"] = quiet_gc(closed_loop(single, c, d))
-            results[f"{prefix}_batch"] = quiet_gc(sequential(batch, args.batch_runs))
-    floor_dir = tmp / "floor"
-    floor_dir.mkdir()
-    (floor_dir / "floor.py").write_text(FLOOR_SERVICE)
-    floor_port = _free_port()
-    floor = f"http://127.0.0.1:{floor_port}"
-    with server([str(BIN / "bentoml"), "serve", "floor:Floor", "--host", "127.0.0.1", "--port", str(floor_port),
-                 "--working-dir", str(floor_dir)], env, f"{floor}/readyz", tmp / "floor.log"):
-        def noop(i: int) -> Request:
-            return Request(f"{floor}/noop", {"symbol": "SP500"})
+            if prefix == "mlflow_sig" and "mixed" in scenarios:
+                picked = random.Random(1).sample(sig_rows, min(len(sig_rows), MIX_ROWS + 2))
+                for k, rate in enumerate(args.rates):
+                    reqs, warm = rows_requests(f"{mlf}/invocations", lambda row: {"dataframe_split": {
+                        "columns": sig_cols, "data": [row]}}, picked, int(rate * d), seed=200 + k)
+                    mixed["mlflow"][f"{rate:g}"] = quiet_gc(open_loop(reqs.__getitem__, rate, d, warmup=warm,
+                                                                      timeout=args.timeout))
+            if "single" in scenarios:
+                if prefix == "mlflow_vol":
+                    results["mlflow_vol_open"] = quiet_gc(open_loop(single, args.rate, d))
+                results[f"{prefix}_closed"] = quiet_gc(closed_loop(single, c, d))
+            if "batch" in scenarios:
+                results[f"{prefix}_batch"] = quiet_gc(sequential(batch, args.batch_runs))
 
-        results["floor_open"] = quiet_gc(open_loop(noop, args.rate, d))
-        results["floor_closed"] = quiet_gc(closed_loop(noop, c, d))
+    for name, version, prefix in mlflow_runs:
+        serve_mlflow(name, version, prefix)
+
+    # ---- the bare BentoML XGBoost baseline
+    if "mixed" in scenarios:
+        bare_dir = tmp / "bare"
+        bare_dir.mkdir()
+        feature_rows = bare_xgb_model(bare_dir / "model.json", len(sig_cols))
+        (bare_dir / "bare_xgb.py").write_text(_service_source(BARE_XGB_SERVICE, args, model=repr(str(bare_dir / "model.json"))))
+        port = _free_port()
+        bare = f"http://127.0.0.1:{port}"
+        with server([str(BIN / "bentoml"), "serve", "bare_xgb:BareXGB", "--host", "127.0.0.1", "--port", str(port),
+                     "--working-dir", str(bare_dir)], env, f"{bare}/readyz", tmp / "bare.log"):
+            for k, rate in enumerate(args.rates):
+                reqs, warm = rows_requests(f"{bare}/predict", lambda row: {"features": row}, feature_rows,
+                                           int(rate * d), seed=300 + k)
+                mixed["bare_bentoml"][f"{rate:g}"] = quiet_gc(open_loop(reqs.__getitem__, rate, d, warmup=warm,
+                                                                        timeout=args.timeout))
+        results["mixed"] = mixed_table(mixed, args.rates)
+        results["mixed_runs"] = mixed
+
+    # ---- the framework floor
+    if "floor" in scenarios:
+        floor_dir = tmp / "floor"
+        floor_dir.mkdir()
+        (floor_dir / "floor.py").write_text(_service_source(FLOOR_SERVICE, args))
+        floor_port = _free_port()
+        floor = f"http://127.0.0.1:{floor_port}"
+        with server([str(BIN / "bentoml"), "serve", "floor:Floor", "--host", "127.0.0.1", "--port", str(floor_port),
+                     "--working-dir", str(floor_dir)], env, f"{floor}/readyz", tmp / "floor.log"):
+            def noop(i: int) -> Request:
+                return Request(f"{floor}/noop", {"symbol": "SP500"})
+
+            results["floor_open"] = quiet_gc(open_loop(noop, args.rate, d))
+            results["floor_closed"] = quiet_gc(closed_loop(noop, c, d))
     results["meta"] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cpus": os.cpu_count(),
         "machine": platform.platform(), "python": platform.python_version(), "db": facts["db_url"].split(":")[0],
-        "vol_model": args.vol_model, "duration_s": d, "rate": args.rate, "concurrency": c, "batch": args.batch,
+        "scenarios": sorted(scenarios), "vol_model": args.vol_model, "duration_s": d, "rate": args.rate,
+        "rates": args.rates, "timeout_s": args.timeout, "concurrency": c, "batch": args.batch,
         "threads": args.threads, "workers": args.workers, "mlflow_workers": args.mlflow_workers, "setup_s": round(setup_s, 1), "fit_seconds": facts["fit_seconds"],
+        "signal_features": len(sig_cols), "logs": str(tmp),
         "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
     return results
 
 
+SERVERS = {
+    "ours": "ABTPro /ml (BentoML + features + DB)",
+    "bare_bentoml": "bare BentoML XGBoost",
+    "mlflow": "mlflow models serve (signal pyfunc)",
+}
+
+
+def mixed_table(mixed: dict[str, dict[str, Any]], rates: list[float]) -> list[dict[str, Any]]:
+    """One row per (server, rate) with the ratios against the bare BentoML baseline at that rate."""
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return a / b if a is not None and b else None
+
+    rows = []
+    for key in SERVERS:
+        for rate in rates:
+            r = mixed[key].get(f"{rate:g}")
+            if r is None:
+                continue
+            base = mixed["bare_bentoml"].get(f"{rate:g}", {})
+            rows.append({"server": key, "offered_rps": rate, "achieved_rps": r["throughput_rps"],
+                         "requests": r["requests"], "errors": r["errors"], "error_kinds": r["error_kinds"],
+                         "p50_ms": r["all_p50_ms"], "p90_ms": r["all_p90_ms"], "p99_ms": r["all_p99_ms"],
+                         "p99_ok_ms": r["p99_ms"], "client_send_lag_p99_ms": r["client_send_lag_p99_ms"],
+                         "p99_vs_bare": ratio(r["all_p99_ms"], base.get("all_p99_ms")),
+                         "throughput_vs_bare": ratio(r["throughput_rps"], base.get("throughput_rps"))})
+    return rows
+
+
+def _fmt(v: float | None, spec: str = ".1f", none: str = "-") -> str:
+    return none if v is None else format(v, spec)
+
+
+def report_mixed(res: dict[str, Any]) -> str:
+    """The headline table (mixed scenario), its legend and our per-endpoint breakdown."""
+    meta = res["meta"]
+    lines = [(f"Mixed load, open loop, {meta['duration_s']:g} s per rate, timeout {meta['timeout_s']:g} s per request, "
+             f"workers={meta['workers']} threads={meta['threads']} (ours and bare BentoML), "
+             f"mlflow -w {meta['mlflow_workers']}:"),
+             ("| server | offered req/s | achieved req/s | errors | p50 ms | p90 ms | p99 ms | p99 / bare p99 "
+             "| achieved / bare achieved |"),
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in res["mixed"]:
+        lines.append(f"| {SERVERS[row['server']]} | {row['offered_rps']:g} | {row['achieved_rps']:.1f} | "
+                     f"{row['errors']}/{row['requests']} | {_fmt(row['p50_ms'], none='err')} | "
+                     f"{_fmt(row['p90_ms'], none='err')} | {_fmt(row['p99_ms'], none='err')} | "
+                     f"{_fmt(row['p99_vs_bare'], '.2f')} | {_fmt(row['throughput_vs_bare'], '.2f')} |")
+    errs = {f"{r['server']}@{r['offered_rps']:g}": r["error_kinds"] for r in res["mixed"] if r["error_kinds"]}
+    lines += [
+        "",
+        ("Columns: achieved = successful answers / max(schedule length, first scheduled send -> last answer); errors = failed / sent "
+        "(non-200 or timeout);"),
+        ("p50/p90/p99 = latency from each request's scheduled send time over all sent requests, a failed one "
+        "counted as slower than any answer ('err' = the quantile falls among the failures);"),
+        ("ratios: ours (or mlflow) divided by the bare BentoML XGBoost service at the same offered rate, same run "
+        "(p99 ratio > 1 = slower tail, throughput ratio < 1 = fewer answers/s)."),
+        ("Requests: ours = 50% /ml/signal/score (3 strategies x SP500/NASDAQ/GOOG x BUY/SELL, ts among the last "
+        f"{MIX_BARS} bars), 50% /ml/volatility/predict (as_of among the last {MIX_BARS} bars), DB read + row write "
+        f"each; bare BentoML = one random {meta['signal_features']}-feature row -> predict_proba; mlflow = one real "
+        "signal feature row -> the registered signal pyfunc."),
+    ]
+    if errs:
+        lines.append(f"error kinds (status code or exception): {errs}")
+    warm_errs = {f"{key}@{rate}": r["warmup_error_kinds"] for key, runs in res["mixed_runs"].items()
+                 for rate, r in runs.items() if r.get("warmup_error_kinds")}
+    if warm_errs:
+        lines.append(f"warm-up requests (untimed) that failed: {warm_errs}")
+    ours = res["mixed_runs"]["ours"]
+    if ours:
+        lines += ["", ("Ours, per endpoint (success-only client latency; server side = BentoML histogram bucket upper "
+                      "edges; repeat = share of requests already sent earlier in the run, an upper bound of memo hits):"),
+                  ("| offered req/s | endpoint | requests | errors | p50 ms | p99 ms | server p50 <= ms | server p99 <= ms "
+                  "| repeat |"),
+                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for rate, r in ours.items():
+            for kind, part in r.get("by_kind", {}).items():
+                srv = r["server_side"].get(kind, {})
+                lines.append(f"| {rate} | {kind} | {part['requests']} | {part['errors']} | {_fmt(part['p50_ms'])} | "
+                             f"{_fmt(part['p99_ms'])} | {_fmt(srv.get('p50_le_ms'))} | {_fmt(srv.get('p99_le_ms'))} | "
+                             f"{r['repeat_share']:.0%} |")
+    lag = {f"{r['server']}@{r['offered_rps']:g}": round(r["client_send_lag_p99_ms"], 1) for r in res["mixed"]
+           if r["client_send_lag_p99_ms"] is not None}
+    lines.append(f"load generator send lag p99 ms (late sends are still timed from the schedule; large = the "
+                 f"client itself was short of CPU): {lag}")
+    return "\n".join(lines)
+
+
 def report(res: dict[str, Any]) -> str:
-    """Markdown table of the results."""
+    """Markdown table of the single/batch/floor results."""
     rows = [("scenario", "server", "requests", "errors", "p50 ms", "p99 ms", "throughput req/s")]
     labels = {
         "bento_vol_open_warm": ("volatility single, open loop, warm", "BentoML"),
@@ -499,29 +845,44 @@ def report(res: dict[str, Any]) -> str:
         r = res.get(key)
         if not r:
             continue
-        fmt = lambda v: "-" if v is None else f"{v:.1f}"
-        rows.append((scenario, srv, str(r["requests"]), str(r["errors"]), fmt(r["p50_ms"]), fmt(r["p99_ms"]),
-                     fmt(r["throughput_rps"])))
+        rows.append((scenario, srv, str(r["requests"]), str(r["errors"]), _fmt(r["p50_ms"]), _fmt(r["p99_ms"]),
+                     _fmt(r["throughput_rps"])))
+    if len(rows) == 1:
+        return ""
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * 2 + "---:|" * 5]
     lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
     return "\n".join(lines)
 
 
+SCENARIOS = ("mixed", "single", "batch", "floor")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds per open/closed-loop scenario")
-    parser.add_argument("--rate", type=float, default=100.0, help="open-loop requests per second")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help=f"comma-separated, any of {','.join(SCENARIOS)} (default: all)")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per open/closed-loop run")
+    parser.add_argument("--rates", default="50,100", help="mixed scenario: open-loop req/s, comma-separated")
+    parser.add_argument("--timeout", type=float, default=10.0, help="mixed scenario: seconds per request")
+    parser.add_argument("--rate", type=float, default=100.0, help="single/floor scenarios: open-loop req/s")
     parser.add_argument("--concurrency", type=int, default=8, help="closed-loop clients")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--batch-runs", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=4, help="BentoML worker threads")
-    parser.add_argument("--workers", type=int, default=1, help="BentoML server processes")
+    parser.add_argument("--threads", type=int, default=4, help="BentoML worker threads (ours, bare, floor)")
+    parser.add_argument("--workers", type=int, default=1, help="BentoML server processes (ours, bare, floor)")
     parser.add_argument("--mlflow-workers", type=int, default=1)
     parser.add_argument("--vol-model", default="ensemble")
     parser.add_argument("--database-url", default=None, help="app DB (default: a SQLite file in a temp dir)")
     parser.add_argument("--quick", action="store_true", help="5 s scenarios, 3 batch runs")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args(argv)
+    args.scenarios = [x.strip() for x in args.scenarios.split(",") if x.strip()]
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown or not args.scenarios:
+        parser.error(f"--scenarios: unknown {sorted(unknown)}; choose from {','.join(SCENARIOS)}")
+    args.rates = [float(x) for x in args.rates.split(",") if x.strip()]
+    if not args.rates or min(args.rates) <= 0:
+        parser.error("--rates: positive numbers, e.g. 50,100")
     if args.quick:
         args.duration, args.batch_runs = 5.0, 3
     os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
@@ -529,9 +890,19 @@ def main(argv: list[str] | None = None) -> None:
     sys.path.insert(0, str(ROOT))
     res = run(args)
     print(json.dumps(res["meta"], indent=1))
-    print(report(res))
-    print("rows written:", res["rows_written"], "successful responses (rows):", res["successful_responses_rows"])
-    print("server-side (BentoML histogram, bucket upper edges):", res["server_side"])
+    if "mixed" in res:
+        print(report_mixed(res))
+        print()
+    table = report(res)
+    if table:
+        print(table)
+    if "rows_written" in res:
+        gap = res["unanswered_requests"]
+        print("rows written:", res["rows_written"], "successful responses (rows):", res["successful_responses_rows"],
+              ("match" if res["rows_match"] else "MISMATCH")
+              + (f" (within the {gap} unanswered requests, which may or may not be stored)" if any(gap.values()) else ""))
+    if "server_side" in res:
+        print("server-side (BentoML histogram, bucket upper edges):", res["server_side"])
     if args.json:
         args.json.write_text(json.dumps(res, indent=1, default=str))
 
