@@ -458,7 +458,8 @@ def _strict(lat: np.ndarray, ok: np.ndarray) -> dict[str, float | None]:
 # ---------------------------------------------------------------------------------------- scenarios
 
 
-def mixed_requests(bars: dict[str, Any], base: str, hdr: dict[str, str], n: int, seed: int) -> tuple[list[Request], list[Request]]:
+def mixed_requests(bars: dict[str, Any], base: str, hdr: dict[str, str], n: int, seed: int,
+                   mix_bars: int = MIX_BARS) -> tuple[list[Request], list[Request]]:
     """Ours: ``n`` requests of the mix (see the module docstring), and the untimed warm-ups.
 
     The warm-ups touch every symbol, both endpoints and every strategy at the bar before the drawn ones,
@@ -467,22 +468,24 @@ def mixed_requests(bars: dict[str, Any], base: str, hdr: dict[str, str], n: int,
     from ml.strategies import STRATEGIES
 
     strategies = sorted(STRATEGIES)
-    recent = {s: [ts.isoformat() for ts in bars[s].index[-MIX_BARS:]] for s in MIX_SYMBOLS}
+    recent = {s: [ts.isoformat() for ts in bars[s].index[-mix_bars:]] for s in MIX_SYMBOLS}
     rng = random.Random(seed)
     out = []
     for _ in range(n):
         symbol = rng.choice(MIX_SYMBOLS)
         ts = rng.choice(recent[symbol])
+        at = {} if mix_bars == 1 else {"ts": ts}  # 1: about the newest bar (the live case: no ts in the request)
         if rng.random() < 0.5:
             out.append(Request(f"{base}/ml/signal/score", {"symbol": symbol, "strategy": rng.choice(strategies),
-                                                           "side": rng.choice(("BUY", "SELL")), "ts": ts},
+                                                           "side": rng.choice(("BUY", "SELL")), **at},
                                hdr, kind="signal"))
         else:
-            out.append(Request(f"{base}/ml/volatility/predict", {"symbol": symbol, "as_of": ts}, hdr,
+            out.append(Request(f"{base}/ml/volatility/predict",
+                               {"symbol": symbol, **({} if mix_bars == 1 else {"as_of": ts})}, hdr,
                                kind="volatility"))
     warm = []
     for symbol in MIX_SYMBOLS:
-        before = bars[symbol].index[-MIX_BARS - 1].isoformat()
+        before = bars[symbol].index[-mix_bars - 1].isoformat()
         warm.append(Request(f"{base}/ml/volatility/predict", {"symbol": symbol, "as_of": before}, hdr, kind="volatility"))
         warm += [Request(f"{base}/ml/signal/score", {"symbol": symbol, "strategy": st, "side": "BUY", "ts": before},
                          hdr, kind="signal") for st in strategies]
@@ -563,7 +566,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for k, rate in enumerate(args.rates):
             port = _free_port()
             base = f"http://127.0.0.1:{port}"
-            reqs, warm = mixed_requests(bars, base, hdr, int(rate * d), seed=100 + k)
+            reqs, warm = mixed_requests(bars, base, hdr, int(rate * d), seed=100 + k, mix_bars=args.mix_bars)
             with server(bento_cmd(port), env, f"{base}/readyz", tmp / f"bento-mixed-{rate:g}.log"):
                 m0 = scrape(base)
                 r = quiet_gc(open_loop(reqs.__getitem__, rate, d, warmup=warm, timeout=args.timeout))
@@ -729,7 +732,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "scenarios": sorted(scenarios), "vol_model": args.vol_model, "duration_s": d, "rate": args.rate,
         "rates": args.rates, "timeout_s": args.timeout, "concurrency": c, "batch": args.batch,
         "threads": args.threads, "workers": args.workers, "mlflow_workers": args.mlflow_workers, "setup_s": round(setup_s, 1), "fit_seconds": facts["fit_seconds"],
-        "signal_features": len(sig_cols), "logs": str(tmp),
+        "signal_features": len(sig_cols), "mix_bars": args.mix_bars, "logs": str(tmp),
         "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
     return results
@@ -790,8 +793,10 @@ def report_mixed(res: dict[str, Any]) -> str:
         "counted as slower than any answer ('err' = the quantile falls among the failures);"),
         ("ratios: ours (or mlflow) divided by the bare BentoML XGBoost service at the same offered rate, same run "
         "(p99 ratio > 1 = slower tail, throughput ratio < 1 = fewer answers/s)."),
-        ("Requests: ours = 50% /ml/signal/score (3 strategies x SP500/NASDAQ/GOOG x BUY/SELL, ts among the last "
-        f"{MIX_BARS} bars), 50% /ml/volatility/predict (as_of among the last {MIX_BARS} bars), DB read + row write "
+        ("Requests: ours = 50% /ml/signal/score (3 strategies x SP500/NASDAQ/GOOG x BUY/SELL, " +
+         ("about the newest bar" if meta.get("mix_bars") == 1 else f"ts among the last {meta.get('mix_bars')} bars") +
+         "), 50% /ml/volatility/predict (" + ("newest bar" if meta.get("mix_bars") == 1 else "as_of likewise") +
+         "), DB read + row write "
         f"each; bare BentoML = one random {meta['signal_features']}-feature row -> predict_proba; mlflow = one real "
         "signal feature row -> the registered signal pyfunc."),
     ]
@@ -868,6 +873,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="closed-loop clients")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--batch-runs", type=int, default=10)
+    parser.add_argument("--mix-bars", type=int, default=MIX_BARS,
+                        help="mixed scenario: ts/as_of drawn among each symbol's last N bars (1 = about the newest "
+                             "bar, no ts sent: the live case, each combination computed once then memoised)")
     parser.add_argument("--threads", type=int, default=4, help="BentoML worker threads (ours, bare, floor)")
     parser.add_argument("--workers", type=int, default=1, help="BentoML server processes (ours, bare, floor)")
     parser.add_argument("--mlflow-workers", type=int, default=1)
