@@ -27,6 +27,8 @@ class ServingSettings(BaseSettings):
     signal_bars: int = Field(default=600, gt=0, description="Bars read up to the signal bar.")
     window_cache_bars: int = Field(default=1500, ge=0, description="Newest bars of each series kept in memory, "
                                    "re-read only when the series changes (store.windows.CachedWindows; 0 = off).")
+    context_cache_windows: int = Field(default=64, ge=0, description="Bar windows whose bar-derived signal "
+                                       "features are kept (shared by every strategy and side on a window).")
     window_cache_series: int = Field(default=256, gt=0, description="Series the bar-window cache keeps at most.")
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0,
                                 description="Largest request body of a POST under /ml (413 above; "

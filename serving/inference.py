@@ -74,6 +74,15 @@ class LRUCache:
         with self._lock:
             self._data.clear()
 
+    def get_or_compute(self, key: Hashable, compute: Any) -> Any:
+        """The value of ``key``, computed by ``compute()`` and kept when absent (two threads may both compute
+        it once; the values are equal)."""
+        value = self.get(key)
+        if value is None:
+            value = compute()
+            self.put(key, value)
+        return value
+
 
 # ----------------------------------------------------------------------------------------- bars
 
@@ -248,11 +257,13 @@ def score_signals(model: LoadedModel, symbol: str, strategy: str, window: BarWin
                   positions: Sequence[int], sides: Sequence[int], strengths: Sequence[float],
                   explain: bool, cache: LRUCache, live: LiveOutcomes | None = None,
                   plans: Sequence[dict[str, float | None]] | None = None,
-                  callers: Sequence[dict[str, float]] | None = None) -> list[inference.SignalScore]:
+                  callers: Sequence[dict[str, float]] | None = None,
+                  contexts: LRUCache | None = None) -> list[inference.SignalScore]:
     """:func:`ml.inference.score` of signals at the given bar positions (one call for all cache misses), with the
     series' outcomes resolved since training (``live``) in the win-rate factor, each signal's trade plan
     (``stop_loss``, ``take_profit``, ``stop_multiple``, ``take_multiple``; None = the training barriers) and its
-    strategy-supplied numbers (``caller_*`` columns)."""
+    strategy-supplied numbers (``caller_*`` columns). ``contexts`` memoises the bar-derived features per window
+    (shared by the signals of every strategy and side on it)."""
     token = None if live is None else live.token
     plans = list(plans) if plans is not None else [{}] * len(positions)
     callers = list(callers) if callers is not None else [{}] * len(positions)
@@ -270,7 +281,10 @@ def score_signals(model: LoadedModel, symbol: str, strategy: str, window: BarWin
                                 **{k: [callers[i].get(k, np.nan) for i in todo]
                                    for k in sorted({k for i in todo for k in callers[i]})}})
         scored = inference.score(model.model, {symbol: window.frame}, signals, explain=explain,
-                                 live_history=None if live is None else live.frame)
+                                 live_history=None if live is None else live.frame,
+                                 window_keys=None if contexts is None else {symbol: (model.name, model.version,
+                                                                                     window.key)},
+                                 memo=None if contexts is None else contexts.get_or_compute)
         for i, out in zip(todo, scored):
             results[i] = out
             cache.put(keys[i], out)

@@ -78,6 +78,7 @@ class MLService(volatility.VolatilityRoutes, signals.SignalRoutes, models.ModelR
         gc.freeze()
         self.keys = KeyCache(self.db_url, self.serving.auth_cache_seconds)
         self.cache = LRUCache(self.serving.cache_entries)
+        self.contexts = LRUCache(self.serving.context_cache_windows)  # ~150 KB each: a small LRU of its own
         self.windows = CachedWindows(self.db_url, self.serving.window_cache_bars, self.serving.window_cache_series)
         self.outcome_history = OutcomeHistory(self.db_url, self.serving.outcomes_cache_seconds)
         self.jobs = TrainingJobs(self.db_url, {

@@ -214,13 +214,15 @@ class ScorerBundle:
         return pooled_signals(bars, strategy, self.strategy_params.get(strategy, []))
 
     def features(self, bars: pd.DataFrame, signals: pd.DataFrame, strategy: str, symbol: str | None = None,
-                 history: pd.DataFrame | None = None, keep_caller: bool = False) -> pd.DataFrame:
+                 history: pd.DataFrame | None = None, keep_caller: bool = False,
+                 context: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
         """Feature rows of ``signals`` (in ``feature_columns`` order) with the training feature code (any
         ``strategy``: one not in :data:`ml.strategies.STRATEGIES` has no strategy indicator set). A
         strategy-supplied column the scorer uses but a signal lacks is NaN; with ``keep_caller`` the given ones
-        it does not use follow the feature columns (they are stored with the score, for later training)."""
+        it does not use follow the feature columns (they are stored with the score, for later training).
+        ``context``: :func:`~ml.signal_quality.features.bar_context` of the bars, when the caller has it."""
         hist = self.history_for(symbol) if history is None else history
-        X = build_signal_features(bars, signals, hist, strategy, self.feature_config)
+        X = build_signal_features(bars, signals, hist, strategy, self.feature_config, context=context)
         for col in caller_columns(self.feature_columns):
             if col not in X:
                 X[col] = np.nan

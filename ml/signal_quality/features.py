@@ -243,6 +243,14 @@ def shared_features(bars: pd.DataFrame, config: SignalFeatureConfig,
     return numeric.add_prefix(SHARED_PREFIX).replace([np.inf, -np.inf], np.nan)
 
 
+def bar_context(bars: pd.DataFrame, config: SignalFeatureConfig,
+                reference_close: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The side- and strategy-free part of the features of every bar: (:func:`market_context`,
+    :func:`shared_features`). Causal, so computed once over a window it serves every signal on it (and on any
+    prefix of it): the service memoises it per stored window for the signals of every strategy and side."""
+    return market_context(bars, config), shared_features(bars, config, reference_close)
+
+
 def build_signal_features(
     bars: pd.DataFrame,
     signals: pd.DataFrame,
@@ -250,6 +258,7 @@ def build_signal_features(
     strategy_name: str,
     config: SignalFeatureConfig = SignalFeatureConfig(),
     reference_close: pd.Series | None = None,
+    context: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Feature matrix of ``signals`` for the quality scorer (same code in training and serving).
 
@@ -265,6 +274,8 @@ def build_signal_features(
         strategy_name: Name of the primary strategy that produced ``signals``.
         config: Feature parameters.
         reference_close: Optional reference asset closes for the shared correlation feature.
+        context: :func:`bar_context` of ``bars`` or of a longer window starting at the same bar (computed
+            here when None).
 
     Returns:
         Float frame indexed like ``signals``; columns are the quality factors, the strategy
@@ -273,14 +284,15 @@ def build_signal_features(
     pos = bars.index.get_indexer(signals.index)
     if (pos < 0).any():
         raise ValueError("every signal timestamp must be a bar timestamp")
-    ctx = market_context(bars, config).iloc[pos]
+    market, shared_all = context if context is not None else bar_context(bars, config, reference_close)
+    ctx = market.iloc[pos]
     sides = signals["side"].to_numpy(dtype=int)
     strength = signals["strength"].to_numpy(float) if "strength" in signals else np.ones(len(signals))
     plan = {k: signals[k].to_numpy(float) if k in signals else None for k in ("pt_mult", "sl_mult")}
     factors = quality_factors(ctx, sides, strength, config, plan["pt_mult"], plan["sl_mult"])
     hist = historical_win_rate(pd.DatetimeIndex(signals.index), sides, history, strategy_name,
                                config.history_lookback, config.prior_strength)
-    shared = shared_features(bars, config, reference_close).iloc[pos]
+    shared = shared_all.iloc[pos]
     parts = [factors, strategy_indicators(strategy_name, len(factors)).set_axis(factors.index),
              hist.set_axis(factors.index), shared.set_axis(factors.index)]
     out = pd.concat(parts, axis=1).astype("float64")

@@ -81,7 +81,7 @@ class SignalRoutes:
             plans = [items[i].plan.model_dump(exclude={"horizon_bars"}) if items[i].plan else {} for i in idx]
             given = [caller_features(items[i]) for i in idx]
             for i, out in zip(idx, score_signals(model, symbol, strategy, bars, positions, sides, strengths,
-                                                 explain, self.cache, live, plans, given)):
+                                                 explain, self.cache, live, plans, given, self.contexts)):
                 outs[i] = out
         rows = [{"user_id": user.id, "symbol": r.symbol, "timeframe": r.timeframe, "strategy": r.strategy,
                  "side": r.side, "signal_ts": out.ts, "score": out.score, "confidence": out.confidence,

@@ -242,3 +242,32 @@ def test_strategy_supplied_numbers_are_kept_and_used_only_by_a_scorer_trained_on
     assert high.caller_used == low.caller_used == ("caller_confidence",) and unknown.caller_used == ()
     assert high.score > low.score + 0.2
     assert unknown.features["caller_confidence"] is None  # missing: NaN, as in the bar-derived training rows
+
+
+def test_a_window_memo_computes_the_bar_context_once_and_scores_the_same(fitted, bars):
+    """The bar-derived features memoised per window: the same scores and features for every strategy, side and
+    earlier signal bar on it, with one context computation."""
+    bundle, _ = fitted
+    window = bars["GOOG"].iloc[-700:]
+    stamps = [window.index[-1], window.index[-5]]
+    rows = pd.DataFrame([{"symbol": "GOOG", "strategy": st, "side": side, "ts": ts}
+                         for st in ("sma_crossover", "rsi_mean_reversion", "my_breakout") for side in (1, -1)
+                         for ts in stamps])
+    computed, kept = [], {}
+
+    def memo(key, compute):
+        if key not in kept:
+            computed.append(key)
+            kept[key] = compute()
+        return kept[key]
+
+    plain = score(bundle, {"GOOG": window}, rows)
+    memoised = score(bundle, {"GOOG": window}, rows, window_keys={"GOOG": "w1"}, memo=memo)
+    again = score(bundle, {"GOOG": window}, rows.iloc[::-1], window_keys={"GOOG": "w1"}, memo=memo)
+    assert len(computed) == 1
+    for a, b in zip(plain, memoised):
+        assert a.score == b.score and a.features == b.features
+    assert [r.score for r in again] == [r.score for r in plain][::-1]
+    early = rows[rows["ts"] == stamps[1]].iloc[:2]  # only an earlier bar: the plain path cuts the window there
+    assert [(r.score, r.features) for r in score(bundle, {"GOOG": window}, early)] == [
+        (r.score, r.features) for r in score(bundle, {"GOOG": window}, early, window_keys={"GOOG": "w1"}, memo=memo)]
