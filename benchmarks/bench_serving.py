@@ -71,6 +71,8 @@ from typing import Any
 
 import numpy as np
 
+from serving.config import DEFAULT_THREADS, DEFAULT_WORKERS  # the service's defaults
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 API_KEY = "bench-key-0123456789abcdef"
@@ -227,6 +229,34 @@ def server(cmd: list[str], env: dict[str, str], ready_url: str, log: Path, timeo
                 pass
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def tree_cpu_s(proc: subprocess.Popen) -> float:
+    """CPU seconds (user + system) of a server process and all its children so far."""
+    import psutil
+
+    try:
+        root = psutil.Process(proc.pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def closed_with_cpu(proc: subprocess.Popen, make: Any, concurrency: int, duration: float) -> dict[str, Any]:
+    """:func:`closed_loop` plus the server's CPU ms per answered request over the run."""
+    before = tree_cpu_s(proc)
+    r = quiet_gc(closed_loop(make, concurrency, duration))
+    answered = max(1, r["ok"])
+    r["server_cpu_ms_per_request"] = 1000.0 * (tree_cpu_s(proc) - before) / answered
+    return r
 
 
 # ----------------------------------------------------------------------------------- load generation
@@ -575,6 +605,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             r["server_side"] = {kind: server_quantiles(m0, m1, route) for kind, route in
                                 (("signal", "/ml/signal/score"), ("volatility", "/ml/volatility/predict"))}
             mixed["ours"][f"{rate:g}"] = r
+        port = _free_port()  # closed loop: c clients back to back over the same mix, a fresh server
+        base = f"http://127.0.0.1:{port}"
+        reqs, warm = mixed_requests(bars, base, hdr, 20_000, seed=99, mix_bars=args.mix_bars)
+        with server(bento_cmd(port), env, f"{base}/readyz", tmp / "bento-mixed-closed.log") as proc:
+            warmed = quiet_gc(sequential(lambda i: warm[i % len(warm)], len(warm)))
+            closed = closed_with_cpu(proc, lambda i: reqs[i % len(reqs)], c, d)
+        # what was sent, by endpoint (request i is reqs[i % len]; each loop's own warm-up sends one more: warm[-1],
+        # reqs[0])
+        sent = [warm[-1].kind] + [warm[i].kind for i in range(len(warm))] + [reqs[0].kind] + \
+            [reqs[i % len(reqs)].kind for i in range(closed["requests"])]
+        closed["sent_by_kind"] = {k: sent.count(k) for k in ("signal", "volatility")}
+        closed["all_answered"] = (closed["errors"] == 0 and warmed["errors"] == 0 and bool(warmed["warmup_ok"])
+                                  and bool(closed["warmup_ok"]))
+        mixed["ours"]["closed"] = closed
 
     # ---- ours: the single-request and batch scenarios (one server)
     if scenarios & {"single", "batch"}:
@@ -635,6 +679,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     unanswered[kind] += _unanswered(r.get("error_kinds", {})) + _unanswered(r.get("warmup_error_kinds", {}))
         for r in mixed["ours"].values():
             for kind, label in (("vol", "volatility"), ("sig", "signal")):
+                if "sent_by_kind" in r:  # the closed loop: exact when every request was answered
+                    n = r["sent_by_kind"][label]
+                    sent_ok[kind] += n if r["all_answered"] else 0
+                    unanswered[kind] += 0 if r["all_answered"] else n
+                    continue
                 part = r.get("by_kind", {}).get(label)
                 if part:
                     sent_ok[kind] += part["ok"] + part["warmup_ok"]
@@ -676,7 +725,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         single, batch = (mlflow_vol, mlflow_vol_batch) if prefix == "mlflow_vol" else (mlflow_sig, mlflow_sig_batch)
         cmd = [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{name}/{version}", "--env-manager", "local",
                "-h", "127.0.0.1", "-p", str(port), "-w", str(args.mlflow_workers)]
-        with server(cmd, env, f"{mlf}/ping", tmp / f"{prefix}.log"):
+        with server(cmd, env, f"{mlf}/ping", tmp / f"{prefix}.log") as proc:
             if prefix == "mlflow_sig" and "mixed" in scenarios:
                 picked = random.Random(1).sample(sig_rows, min(len(sig_rows), MIX_ROWS + 2))
                 for k, rate in enumerate(args.rates):
@@ -684,6 +733,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         "columns": sig_cols, "data": [row]}}, picked, int(rate * d), seed=200 + k)
                     mixed["mlflow"][f"{rate:g}"] = quiet_gc(open_loop(reqs.__getitem__, rate, d, warmup=warm,
                                                                       timeout=args.timeout))
+                reqs, _ = rows_requests(f"{mlf}/invocations", lambda row: {"dataframe_split": {
+                    "columns": sig_cols, "data": [row]}}, picked, 20_000, seed=199)
+                mixed["mlflow"]["closed"] = closed_with_cpu(proc, lambda i: reqs[i % len(reqs)], c, d)
             if "single" in scenarios:
                 if prefix == "mlflow_vol":
                     results["mlflow_vol_open"] = quiet_gc(open_loop(single, args.rate, d))
@@ -703,13 +755,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         port = _free_port()
         bare = f"http://127.0.0.1:{port}"
         with server([str(BIN / "bentoml"), "serve", "bare_xgb:BareXGB", "--host", "127.0.0.1", "--port", str(port),
-                     "--working-dir", str(bare_dir)], env, f"{bare}/readyz", tmp / "bare.log"):
+                     "--working-dir", str(bare_dir)], env, f"{bare}/readyz", tmp / "bare.log") as proc:
             for k, rate in enumerate(args.rates):
                 reqs, warm = rows_requests(f"{bare}/predict", lambda row: {"features": row}, feature_rows,
                                            int(rate * d), seed=300 + k)
                 mixed["bare_bentoml"][f"{rate:g}"] = quiet_gc(open_loop(reqs.__getitem__, rate, d, warmup=warm,
                                                                         timeout=args.timeout))
+            reqs, _ = rows_requests(f"{bare}/predict", lambda row: {"features": row}, feature_rows, 20_000, seed=399)
+            mixed["bare_bentoml"]["closed"] = closed_with_cpu(proc, lambda i: reqs[i % len(reqs)], c, d)
         results["mixed"] = mixed_table(mixed, args.rates)
+        results["mixed_closed"] = mixed_closed_table(mixed)
         results["mixed_runs"] = mixed
 
     # ---- the framework floor
@@ -766,6 +821,25 @@ def mixed_table(mixed: dict[str, dict[str, Any]], rates: list[float]) -> list[di
     return rows
 
 
+def mixed_closed_table(mixed: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The closed-loop rows (throughput, latency, server CPU per request) with ratios against bare BentoML and
+    ``mlflow models serve``."""
+    bare, mlf = mixed["bare_bentoml"].get("closed", {}), mixed["mlflow"].get("closed", {})
+    rows = []
+    for key in SERVERS:
+        r = mixed[key].get("closed")
+        if r is None:
+            continue
+        rows.append({"server": key, "throughput_rps": r["throughput_rps"], "errors": r["errors"],
+                     "requests": r["requests"], "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"],
+                     "server_cpu_ms_per_request": r["server_cpu_ms_per_request"],
+                     "throughput_vs_bare": r["throughput_rps"] / bare["throughput_rps"] if bare.get("throughput_rps")
+                     else None,
+                     "throughput_vs_mlflow": r["throughput_rps"] / mlf["throughput_rps"] if mlf.get("throughput_rps")
+                     else None})
+    return rows
+
+
 def _fmt(v: float | None, spec: str = ".1f", none: str = "-") -> str:
     return none if v is None else format(v, spec)
 
@@ -806,7 +880,17 @@ def report_mixed(res: dict[str, Any]) -> str:
                  for rate, r in runs.items() if r.get("warmup_error_kinds")}
     if warm_errs:
         lines.append(f"warm-up requests (untimed) that failed: {warm_errs}")
-    ours = res["mixed_runs"]["ours"]
+    if res.get("mixed_closed"):
+        lines += ["", (f"Mixed load, closed loop ({meta.get('concurrency')} clients back to back, "
+                       f"{meta['duration_s']:g} s; server CPU = user + system of the server's processes per answer):"),
+                  ("| server | throughput req/s | errors | p50 ms | p99 ms | server CPU ms / request | vs bare BentoML "
+                   "| vs mlflow serve |"),
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for row in res["mixed_closed"]:
+            lines.append(f"| {SERVERS[row['server']]} | {row['throughput_rps']:.1f} | {row['errors']}/{row['requests']} "
+                         f"| {_fmt(row['p50_ms'])} | {_fmt(row['p99_ms'])} | {_fmt(row['server_cpu_ms_per_request'])} "
+                         f"| {_fmt(row['throughput_vs_bare'], '.2f')} | {_fmt(row['throughput_vs_mlflow'], '.2f')} |")
+    ours = {k: v for k, v in res["mixed_runs"]["ours"].items() if k != "closed"}
     if ours:
         lines += ["", ("Ours, per endpoint (success-only client latency; server side = BentoML histogram bucket upper "
                       "edges; repeat = share of requests already sent earlier in the run, an upper bound of memo hits):"),
@@ -876,8 +960,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mix-bars", type=int, default=MIX_BARS,
                         help="mixed scenario: ts/as_of drawn among each symbol's last N bars (1 = about the newest "
                              "bar, no ts sent: the live case, each combination computed once then memoised)")
-    parser.add_argument("--threads", type=int, default=4, help="BentoML worker threads (ours, bare, floor)")
-    parser.add_argument("--workers", type=int, default=1, help="BentoML server processes (ours, bare, floor)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help="BentoML worker threads (ours, bare, floor; default: the service's)")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                        help="BentoML server processes (ours, bare, floor; default: the service's, one per core)")
     parser.add_argument("--mlflow-workers", type=int, default=1)
     parser.add_argument("--vol-model", default="ensemble")
     parser.add_argument("--database-url", default=None, help="app DB (default: a SQLite file in a temp dir)")

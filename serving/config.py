@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from serving.request_guard import DEFAULT_MAX_BODY_BYTES
+
+#: Processes and threads of the service by default: one process per core (at most 4: each holds both champions),
+#: two threads each. Measured (benchmarks/RESULTS.md, "Capacity"): on 2 cores, 2 x 2 holds 100 req/s of the
+#: realistic mix at p99 ~31 ms where 1 x 4 had a p99 of ~300 ms (the GIL: one process computes one answer
+#: at a time, and a new bar makes every series' answers cold at once).
+DEFAULT_WORKERS = min(os.cpu_count() or 1, 4)
+DEFAULT_THREADS = 2
+
+
+def service_workers() -> int:
+    """``ABTPRO_SERVING_WORKERS`` or :data:`DEFAULT_WORKERS` (read by the service decorator at import)."""
+    return int(os.environ.get("ABTPRO_SERVING_WORKERS") or DEFAULT_WORKERS)
+
+
+def service_threads() -> int:
+    """``ABTPRO_SERVING_THREADS`` or :data:`DEFAULT_THREADS`."""
+    return int(os.environ.get("ABTPRO_SERVING_THREADS") or DEFAULT_THREADS)
 
 
 class ServingSettings(BaseSettings):
     """Knobs of the BentoML service; the database and MLflow URIs come from :class:`abtpro.settings.Settings`.
 
     ``ABTPRO_SERVING_WORKERS`` and ``ABTPRO_SERVING_THREADS`` are read from the environment by the service
-    decorator at import time, before any settings object exists, so they are not fields here.
+    decorator at import time, before any settings object exists (:func:`service_workers`, :func:`service_threads`),
+    so they are not fields here.
     """
 
     model_config = SettingsConfigDict(env_prefix="ABTPRO_SERVING_", env_file=".env", extra="ignore")

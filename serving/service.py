@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import gc
-import os
 
 import bentoml
 
@@ -23,7 +22,7 @@ import registry
 from abtpro.settings import apply_offline_env, get_settings
 from serving import db_errors, request_guard, request_timeout, route_metrics
 from serving.auth import ApiKeyMiddleware, KeyCache
-from serving.config import get_serving_settings
+from serving.config import get_serving_settings, service_threads, service_workers
 from serving.http import make_get_app
 from serving.inference import LRUCache, OutcomeHistory
 from serving.jobs import JobSpec, TrainingJobs
@@ -44,8 +43,8 @@ api_app = make_get_app(*GET_ROUTERS)
 @bentoml.service(
     name="abtpro_ml",
     service_class=DocumentedService,  # /docs.json: title, version, the X-API-Key scheme (serving.openapi)
-    workers=int(os.environ.get("ABTPRO_SERVING_WORKERS", "1")),
-    threads=int(os.environ.get("ABTPRO_SERVING_THREADS", "4")),
+    workers=service_workers(),  # one per core (serving.config.DEFAULT_WORKERS)
+    threads=service_threads(),
     traffic={"timeout": 120},
     # explicit latency buckets (1 ms .. 10 s) so p50/p99 can be read from /metrics at SLO resolution
     metrics={"enabled": True, "namespace": "abtpro",

@@ -36,8 +36,10 @@ def servers(tmp_path_factory: pytest.TempPathFactory, db_url: str):
     procs = [supervisor.start(mlflow_srv, root / "run", timeout=180)]
     try:
         service = supervisor.bentoml_server(supervisor.free_port())
+        # one worker: the webhook reaches one process, the others of a multi-worker service swap at their next
+        # alias poll, which is off here so that only the webhook can have swapped it
         env = {**support.service_env(uri), "DATABASE_URL": db_url, "ABTPRO_MLFLOW_WEBHOOK_SECRET": "it-webhook-secret",
-               "PYTHONPATH": str(ROOT)}
+               "PYTHONPATH": str(ROOT), "ABTPRO_SERVING_WORKERS": "1"}
         procs.append(supervisor.start(supervisor.Server(service.name, service.command, service.health_url,
                                                         service.url, env=env), root / "run", timeout=180, cwd=ROOT))
         yield {"mlflow": mlflow_srv.url, "service": service.url, "settings": settings, "versions": versions,
