@@ -149,10 +149,11 @@ def test_real_server_takes_pushed_bars(served, clean_db):
     assert len(read_bars(clean_db, "LIVE", "1d")) == 3
 
 
-def test_the_integration_example_scores_sizes_and_reports_a_platform_strategy(served, clean_db):
+def test_the_integration_example_scores_sizes_and_reports_a_platform_strategy(served, clean_db, prefect_harness,
+                                                                             monkeypatch):
     """examples/strategy_integration.py against `bentoml serve`: 200 signals of the platform's own `my_breakout`
-    scored with trade plans from the risk endpoints, positions sized, outcomes reported, and later answers'
-    risk/reward and win-rate factors reflect those outcomes."""
+    scored with trade plans from the risk endpoints, positions sized, outcomes reported, later answers'
+    risk/reward and win-rate factors reflect those outcomes, and a retrain includes the reported outcomes."""
     import importlib.util
 
     import pandas as pd
@@ -186,3 +187,16 @@ def test_the_integration_example_scores_sizes_and_reports_a_platform_strategy(se
         assert probe.win_rate_n > 0 and fresh.win_rate_n == 0
         assert (probe.win_rate > fresh.win_rate) == (sum(wins[1]) / len(wins[1]) > 0.5)
         assert pd.Timestamp(probe.ts) == last_ts
+    # a retrain of the scorer on BRK takes the platform's reported (filled) outcomes as training rows
+    import mlflow
+
+    import registry
+    from flows.signal_quality import signal_quality_pipeline
+
+    monkeypatch.setenv("ABTPRO_MLFLOW_TRACKING_URI", served["uri"])
+    outcome = signal_quality_pipeline(symbols=["BRK"], n_splits=3, n_estimators=40, min_improvement=-1.0,
+                                      min_auc=0.0, max_ece=1.0, min_kept=0.0, min_auc_lift=-1.0)
+    version = mlflow.MlflowClient(served["uri"]).get_model_version(registry.SIGNAL_QUALITY_MODEL, outcome.version)
+    params = mlflow.MlflowClient(served["uri"]).get_run(version.run_id).data.params
+    filled = sum(1 for t in result.trades if t.exit_price is not None)
+    assert filled >= 150 and int(params["n_platform_signals"]) == filled
