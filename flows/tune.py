@@ -49,7 +49,7 @@ __all__ = ["EXPERIMENT", "ApplyOutcome", "TuneJob", "TuneOutcome", "apply_params
 @flow(name="tune-strategy", log_prints=True)
 def tune_strategy(strategy: str, symbol: str, timeframe: str = "1d", method: str = OPTUNA, budget: int = 60,
                   n_windows: int = 4, seed: int = 0, optimization_id: int | None = None,
-                  user_id: int | None = None) -> TuneOutcome:
+                  user_id: int | None = None, max_pbo: float = 0.5, min_dsr: float = 0.5) -> TuneOutcome:
     """Walk-forward tune ``strategy`` on ``symbol`` and record the result.
 
     Args:
@@ -62,13 +62,16 @@ def tune_strategy(strategy: str, symbol: str, timeframe: str = "1d", method: str
         seed: Seed (window ``i`` uses ``seed + i``).
         optimization_id: The ``StrategyOptimization`` row the API pre-created (PENDING); created if None.
         user_id: Owner of a newly created row.
+        max_pbo, min_dsr: The evidence a recommendation needs besides a better, safe out-of-sample Sharpe
+            (:class:`ml.tuner.tuning.Evidence`: PBO below, DSR above these).
 
     Returns:
         The outcome; the row is COMPLETED. On failure the row is marked FAILED and the error re-raised.
     """
     url = get_settings().db_url
     logger = get_run_logger()
-    job = TuneJob(strategy, symbol, timeframe, method, budget, n_windows, seed, user_id, optimization_id)
+    job = TuneJob(strategy, symbol, timeframe, method, budget, n_windows, seed, user_id, optimization_id,
+                  max_pbo, min_dsr)
     optimization_id = start_job(url, job)
     logger.info("optimization %d: tuning %s on %s/%s with %s (budget %d x %d windows)", optimization_id,
                 strategy, symbol, timeframe, method, budget, n_windows)

@@ -37,7 +37,9 @@ def markdown(title: str, optimization_id: int, summary: dict, run_id: str) -> st
         "OOS SR default": w["out_of_sample"]["default"]["sharpe"], "OOS SR tuned": w["out_of_sample"]["tuned"]["sharpe"],
         "OOS maxDD tuned": w["out_of_sample"]["tuned"]["max_drawdown"], "DSR": w["dsr"], "PBO": w["pbo"],
     } for w in summary["windows"]]).round(3)
-    verdict = "**recommended**" if summary["recommended"] else "**not recommended** (defaults stay)"
+    because = "; ".join(summary.get("not_recommended_because") or [])
+    verdict = ("**recommended**" if summary["recommended"]
+               else "**not recommended** (defaults stay" + (f": {because})" if because else ")"))
     return (f"# Tuning {title}\n\n"
             f"Optimization `{optimization_id}`, MLflow run `{run_id}`: {verdict}; mean OOS Sharpe change "
             f"{summary['oos_improvement']:+.3f}, deflated Sharpe {summary['deflated_sharpe']:.2f}, "

@@ -36,7 +36,7 @@ from flows.steps.tune_jobs import (
 from ml import tuning_summary
 from ml.backtest import BacktestConfig
 from ml.tuner import report as tuning_report
-from ml.tuner.tuning import WalkForwardReport, walk_forward_tune
+from ml.tuner.tuning import Evidence, WalkForwardReport, walk_forward_tune
 from store import optimizations
 
 
@@ -61,7 +61,7 @@ def walk_forward(bars: pd.DataFrame, job: TuneJob) -> WalkForwardReport:
     """Walk-forward tuning of one strategy on one series (tune in sample, judge out of sample)."""
     return walk_forward_tune(bars, job.strategy, method=method_key(job.method), budget=job.budget,
                              n_windows=job.n_windows, seed=job.seed, config=_config(),
-                             train_multiple=TRAIN_MULTIPLE)
+                             train_multiple=TRAIN_MULTIPLE, evidence=Evidence(job.max_pbo, job.min_dsr))
 
 
 @task(cache_policy=NO_CACHE)

@@ -44,11 +44,14 @@ class TuneJob:
     seed: int
     user_id: int | None = None
     optimization_id: int | None = None
+    max_pbo: float = 0.5  # the evidence a recommendation needs (ml.tuner.tuning.Evidence)
+    min_dsr: float = 0.5
 
     def request(self) -> dict:
         """The settings stored with the row (``performance["request"]``)."""
         return {"budget": self.budget, "n_windows": self.n_windows, "seed": self.seed,
-                "train_multiple": TRAIN_MULTIPLE, "commission": COMMISSION}
+                "train_multiple": TRAIN_MULTIPLE, "commission": COMMISSION, "max_pbo": self.max_pbo,
+                "min_dsr": self.min_dsr}
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,8 @@ def summarise(report: WalkForwardReport, replay: OOSBacktests) -> dict:
     """Plain-dict summary of a walk-forward tuning run (what the app stores and the API returns).
 
     Returns:
-        ``recommended``, ``oos_improvement`` (mean tuned - mean default OOS Sharpe), ``deflated_sharpe``,
+        ``recommended`` and ``not_recommended_because`` (the failed tests of :func:`ml.tuner.tuning.verdict`),
+        ``oos_improvement`` (mean tuned - mean default OOS Sharpe), ``deflated_sharpe``,
         ``pbo``, ``before``/``after`` aggregates (mean in-/out-of-sample Sharpe, chained OOS total
         return, worst OOS drawdown, trades) and ``windows``: per window its bounds, tuned params,
         in-sample Sharpe and full out-of-sample metrics of default and tuned parameters, DSR, PBO,
@@ -149,7 +150,8 @@ def summarise(report: WalkForwardReport, replay: OOSBacktests) -> dict:
                               for which in ("default", "tuned")},
         })
     return {
-        "recommended": bool(report.recommended), "oos_improvement": float(report.oos_improvement),
+        "recommended": bool(report.recommended), "not_recommended_because": list(report.reasons),
+        "oos_improvement": float(report.oos_improvement),
         "deflated_sharpe": float(report.deflated_sharpe), "pbo": float(report.pbo),
         "before": _side(replay, report.windows, "default"), "after": _side(replay, report.windows, "tuned"),
         "windows": windows,

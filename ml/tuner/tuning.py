@@ -5,13 +5,17 @@ window right after it) the chosen method tunes the strategy on the training bars
 and tuned parameters are then backtested on the later test bars (indicators may warm up on
 earlier bars, trades only happen inside the window). Each window also reports the deflated
 Sharpe ratio of the tuned in-sample result for the number of trials, and the PBO (CSCV) of all
-trials. ``recommended`` is True only if the tuned parameters beat the defaults out of sample on
-average and never breach the drawdown constraint out of sample.
+trials. ``recommended`` weighs all of that evidence (:func:`verdict`, thresholds declared in
+:class:`Evidence` before any result was seen): the tuned parameters must beat the defaults out of sample on
+average, never breach the drawdown constraint out of sample, have a probability of backtest overfitting
+below one half (PBO < 0.5: the in-sample winner is more likely than not above the median out of sample) and a
+deflated Sharpe ratio above one half (DSR > 0.5: the selected Sharpe more likely than not beats what the best
+of that many trials would reach by luck). ``reasons`` says which test failed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,9 +39,10 @@ class WalkForwardReport:
         deflated_sharpe: Mean DSR over windows.
         pbo: Mean PBO over windows.
         oos_improvement: Mean tuned minus mean default out-of-sample Sharpe.
-        recommended: Whether to use ``best_params`` instead of the defaults.
+        recommended: Whether to use ``best_params`` instead of the defaults (:func:`verdict`).
         best_params: Parameters tuned on the most recent window.
         default_params: The strategy's defaults.
+        reasons: Why it is not recommended (empty when it is).
     """
 
     windows: pd.DataFrame
@@ -47,6 +52,32 @@ class WalkForwardReport:
     recommended: bool
     best_params: dict
     default_params: dict
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The thresholds of :func:`verdict`, fixed a priori (the usual reading of each statistic, not fitted)."""
+
+    max_pbo: float = 0.5
+    min_dsr: float = 0.5
+
+
+def verdict(oos_improvement: float, always_safe: bool, deflated_sharpe: float, pbo: float,
+            evidence: Evidence = Evidence()) -> tuple[bool, list[str]]:
+    """Whether tuned parameters are recommended over the defaults, and the reasons when not: a better mean
+    out-of-sample Sharpe, the drawdown constraint never breached out of sample, PBO below ``max_pbo`` and DSR
+    above ``min_dsr`` (an unavailable PBO or DSR, too few trials to compute it, is no evidence: not recommended)."""
+    reasons = []
+    if not oos_improvement > 0:
+        reasons.append(f"out of sample the tuned Sharpe is not better than the defaults' ({oos_improvement:+.3f})")
+    if not always_safe:
+        reasons.append("the tuned parameters breached the drawdown constraint out of sample")
+    if not pbo < evidence.max_pbo:
+        reasons.append(f"probability of backtest overfitting {pbo:.2f} is not below {evidence.max_pbo:g}")
+    if not deflated_sharpe > evidence.min_dsr:
+        reasons.append(f"deflated Sharpe ratio {deflated_sharpe:.2f} is not above {evidence.min_dsr:g}")
+    return not reasons, reasons
 
 
 def window_bounds(n_bars: int, n_windows: int, train_multiple: int = 2) -> list[tuple[int, int, int]]:
@@ -93,7 +124,8 @@ def _evaluate_window(bars, cls, space, method, budget, seed, config, reward, bou
 def walk_forward_tune(bars: pd.DataFrame, strategy_name: str, method: str = OPTUNA, budget: int = 60,
                       n_windows: int = 4, seed: int = 0, space: Space | None = None,
                       config: BacktestConfig | None = None, reward: RiskAdjustedReward | None = None,
-                      train_multiple: int = 2, **method_kwargs) -> WalkForwardReport:
+                      train_multiple: int = 2, evidence: Evidence | None = None,
+                      **method_kwargs) -> WalkForwardReport:
     """Tune ``strategy_name`` walk-forward and judge the tuned parameters out of sample.
 
     Args:
@@ -107,6 +139,7 @@ def walk_forward_tune(bars: pd.DataFrame, strategy_name: str, method: str = OPTU
         config: Backtest costs (default: 0.1 % commission, fractional units).
         reward: Reward/constraint (Sharpe minus drawdown penalty, max-drawdown constraint).
         train_multiple: Training window length in test-window lengths.
+        evidence: The PBO / DSR a recommendation needs (default :class:`Evidence`).
         **method_kwargs: Passed to the tuning method (e.g. ``storage`` for Optuna).
     """
     cls = get_strategy_class(strategy_name)
@@ -117,6 +150,8 @@ def walk_forward_tune(bars: pd.DataFrame, strategy_name: str, method: str = OPTU
             for i, bounds in enumerate(window_bounds(len(bars), n_windows, train_multiple))]
     windows = pd.DataFrame(rows)
     improvement = float(windows["tuned_oos_sharpe"].mean() - windows["default_oos_sharpe"].mean())
-    recommended = bool(improvement > 0 and windows["tuned_oos_safe"].all())
-    return WalkForwardReport(windows, float(windows["dsr"].mean()), float(windows["pbo"].mean()), improvement,
-                             recommended, dict(windows["tuned_params"].iloc[-1]), cls().params())
+    dsr, pbo = float(windows["dsr"].mean()), float(windows["pbo"].mean())
+    recommended, reasons = verdict(improvement, bool(windows["tuned_oos_safe"].all()), dsr, pbo,
+                                   evidence or Evidence())
+    return WalkForwardReport(windows, dsr, pbo, improvement, recommended, dict(windows["tuned_params"].iloc[-1]),
+                             cls().params(), reasons)

@@ -92,7 +92,10 @@ class TuneResults(BaseModel):
     symbol: str | None
     timeframe: str | None
     method: str
-    recommended: bool = Field(description="Tuned parameters beat the defaults out of sample, safely.")
+    recommended: bool = Field(description="Tuned parameters beat the defaults out of sample, never breached the "
+                                          "drawdown limit out of sample, PBO < 0.5 and DSR > 0.5.")
+    not_recommended_because: list[str] = Field(default_factory=list,
+                                               description="Which of those tests failed (empty: recommended).")
     applied: bool = Field(description="These are the active parameters of (strategy, symbol, timeframe).")
     original_params: dict[str, Any]
     optimized_params: dict[str, Any]

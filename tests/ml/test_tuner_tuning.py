@@ -10,7 +10,7 @@ from ml.datasets import load_sample
 from ml.strategies import ParamSpec
 from ml.tuner import RANDOM
 from ml.tuner.env import RiskAdjustedReward
-from ml.tuner.tuning import walk_forward_tune, window_bounds
+from ml.tuner.tuning import Evidence, verdict, walk_forward_tune, window_bounds
 
 SPACE = {"fast": ParamSpec(5, 50, "int", 5), "slow": ParamSpec(20, 200, "int", 20)}
 
@@ -37,7 +37,23 @@ def test_report_contents(report):
     assert (w["tuned_is_sharpe"] >= w["default_is_sharpe"] - 1.0).all()  # reward also charges drawdown
     assert report.best_params == w["tuned_params"].iloc[-1] and report.default_params == {"fast": 10, "slow": 30}
     assert report.oos_improvement == pytest.approx(w["tuned_oos_sharpe"].mean() - w["default_oos_sharpe"].mean())
-    assert report.recommended == bool(report.oos_improvement > 0 and w["tuned_oos_safe"].all())
+    expected, reasons = verdict(report.oos_improvement, bool(w["tuned_oos_safe"].all()), report.deflated_sharpe,
+                                report.pbo)
+    assert report.recommended == expected and report.reasons == reasons
+    assert report.deflated_sharpe == pytest.approx(w["dsr"].mean()) and report.pbo == pytest.approx(w["pbo"].mean())
+
+
+def test_the_verdict_weighs_pbo_and_dsr_as_well():
+    """A better, safe out-of-sample Sharpe is not enough: PBO must be below 0.5 and DSR above 0.5 (each failed
+    test named); missing evidence (NaN: too few trials) recommends nothing."""
+    assert verdict(0.2, True, 0.8, 0.2) == (True, [])
+    ok, why = verdict(0.2, True, 0.8, 0.7)  # the case of the issue: PBO 0.7 was recommended before
+    assert not ok and why == ["probability of backtest overfitting 0.70 is not below 0.5"]
+    ok, why = verdict(0.2, True, 0.3, 0.2)
+    assert not ok and why == ["deflated Sharpe ratio 0.30 is not above 0.5"]
+    ok, why = verdict(-0.1, False, float("nan"), float("nan"))
+    assert not ok and len(why) == 4
+    assert verdict(0.2, True, 0.4, 0.6, Evidence(max_pbo=0.7, min_dsr=0.3)) == (True, [])
 
 
 def test_not_recommended_when_drawdown_constraint_breached():
