@@ -254,6 +254,7 @@ def results_of(row: optimizations.Optimization) -> TuneResults:
                        oos_improvement=perf.get("oos_improvement"), deflated_sharpe=perf.get("deflated_sharpe"),
                        pbo=perf.get("pbo"), windows=perf.get("windows") or [],
                        not_recommended_because=list(perf.get("not_recommended_because") or []),
+                       pareto_front=list(perf.get("pareto_front") or []),
                        mlflow_run_id=perf.get("mlflow_run_id"), request=perf.get("request") or {},
                        started_at=_time(perf.get("started_at")), finished_at=_time(perf.get("finished_at")))
 

@@ -133,7 +133,8 @@ def summarise(report: WalkForwardReport, replay: OOSBacktests) -> dict:
         ``pbo``, ``before``/``after`` aggregates (mean in-/out-of-sample Sharpe, chained OOS total
         return, worst OOS drawdown, trades) and ``windows``: per window its bounds, tuned params,
         in-sample Sharpe and full out-of-sample metrics of default and tuned parameters, DSR, PBO,
-        evaluations and best in-sample reward.
+        evaluations, best in-sample reward and in-sample Pareto front; ``pareto_front``: the last window's (the
+        one ``best_params`` were tuned on).
     """
     windows = []
     for i, w in enumerate(report.windows.to_dict("records")):
@@ -144,6 +145,8 @@ def summarise(report: WalkForwardReport, replay: OOSBacktests) -> dict:
             "tuned_params": dict(w["tuned_params"]), "n_evaluations": int(w["n_evaluations"]),
             "best_reward": float(np.max(rewards)) if len(rewards) else float("nan"),
             "dsr": float(w["dsr"]), "pbo": float(w["pbo"]), "tuned_oos_safe": bool(w["tuned_oos_safe"]),
+            "pareto_front": [{"params": dict(f["params"]), "total_return": float(f["total_return"]),
+                              "max_drawdown": float(f["max_drawdown"])} for f in w.get("pareto_front") or []],
             "in_sample": {"default": {"sharpe": float(w["default_is_sharpe"])},
                           "tuned": {"sharpe": float(w["tuned_is_sharpe"])}},
             "out_of_sample": {which: {name: float(oos.loc[which, name]) for name in METRICS}
@@ -154,5 +157,6 @@ def summarise(report: WalkForwardReport, replay: OOSBacktests) -> dict:
         "oos_improvement": float(report.oos_improvement),
         "deflated_sharpe": float(report.deflated_sharpe), "pbo": float(report.pbo),
         "before": _side(replay, report.windows, "default"), "after": _side(replay, report.windows, "tuned"),
+        "pareto_front": windows[-1]["pareto_front"] if windows else [],
         "windows": windows,
     }

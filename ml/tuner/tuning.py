@@ -24,7 +24,7 @@ from ml.backtest import BacktestConfig, backtest_batch, evaluate_param_sets
 from ml.strategies import get_strategy_class
 from ml.tuner import OPTUNA, tune
 from ml.tuner.base import Space
-from ml.tuner.env import BacktestObjective, RiskAdjustedReward
+from ml.tuner.env import BacktestObjective, RiskAdjustedReward, pareto_front
 from ml.tuner.overfitting import deflated_sharpe_ratio, pbo_cscv, sharpe_per_period
 
 
@@ -34,8 +34,10 @@ class WalkForwardReport:
 
     Attributes:
         windows: One row per window: bounds, in-/out-of-sample Sharpe of default and tuned
-            parameters, tuned out-of-sample max drawdown, tuned params, DSR, PBO, evaluations and
-            ``rewards`` (the in-sample reward of every evaluation, in order: the convergence trace).
+            parameters, tuned out-of-sample max drawdown, tuned params, DSR, PBO, evaluations,
+            ``rewards`` (the in-sample reward of every evaluation, in order: the convergence trace) and
+            ``pareto_front`` (the window's in-sample non-dominated trials for max total return / min max drawdown,
+            of which the tuned params are the risk-adjusted reward's pick).
         deflated_sharpe: Mean DSR over windows.
         pbo: Mean PBO over windows.
         oos_improvement: Mean tuned minus mean default out-of-sample Sharpe.
@@ -118,6 +120,7 @@ def _evaluate_window(bars, cls, space, method, budget, seed, config, reward, bou
         "tuned_oos_safe": bool(reward.is_safe(oos.loc[1].to_dict())),
         "tuned_params": tuned, "dsr": dsr, "pbo": pbo, "n_evaluations": result.n_evaluations,
         "rewards": [value for _, value in result.history],
+        "pareto_front": pareto_front(objective, [p for p, _ in result.history]),
     }
 
 

@@ -105,6 +105,10 @@ class TuneResults(BaseModel):
     oos_improvement: float | None = Field(default=None, description="Mean tuned - mean default OOS Sharpe.")
     deflated_sharpe: float | None = None
     pbo: float | None = Field(default=None, description="Probability of backtest overfitting (CSCV).")
+    pareto_front: list[dict[str, Any]] = Field(
+        default_factory=list, description="The last window's in-sample trials no other beats on both total return "
+                                          "and max drawdown (`params`, `total_return`, `max_drawdown`, by drawdown): "
+                                          "the trade-offs behind `optimized_params`, the risk-adjusted pick.")
     windows: list[dict[str, Any]] = Field(description="Per walk-forward window: bounds, tuned params, in-/out-of-"
                                                       "sample metrics of default and tuned, DSR, PBO.")
     mlflow_run_id: str | None = None

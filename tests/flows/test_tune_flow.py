@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import mlflow
 import pytest
@@ -51,6 +52,11 @@ def test_row_holds_params_oos_metrics_and_verdict(tuned, db_url):
         safe = all(w["tuned_oos_safe"] for w in perf["windows"])
         assert row.recommended is (improvement > 0 and safe) and outcome.recommended is row.recommended
         assert perf["request"]["max_pbo"] == NO_EVIDENCE_RULE["max_pbo"]
+        front = perf["pareto_front"]  # the last window's return / drawdown trade-offs, none dominated
+        assert front and front == perf["windows"][-1]["pareto_front"]
+        assert [f["max_drawdown"] for f in front] == sorted(f["max_drawdown"] for f in front)
+        assert all(a["total_return"] <= b["total_return"] for a, b in pairwise(front))  # more risk, more return
+        assert all(set(f["params"]) == set(row.original_params) for f in front)
         assert perf["before"]["oos_sharpe"] == pytest.approx(
             sum(w["out_of_sample"]["default"]["sharpe"] for w in perf["windows"]) / 2)
         assert perf["applied"] is False and perf["mlflow_run_id"] == outcome.run_id

@@ -165,6 +165,9 @@ def test_start_returns_at_once_and_the_job_completes(client, store, prefect_harn
     assert body["before"] and body["after"]
     assert 0 <= body["deflated_sharpe"] <= 1 and 0 <= body["pbo"] <= 1
     assert body["mlflow_run_id"] == row.performance["mlflow_run_id"] and body["mlflow_run_id"]
+    assert body["pareto_front"] and body["pareto_front"] == row.performance["pareto_front"]
+    assert {"params", "total_return", "max_drawdown"} == set(body["pareto_front"][0])
+    assert body["recommended"] is (not body["not_recommended_because"])
 
     # owner scoping: bob sees nothing, the admin sees everything
     for path in (f"/ml/tune/status/{job_id}", f"/ml/tune/results/{job_id}"):
