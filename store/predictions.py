@@ -24,13 +24,18 @@ VOLATILITY_COLUMNS = ["id", "symbol", "timeframe", "as_of", "horizon", "predicte
                       "confidence", "model_name", "model_version"]
 
 
+_INSERTS: dict[str, Any] = {}  # one statement per table, built once (building it cost more than the insert)
+
+
 def _insert(url: str, table: Any, rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
     now = utcnow()
     for row in rows:
         row.setdefault("created_at", now)
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    stmt = _INSERTS.get(table.name)
+    if stmt is None:
+        stmt = _INSERTS[table.name] = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     with write(url) as conn:
         if len(rows) == 1:
             return [int(conn.execute(stmt, rows[0]).scalar_one())]

