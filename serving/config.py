@@ -10,9 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from serving.request_guard import DEFAULT_MAX_BODY_BYTES
 
 #: Processes and threads of the service by default: one process per core (at most 4: each holds both champions),
-#: two threads each. Measured (benchmarks/RESULTS.md, "Capacity"): on 2 cores, 2 x 2 holds 100 req/s of the
-#: realistic mix at p99 ~31 ms where 1 x 4 had a p99 of ~300 ms (the GIL: one process computes one answer
-#: at a time, and a new bar makes every series' answers cold at once).
+#: two threads each. Measured (benchmarks/RESULTS.md, "Capacity"): on 2 cores, 2 x 2 held 100 req/s of the
+#: realistic mix at p99 31-40 ms (62 ms in one run of four) where 1 x 4 had ~300 ms (the GIL: one process computes
+#: one answer at a time, and a new bar makes every series' answers cold at once).
 DEFAULT_WORKERS = min(os.cpu_count() or 1, 4)
 DEFAULT_THREADS = 2
 
