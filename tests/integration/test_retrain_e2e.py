@@ -191,9 +191,13 @@ def test_doubled_volatility_triggers_a_retraining_run_that_promotes(servers, db_
     assert any(r.data.tags.get("monitored_version") == "1" for r in monitoring_runs)
     assert store.model_performance(db_url)["models"][registry.VOLATILITY_MODEL]["triggers"][0]["id"] == trigger["id"]
 
-    deadline = time.monotonic() + 60  # the service polls the champion alias every second
-    while _served_version(url, headers) != "2" and time.monotonic() < deadline:
-        time.sleep(1)
-    answer = httpx.post(f"{url}/ml/volatility/predict", json={"symbol": "SYN"}, headers=headers, timeout=60)
-    assert answer.status_code == 200, answer.text
+    # each worker process polls the champion alias every second and swaps once the new version is loaded: wait
+    # until several answers in a row (new connections, so any worker) come from v2
+    deadline, in_a_row = time.monotonic() + 60, 0
+    while in_a_row < 6 and time.monotonic() < deadline:
+        answer = httpx.post(f"{url}/ml/volatility/predict", json={"symbol": "SYN"}, headers=headers, timeout=60)
+        assert answer.status_code == 200, answer.text
+        in_a_row = in_a_row + 1 if answer.json()["model"]["version"] == "2" else 0
+        time.sleep(0.2 if in_a_row else 1)
     assert answer.json()["model"] == {"name": registry.VOLATILITY_MODEL, "version": "2"}
+    assert in_a_row >= 6, "not every worker serves v2 after 60 s"
