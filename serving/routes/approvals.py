@@ -14,8 +14,6 @@ already handled by this process answers the first answer again and writes nothin
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import anyio
@@ -25,6 +23,7 @@ from fastapi import APIRouter, Depends, Request
 import registry
 from registry import approvals
 from serving.http import error
+from serving.inference import LRUCache
 from serving.schemas import ApprovalResult, ModelRef
 from store import records
 
@@ -34,25 +33,8 @@ ROUTE = ("POST", "/ml/models/webhook")
 _SEEN_MAX = 1000
 
 
-class _Deliveries:
-    """Answers of the delivery ids handled by this process (MLflow retries on errors and timeouts)."""
-
-    def __init__(self) -> None:
-        self._answers: OrderedDict[str, ApprovalResult] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, delivery_id: str) -> ApprovalResult | None:
-        with self._lock:
-            return self._answers.get(delivery_id)
-
-    def put(self, delivery_id: str, answer: ApprovalResult) -> None:
-        with self._lock:
-            self._answers[delivery_id] = answer
-            while len(self._answers) > _SEEN_MAX:
-                self._answers.popitem(last=False)
-
-
-_DELIVERIES = _Deliveries()
+#: Answers of the delivery ids handled by this process (MLflow retries on errors and timeouts).
+_DELIVERIES = LRUCache(_SEEN_MAX)
 _REQUEST_BODY = {"required": True, "description": "MLflow's webhook payload, signed in `X-MLflow-Signature` (read "
                  "as sent: the signature covers the exact bytes).",
                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MLflowWebhook"}}}}
