@@ -7,6 +7,7 @@ import os
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from serving.keepalive import DEFAULT_MAX_REQUESTS_PER_CONNECTION
 from serving.request_guard import DEFAULT_MAX_BODY_BYTES
 
 #: Processes and threads of the service by default: one process per core (at most 4: each holds both champions),
@@ -53,6 +54,10 @@ class ServingSettings(BaseSettings):
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0,
                                 description="Largest request body of a POST under /ml (413 above; "
                                             "serving.request_guard).")
+    max_requests_per_connection: int = Field(
+        default=DEFAULT_MAX_REQUESTS_PER_CONNECTION, ge=0,
+        description="Requests a keep-alive connection serves before its answer says 'Connection: close', so the "
+                    "worker processes share the connections (serving.keepalive; 0 = never).")
     tune_max_open_per_user: int = Field(default=2, ge=0, description="Tuning jobs a non-admin key may have "
                                                                      "pending or running (0 = no limit).")
     tune_max_jobs_per_day: int = Field(default=20, ge=0, description="Tuning jobs a non-admin key may start "

@@ -20,7 +20,7 @@ import bentoml
 
 import registry
 from abtpro.settings import apply_offline_env, get_settings
-from serving import db_errors, request_guard, request_timeout, route_metrics
+from serving import db_errors, keepalive, request_guard, request_timeout, route_metrics
 from serving.auth import ApiKeyMiddleware, KeyCache
 from serving.config import get_serving_settings, service_threads, service_workers
 from serving.http import make_get_app
@@ -101,6 +101,7 @@ route_metrics.install(route_metrics.RouteLabels([
 request_guard.install_log_filter()  # a 4xx is logged in one line (request_guard), not with BentoML's traceback
 
 # The first added is the outermost.
+MLService.add_asgi_middleware(keepalive.ConnectionRecycleMiddleware)  # spreads keep-alive clients over workers
 MLService.add_asgi_middleware(request_guard.ClientErrorLogMiddleware)  # sees every answer, 401s included
 MLService.add_asgi_middleware(db_errors.DatabaseUnavailableMiddleware)  # API-key lookups too
 MLService.add_asgi_middleware(ApiKeyMiddleware, resolver=lambda: bentoml.get_current_service().keys)

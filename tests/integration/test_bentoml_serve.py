@@ -32,7 +32,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, db_url: str):
     uri = f"sqlite:///{root / 'mlflow.db'}"
     versions = support.register_all(uri, root / "artifacts")
     port = _free_port()
-    env = {**os.environ, **support.service_env(uri, ABTPRO_SERVING_POLL_SECONDS="1"),
+    env = {**os.environ, **support.service_env(uri, ABTPRO_SERVING_POLL_SECONDS="1",
+                                                        ABTPRO_SERVING_MAX_REQUESTS_PER_CONNECTION="5"),
            "DATABASE_URL": db_url, "BENTOML_DO_NOT_TRACK": "true", "PYTHONPATH": str(ROOT)}
     bentoml = Path(sys.executable).with_name("bentoml")
     log = open(root / "serve.log", "wb")
@@ -102,6 +103,15 @@ def test_real_server_scores_stores_and_exports_metrics(served, clean_db):
     log = served["log"].read_text(errors="replace")
     assert "POST /ml/volatility/predict -> 422: invalid request: coverage" in log, log[-3000:]
     assert "POST /ml/volatility/predict -> 415" in log and "Traceback" not in log, log[-3000:]
+
+
+def test_keep_alive_connections_are_recycled(served):
+    """Every 5th answer of a connection (the fixture's setting) says ``Connection: close``; the client reconnects
+    and every request is answered (serving.keepalive: spreads keep-alive clients over the worker processes)."""
+    with httpx.Client(base_url=served["base"], timeout=30) as http:
+        answers = [http.get("/readyz") for _ in range(12)]
+    assert [a.status_code for a in answers] == [200] * 12
+    assert [a.headers.get("connection") == "close" for a in answers] == [i % 5 == 4 for i in range(12)]
 
 
 def test_bentoml_build_packs_the_service(tmp_path):
