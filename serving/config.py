@@ -39,6 +39,9 @@ class ServingSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ABTPRO_SERVING_", env_file=".env", extra="ignore")
 
     poll_seconds: float = Field(default=30.0, ge=0, description="Champion alias poll period; 0 disables polling.")
+    reload_check_seconds: float = Field(default=1.0, ge=0, description="How often each worker reads the reload "
+                                        "announcements of the others (store.reloads: a webhook or POST "
+                                        "/ml/models/reload reaches one worker); 0 = only the alias poll.")
     max_batch: int = Field(default=1000, gt=0, description="Largest batch of signals/predictions per request.")
     auth_cache_seconds: float = Field(default=30.0, ge=0, description="How long a verified key is trusted.")
     cache_entries: int = Field(default=4096, ge=0, description="Feature/prediction cache entries (0 = off).")

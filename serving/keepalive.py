@@ -22,7 +22,7 @@ from collections import OrderedDict
 from typing import Any
 
 #: Requests a keep-alive connection serves before its answer says ``Connection: close``.
-DEFAULT_MAX_REQUESTS_PER_CONNECTION = 200
+DEFAULT_MAX_REQUESTS_PER_CONNECTION = 100
 _TRACKED = 4096  # connections counted at most per worker (the oldest counter is dropped beyond it)
 
 

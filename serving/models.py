@@ -99,23 +99,72 @@ def _alias_version_str(name: str, alias: str) -> str | None:
 
 
 class ChampionPoller:
-    """A daemon thread refreshing slots every ``interval`` seconds until :meth:`stop`."""
+    """A daemon thread refreshing slots every ``interval`` seconds until :meth:`stop`, and, with ``hints``, the
+    slots whose reload revision changed every ``hint_interval`` seconds.
 
-    def __init__(self, slots: Iterable[ChampionSlot], interval: float):
+    ``hints()`` returns ``{model name: revision}`` (:func:`store.reloads.revisions`): another process of the
+    service announces there that it reloaded a model on an explicit signal (a webhook, ``POST
+    /ml/models/reload``), so every process follows within ``hint_interval`` instead of at its next alias poll.
+    :meth:`reload` is the explicit signal's side: refresh a slot now and ``announce(name, version) -> revision``
+    it (:func:`store.reloads.announce`).
+    """
+
+    def __init__(self, slots: Iterable[ChampionSlot], interval: float,
+                 hints: Callable[[], dict[str, int]] | None = None,
+                 announce: Callable[[str, str | None], int] | None = None, hint_interval: float = 1.0):
         self.slots = list(slots)
         self.interval = interval
+        self.hints = hints if hint_interval > 0 else None
+        self.announce = announce
+        self.hint_interval = hint_interval
+        self._revisions: dict[str, int] | None = None  # None: not read yet (the first read is the baseline)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self.interval <= 0 or self._thread is not None:
+        if (self.interval <= 0 and self.hints is None) or self._thread is not None:
             return
+        if self.hints is not None:
+            self.changed_by_hint()  # the baseline: what was announced before this process started is loaded
         self._thread = threading.Thread(target=self._run, name="abtpro-champion-poller", daemon=True)
         self._thread.start()
 
+    def reload(self, slot: ChampionSlot) -> bool:
+        """Refresh ``slot`` now and announce it to the other processes (True when this process changed version).
+
+        Announced even when this process already served the alias's version: the others may not yet."""
+        changed = slot.refresh()
+        if self.announce is not None:
+            current = slot.current
+            try:
+                revision = self.announce(slot.name, None if current is None else current.version)
+            except Exception as exc:  # noqa: BLE001 - the others still follow at their alias poll
+                logger.warning("could not announce the reload of %s: %s", slot.name, exc)
+            else:
+                if self._revisions is not None:
+                    self._revisions[slot.name] = revision  # this process already refreshed for it
+        return changed
+
+    def changed_by_hint(self) -> list[ChampionSlot]:
+        """The slots whose announced revision changed since the last read (none on the first read)."""
+        try:
+            current = self.hints() if self.hints is not None else {}
+        except Exception as exc:  # noqa: BLE001 - a database outage must not kill the server
+            logger.debug("could not read reload announcements: %s", exc)
+            return []
+        before, self._revisions = self._revisions, dict(current)
+        if before is None:
+            return []
+        return [slot for slot in self.slots if current.get(slot.name) != before.get(slot.name)]
+
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            for slot in self.slots:
+        tick = self.hint_interval if self.hints is not None else self.interval
+        next_poll = time.monotonic() + self.interval if self.interval > 0 else float("inf")
+        while not self._stop.wait(tick):
+            due = self.changed_by_hint() if self.hints is not None else []
+            if time.monotonic() >= next_poll:
+                due, next_poll = self.slots, time.monotonic() + self.interval
+            for slot in due:
                 slot.refresh()
 
     def stop(self) -> None:
@@ -123,4 +172,3 @@ class ChampionPoller:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-

@@ -30,7 +30,7 @@ from serving.models import ChampionPoller, ChampionSlot
 from serving.openapi import DocumentedService
 from serving.routes import approvals, audit, bars, models, outcomes, risk, signals, tuning, volatility
 from serving.tuning import TuneJobs
-from store import db
+from store import db, reloads
 from store.windows import CachedWindows
 
 apply_offline_env()
@@ -69,7 +69,10 @@ class MLService(volatility.VolatilityRoutes, signals.SignalRoutes, models.ModelR
         self.slots = {"volatility": self.volatility, "signal_quality": self.signal}
         for slot in self.slots.values():
             slot.refresh()
-        self.poller = ChampionPoller(self.slots.values(), self.serving.poll_seconds)
+        self.poller = ChampionPoller(  # the alias poll, and within a second what another worker reloaded
+            self.slots.values(), self.serving.poll_seconds, hints=lambda: reloads.revisions(self.db_url),
+            announce=lambda name, version: reloads.announce(self.db_url, name, version),
+            hint_interval=self.serving.reload_check_seconds)
         self.poller.start()
         # Everything loaded so far (libraries, models) lives as long as the process: move it out of
         # the cyclic GC's reach so a full collection does not stall requests while walking it.

@@ -77,7 +77,7 @@ def apply_change(svc: Any, change: approvals.AliasChange) -> ApprovalResult:
     who = approvals.approver_of(tags, change)
     before = slot.current
     if change.alias == slot.alias and change.action == "created":
-        slot.refresh()
+        svc.poller.reload(slot)  # and the service's other workers within a second (serving.models.ChampionPoller)
     now = slot.current
     previous = who["previous"] or (before.version if before is not None and change.alias == slot.alias else None)
     answer = ApprovalResult(handled=True, model=change.model, alias=change.alias, action=change.action,

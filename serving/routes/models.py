@@ -51,7 +51,7 @@ class ModelRoutes:
         """Admin: re-read the ``champion`` aliases now and swap in any new version."""
         user = caller(ctx)
         chosen = {k: v for k, v in self.slots.items() if not models or k in models or v.name in models}
-        changed = [slot.name for slot in chosen.values() if slot.refresh()]
+        changed = [slot.name for slot in chosen.values() if self.poller.reload(slot)]  # every worker follows
         current = {slot.name: (None if slot.current is None else ModelRef(name=slot.name, version=slot.current.version))
                    for slot in self.slots.values()}
         records.audit(self.db_url, user.name, "model.reload", ",".join(s.name for s in chosen.values()),

@@ -1,11 +1,12 @@
-"""The life of a model: training runs, strategy optimisations, monitoring passes and retrain triggers."""
+"""The life of a model: training runs, strategy optimisations, monitoring passes, retrain triggers and the reload
+announcements of the serving processes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, utcnow
@@ -89,3 +90,17 @@ class RetrainTrigger(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ModelReload(Base):
+    """An announcement that one registered model's champion changed: a new random revision whenever a serving
+    process reloads the model on an explicit signal (an MLflow webhook, ``POST /ml/models/reload``), so the
+    service's other processes, which watch the revisions every second (:mod:`store.reloads`), reload it too
+    instead of waiting for their alias poll."""
+
+    __tablename__ = "model_reloads"
+
+    model_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[str | None] = mapped_column(String(32))  # what the announcing process serves now
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -99,3 +99,36 @@ def test_slot_keeps_serving_when_the_registry_fails():
                         version_of=version_of)
     assert slot.refresh() and slot.current.version == "1"
     assert not slot.refresh() and slot.current.version == "1" and "registry down" in slot.last_error
+
+
+def test_a_reload_on_one_worker_reaches_the_others(registry_store, store):
+    """Two service instances on one database stand for two ``bentoml serve`` workers: ``POST /ml/models/reload``
+    reaches one; the other follows within its reload check (store.reloads), with no alias poll at all."""
+    uri, versions = registry_store["uri"], registry_store["versions"]
+    v1, v2 = versions["volatility_har_gk_log"], versions["volatility_xgb"]
+
+    def version(client) -> str:
+        return client.post("/ml/volatility/predict", json={"symbol": "SYN"},
+                           headers=headers("alice")).json()["model"]["version"]
+
+    env = support.service_env(uri, ABTPRO_SERVING_RELOAD_CHECK_SECONDS="0.1")  # no alias poll (0)
+    try:
+        with make_client(env) as first, make_client(env) as second:
+            assert version(first) == version(second) == v1
+            _set_champion(uri, v2)
+            assert first.post("/ml/models/reload", json={}, headers=headers("admin")).json()["changed"] == \
+                ["abtpro-volatility"]
+            assert version(first) == v2
+            deadline = time.monotonic() + 10
+            while version(second) != v2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert version(second) == v2
+        with make_client({**env, "ABTPRO_SERVING_RELOAD_CHECK_SECONDS": "0"}) as first, \
+                make_client({**env, "ABTPRO_SERVING_RELOAD_CHECK_SECONDS": "0"}) as second:
+            assert version(first) == version(second) == v2
+            _set_champion(uri, v1)  # without the announcements the other worker keeps its version
+            first.post("/ml/models/reload", json={}, headers=headers("admin"))
+            time.sleep(0.5)
+            assert (version(first), version(second)) == (v1, v2)
+    finally:
+        _set_champion(uri, v1)
