@@ -231,31 +231,36 @@ def server(cmd: list[str], env: dict[str, str], ready_url: str, log: Path, timeo
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-def tree_cpu_s(proc: subprocess.Popen) -> float:
-    """CPU seconds (user + system) of a server process and all its children so far."""
+def process_cpu_s(proc: subprocess.Popen) -> dict[int, float]:
+    """CPU seconds (user + system) so far of a server process and each of its children, by pid."""
     import psutil
 
     try:
         root = psutil.Process(proc.pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
+        return {}
+    out: dict[int, float] = {}
     for p in procs:
         try:
             t = p.cpu_times()
-            total += t.user + t.system
+            out[p.pid] = t.user + t.system
         except psutil.NoSuchProcess:
             pass
-    return total
+    return out
 
 
 def closed_with_cpu(proc: subprocess.Popen, make: Any, concurrency: int, duration: float) -> dict[str, Any]:
-    """:func:`closed_loop` plus the server's CPU ms per answered request over the run."""
-    before = tree_cpu_s(proc)
+    """:func:`closed_loop` plus the server's CPU ms per answered request over the run, and how the work split
+    over the server's processes (``cores_by_process``: CPU seconds per wall second of each process that used
+    more than 2% of a core, busiest first; with several workers, uneven = one worker did most of the work)."""
+    before, t0 = process_cpu_s(proc), time.perf_counter()
     r = quiet_gc(closed_loop(make, concurrency, duration))
+    after, wall = process_cpu_s(proc), time.perf_counter() - t0
     answered = max(1, r["ok"])
-    r["server_cpu_ms_per_request"] = 1000.0 * (tree_cpu_s(proc) - before) / answered
+    r["server_cpu_ms_per_request"] = 1000.0 * (sum(after.values()) - sum(before.values())) / answered
+    cores = [(after[pid] - before.get(pid, 0.0)) / wall for pid in after]
+    r["cores_by_process"] = sorted((round(c, 2) for c in cores if c > 0.02), reverse=True)
     return r
 
 
@@ -833,6 +838,7 @@ def mixed_closed_table(mixed: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
         rows.append({"server": key, "throughput_rps": r["throughput_rps"], "errors": r["errors"],
                      "requests": r["requests"], "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"],
                      "server_cpu_ms_per_request": r["server_cpu_ms_per_request"],
+                     "cores_by_process": r.get("cores_by_process", []),
                      "throughput_vs_bare": r["throughput_rps"] / bare["throughput_rps"] if bare.get("throughput_rps")
                      else None,
                      "throughput_vs_mlflow": r["throughput_rps"] / mlf["throughput_rps"] if mlf.get("throughput_rps")
@@ -883,12 +889,13 @@ def report_mixed(res: dict[str, Any]) -> str:
     if res.get("mixed_closed"):
         lines += ["", (f"Mixed load, closed loop ({meta.get('concurrency')} clients back to back, "
                        f"{meta['duration_s']:g} s; server CPU = user + system of the server's processes per answer):"),
-                  ("| server | throughput req/s | errors | p50 ms | p99 ms | server CPU ms / request | vs bare BentoML "
-                   "| vs mlflow serve |"),
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  ("| server | throughput req/s | errors | p50 ms | p99 ms | server CPU ms / request | cores by process "
+                   "| vs bare BentoML | vs mlflow serve |"),
+                  "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
         for row in res["mixed_closed"]:
             lines.append(f"| {SERVERS[row['server']]} | {row['throughput_rps']:.1f} | {row['errors']}/{row['requests']} "
                          f"| {_fmt(row['p50_ms'])} | {_fmt(row['p99_ms'])} | {_fmt(row['server_cpu_ms_per_request'])} "
+                         f"| {' / '.join(f'{c:.2f}' for c in row.get('cores_by_process', []))} "
                          f"| {_fmt(row['throughput_vs_bare'], '.2f')} | {_fmt(row['throughput_vs_mlflow'], '.2f')} |")
     ours = {k: v for k, v in res["mixed_runs"]["ours"].items() if k != "closed"}
     if ours:
