@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The stack's Prefect worker (docker-compose service `prefect-worker`; the same script in the integration
 # test tests/integration/test_deployments_worker.py): create the process work pool if it is missing, deploy
-# every flow of infra/prefect.yaml (generated from flows/deployments.py) from the repository root (runs load
+# every flow of infra/prefect.yaml (generated from flows/deployments/table.py) from the repository root (runs load
 # their flows from here), then run the pool's scheduled, triggered and requested flow runs as subprocesses.
 # Needs PREFECT_API_URL; flow runs inherit this environment (DATABASE_URL, ABTPRO_MLFLOW_TRACKING_URI, ...).
 set -euo pipefail

@@ -14,7 +14,7 @@ from flows.retrain import DRIFT_EVENT
 from ingestion.events import BARS_ARRIVED
 
 HEADER = f"""\
-# GENERATED from flows/deployments.py by `python -m flows.deployments --write-prefect-yaml`: edit the table there.
+# GENERATED from flows/deployments/table.py by `python -m flows.deployments --write-prefect-yaml`: edit the table there.
 # Prefect deployments of the ABTPro ML pipeline (`prefect deploy --all --prefect-file infra/prefect.yaml`,
 # run from the repository root, /app in the image). Runs execute on the process work pool `{WORK_POOL}`
 # (`prefect worker start --pool {WORK_POOL}`); infra/worker.sh does all three steps.
