@@ -125,6 +125,13 @@ class BareXGB:
     @bentoml.api(route="/predict")
     def predict(self, request: In, /) -> Out:
         return Out(proba=self.model.predict_proba(np.asarray([request.features], dtype=float))[0].tolist())
+__RECYCLE__
+'''
+# The bare baseline with ours' keep-alive recycling (serving.keepalive), so both spread 8 connections over the workers
+RECYCLE = '''
+from serving.keepalive import ConnectionRecycleMiddleware
+
+BareXGB.add_asgi_middleware(ConnectionRecycleMiddleware)
 '''
 
 MIX_SYMBOLS = ("SP500", "NASDAQ", "GOOG")
@@ -590,7 +597,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     origins = [str(ts) for ts in sp.index[-args.batch:]]
     d, c = args.duration, args.concurrency
     results: dict[str, Any] = {}
-    mixed: dict[str, dict[str, Any]] = {"ours": {}, "bare_bentoml": {}, "mlflow": {}}
+    mixed: dict[str, dict[str, Any]] = {"ours": {}, "bare_bentoml": {}, "bare_recycled": {}, "mlflow": {}}
 
     def bento_cmd(port: int) -> list[str]:
         return [str(BIN / "bentoml"), "serve", "serving.service:MLService", "--host", "127.0.0.1",
@@ -756,7 +763,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         bare_dir = tmp / "bare"
         bare_dir.mkdir()
         feature_rows = bare_xgb_model(bare_dir / "model.json", len(sig_cols))
-        (bare_dir / "bare_xgb.py").write_text(_service_source(BARE_XGB_SERVICE, args, model=repr(str(bare_dir / "model.json"))))
+        model_path = repr(str(bare_dir / "model.json"))
+        (bare_dir / "bare_xgb.py").write_text(_service_source(BARE_XGB_SERVICE, args, model=model_path, recycle=""))
+        (bare_dir / "bare_xgb_recycled.py").write_text(_service_source(BARE_XGB_SERVICE, args, model=model_path,
+                                                                       recycle=RECYCLE))
         port = _free_port()
         bare = f"http://127.0.0.1:{port}"
         with server([str(BIN / "bentoml"), "serve", "bare_xgb:BareXGB", "--host", "127.0.0.1", "--port", str(port),
@@ -768,6 +778,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                                                         timeout=args.timeout))
             reqs, _ = rows_requests(f"{bare}/predict", lambda row: {"features": row}, feature_rows, 20_000, seed=399)
             mixed["bare_bentoml"]["closed"] = closed_with_cpu(proc, lambda i: reqs[i % len(reqs)], c, d)
+        port = _free_port()  # the same service with ours' keep-alive recycling: the closed loop only
+        recycled = f"http://127.0.0.1:{port}"
+        with server([str(BIN / "bentoml"), "serve", "bare_xgb_recycled:BareXGB", "--host", "127.0.0.1", "--port",
+                     str(port), "--working-dir", str(bare_dir)], env, f"{recycled}/readyz", tmp / "bare-recycled.log"
+                    ) as proc:
+            reqs, _ = rows_requests(f"{recycled}/predict", lambda row: {"features": row}, feature_rows, 20_000,
+                                    seed=399)
+            mixed["bare_recycled"]["closed"] = closed_with_cpu(proc, lambda i: reqs[i % len(reqs)], c, d)
         results["mixed"] = mixed_table(mixed, args.rates)
         results["mixed_closed"] = mixed_closed_table(mixed)
         results["mixed_runs"] = mixed
@@ -801,6 +819,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 SERVERS = {
     "ours": "ABTPro /ml (BentoML + features + DB)",
     "bare_bentoml": "bare BentoML XGBoost",
+    "bare_recycled": "bare BentoML XGBoost + keep-alive recycling",
     "mlflow": "mlflow models serve (signal pyfunc)",
 }
 
@@ -830,6 +849,7 @@ def mixed_closed_table(mixed: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
     """The closed-loop rows (throughput, latency, server CPU per request) with ratios against bare BentoML and
     ``mlflow models serve``."""
     bare, mlf = mixed["bare_bentoml"].get("closed", {}), mixed["mlflow"].get("closed", {})
+    recycled = mixed.get("bare_recycled", {}).get("closed", {})
     rows = []
     for key in SERVERS:
         r = mixed[key].get("closed")
@@ -841,6 +861,8 @@ def mixed_closed_table(mixed: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
                      "cores_by_process": r.get("cores_by_process", []),
                      "throughput_vs_bare": r["throughput_rps"] / bare["throughput_rps"] if bare.get("throughput_rps")
                      else None,
+                     "throughput_vs_bare_recycled": r["throughput_rps"] / recycled["throughput_rps"]
+                     if recycled.get("throughput_rps") else None,
                      "throughput_vs_mlflow": r["throughput_rps"] / mlf["throughput_rps"] if mlf.get("throughput_rps")
                      else None})
     return rows
@@ -890,13 +912,14 @@ def report_mixed(res: dict[str, Any]) -> str:
         lines += ["", (f"Mixed load, closed loop ({meta.get('concurrency')} clients back to back, "
                        f"{meta['duration_s']:g} s; server CPU = user + system of the server's processes per answer):"),
                   ("| server | throughput req/s | errors | p50 ms | p99 ms | server CPU ms / request | cores by process "
-                   "| vs bare BentoML | vs mlflow serve |"),
-                  "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
+                   "| vs bare BentoML | vs bare + recycling | vs mlflow serve |"),
+                  "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
         for row in res["mixed_closed"]:
             lines.append(f"| {SERVERS[row['server']]} | {row['throughput_rps']:.1f} | {row['errors']}/{row['requests']} "
                          f"| {_fmt(row['p50_ms'])} | {_fmt(row['p99_ms'])} | {_fmt(row['server_cpu_ms_per_request'])} "
                          f"| {' / '.join(f'{c:.2f}' for c in row.get('cores_by_process', []))} "
-                         f"| {_fmt(row['throughput_vs_bare'], '.2f')} | {_fmt(row['throughput_vs_mlflow'], '.2f')} |")
+                         f"| {_fmt(row['throughput_vs_bare'], '.2f')} | {_fmt(row.get('throughput_vs_bare_recycled'), '.2f')} "
+                         f"| {_fmt(row['throughput_vs_mlflow'], '.2f')} |")
     ours = {k: v for k, v in res["mixed_runs"]["ours"].items() if k != "closed"}
     if ours:
         lines += ["", ("Ours, per endpoint (success-only client latency; server side = BentoML histogram bucket upper "
