@@ -5,14 +5,26 @@ reward (annualised Sharpe - 1.0 x max drawdown, 0.1 % commission) of SMA crossov
 the 20 x 20 grid fast 5..100 step 5 x slow 10..200 step 10 (300 valid points; fast >= slow is
 penalised). Each method gets a budget of 300 distinct evaluations; median over 5 seeds.
 
-Part 2 -- walk-forward (4 windows, train = 2 x test) on SP500, NASDAQ and GOOG: out-of-sample
+Part 2 -- four surfaces (same reward and commission, budget 300 distinct evaluations): SMA
+crossover on GOOG and on SP500 (the grid above), Donchian breakout on NASDAQ (window 5..100/5 x
+exit 2..50/2), RSI mean reversion on GOOG (period 2..50/4 x lower 10..45/5 x upper 55..90/5; most
+of it breaches the 50 % drawdown limit). Median evaluations to 95 % of the grid optimum of Optuna
+TPE, GP-UCB (``rl_gp_bandit``) and the constrained GP-UCB (``rl_gp_safe``) over ``--seeds``
+(default 5-14: the settings of ``rl_gp_safe`` were chosen on seeds 0-4). A run stops as soon as it
+reaches the target (what comes after does not change the count).
+
+Part 3 -- walk-forward (4 windows, train = 2 x test) on SP500, NASDAQ and GOOG: out-of-sample
 Sharpe of default vs tuned SMA-crossover parameters, with the deflated Sharpe ratio and PBO.
 
-Run: ``.venv/bin/python -m benchmarks.bench_tuner`` (a few minutes on 2 cores).
+Run: ``.venv/bin/python -m benchmarks.bench_tuner`` (a few minutes on 2 cores);
+``--part surfaces --seeds 0-4 --safe-kwargs '{"acquisition": "ei"}'`` for one part, other seeds or
+another setting of ``rl_gp_safe``.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import time
 
 import numpy as np
@@ -20,8 +32,8 @@ import numpy as np
 from ml.backtest import BacktestConfig
 from ml.datasets import load_sample
 from ml.strategies import ParamSpec
-from ml.tuner import GRID_SEARCH, METHODS, OPTUNA, RL_BANDIT, tune
-from ml.tuner.base import grid_points
+from ml.tuner import GRID_SEARCH, METHODS, OPTUNA, RL_BANDIT, RL_GP_BANDIT, RL_GP_SAFE, tune
+from ml.tuner.base import BudgetExhausted, grid_points
 from ml.tuner.env import BacktestObjective
 from ml.tuner.tuning import walk_forward_tune
 
@@ -61,9 +73,108 @@ def walk_forward(methods=(RL_BANDIT, OPTUNA), budget: int = 30) -> None:
             d, t = rep.windows["default_oos_sharpe"].mean(), rep.windows["tuned_oos_sharpe"].mean()
             rel = (t - d) / abs(d) if d else float("nan")
             print(f"{symbol:7s} {method:12s} {d:14.3f} {t:12.3f} {rel:10.0%} {rep.deflated_sharpe:5.2f} "
-                  f"{rep.pbo:5.2f} {str(rep.recommended):>11s}  {rep.best_params}")
+                  f"{rep.pbo:5.2f} {rep.recommended!s:>11s}  {rep.best_params}")
+
+
+SURFACES = {  # name -> (data, strategy, grid)
+    "SMA crossover / GOOG": ("GOOG", "sma_crossover", SPACE),
+    "SMA crossover / SP500": ("SP500", "sma_crossover", SPACE),
+    "Donchian / NASDAQ": ("NASDAQ", "donchian_breakout",
+                          {"window": ParamSpec(5, 100, "int", 5), "exit_window": ParamSpec(2, 50, "int", 2)}),
+    "RSI / GOOG": ("GOOG", "rsi_mean_reversion",
+                   {"period": ParamSpec(2, 50, "int", 4), "lower": ParamSpec(10.0, 45.0, "float", 5.0),
+                    "upper": ParamSpec(55.0, 90.0, "float", 5.0)}),
+}
+SURFACE_METHODS = (OPTUNA, RL_GP_BANDIT, RL_GP_SAFE)
+SURFACE_BUDGET = 300
+
+
+class StopAtTarget:
+    """The objective, ending the run (``BudgetExhausted``) on the call after the first value >= ``target``.
+
+    Attributes (``metrics``, ``reward``) are those of the wrapped objective, so a constrained agent
+    still reads the drawdown.
+    """
+
+    def __init__(self, objective: BacktestObjective, target: float):
+        self.objective, self.target, self.hit = objective, target, False
+
+    def __call__(self, params: dict) -> float:
+        if self.hit:
+            raise BudgetExhausted
+        value = self.objective(params)
+        self.hit = value >= self.target
+        return value
+
+    def __getattr__(self, name):
+        return getattr(self.objective, name)
+
+
+def _median(counts: list[int | None]) -> float:
+    return float(np.median([c if c is not None else np.inf for c in counts]))
+
+
+def four_surfaces(seeds, methods=SURFACE_METHODS, safe_kwargs: dict | None = None,
+                  surfaces: list[str] | None = None) -> dict:
+    """Median evaluations to 95 % of the grid optimum per surface and method; prints the table."""
+    seeds = list(seeds)
+    out = {}
+    print(f"\nfour surfaces, budget {SURFACE_BUDGET}, seeds {seeds}, rl_gp_safe settings {safe_kwargs or {}}")
+    for name in surfaces or SURFACES:
+        symbol, strategy, space = SURFACES[name]
+        objective = BacktestObjective(load_sample(symbol), strategy, CONFIG)
+        points = grid_points(space)
+        objective.metrics_many(points)  # one batch backtest of the whole grid
+        optimum = max(objective(p) for p in points)
+        target = optimum - 0.05 * abs(optimum)
+        safe = np.mean([objective.is_safe(p) for p in points])
+        row = {"arms": len(points), "optimum": optimum, "safe": safe}
+        for method in methods:
+            kwargs = (safe_kwargs or {}) if method == RL_GP_SAFE else {}
+            start, counts = time.perf_counter(), []
+            for seed in seeds:
+                result = tune(StopAtTarget(objective, target), space, SURFACE_BUDGET, seed, method=method, **kwargs)
+                counts.append(result.evaluations_to_reach(target))
+            row[method] = {"counts": counts, "median": _median(counts),
+                           "reached": sum(c is not None for c in counts), "seconds": time.perf_counter() - start}
+            print(f"  {name:22s} {method:14s} median {row[method]['median']:6.1f} "
+                  f"reached {row[method]['reached']}/{len(seeds)}  {row[method]['seconds']:5.1f} s  "
+                  f"{['-' if c is None else c for c in counts]}", flush=True)
+        out[name] = row
+    print(f"\n| surface | arms | safe | {' | '.join(f'{m} median (reached)' for m in methods)} | new/TPE | met |")
+    print("|---|---:|---:|" + "---:|" * len(methods) + "---:|---|")
+    for name, row in out.items():
+        cells = " | ".join(f"{row[m]['median']:g} ({row[m]['reached']}/{len(seeds)})" for m in methods)
+        ratio, met = "-", "-"
+        if OPTUNA in row and RL_GP_SAFE in row:
+            new, tpe = row[RL_GP_SAFE]["median"], row[OPTUNA]["median"]
+            ratio = f"{new / tpe:.2f}" if np.isfinite(new) and np.isfinite(tpe) else "-"
+            met = "yes" if new <= tpe else "no"
+        print(f"| {name} | {row['arms']} | {100 * row['safe']:.0f} % | {cells} | {ratio} | {met} |")
+    return out
+
+
+def _seeds(text: str) -> list[int]:
+    """``"5-14"`` or ``"0,3,4"`` -> seeds."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+    return seeds
 
 
 if __name__ == "__main__":
-    sample_efficiency()
-    walk_forward()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("all", "single", "surfaces", "walk"), default="all")
+    parser.add_argument("--seeds", type=_seeds, default=_seeds("5-14"), help="seeds of the four-surface part")
+    parser.add_argument("--methods", default=",".join(SURFACE_METHODS), help="methods of the four-surface part")
+    parser.add_argument("--surfaces", default=None, help="comma-separated surface names (default all four)")
+    parser.add_argument("--safe-kwargs", type=json.loads, default=None, help="JSON settings of rl_gp_safe")
+    args = parser.parse_args()
+    if args.part in ("all", "single"):
+        sample_efficiency()
+    if args.part in ("all", "surfaces"):
+        four_surfaces(args.seeds, args.methods.split(","), args.safe_kwargs,
+                      args.surfaces.split(",") if args.surfaces else None)
+    if args.part in ("all", "walk"):
+        walk_forward()

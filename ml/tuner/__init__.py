@@ -6,6 +6,7 @@ from __future__ import annotations
 from ml.tuner.agents import actor_critic, q_learning, reinforce, thompson_bandit, ucb_bandit
 from ml.tuner.base import BudgetExhausted, Evaluator, Space, TuningResult, grid_points
 from ml.tuner.gp_bandit import gp_bandit
+from ml.tuner.gp_safe import gp_safe_bandit
 from ml.tuner.search import grid_search, optuna_search, random_search
 
 RL_BANDIT = "rl_bandit"
@@ -14,6 +15,7 @@ RL_QLEARNING = "rl_qlearning"
 RL_POLICY_GRADIENT = "rl_policy_gradient"
 RL_ACTOR_CRITIC = "rl_actor_critic"
 RL_GP_BANDIT = "rl_gp_bandit"
+RL_GP_SAFE = "rl_gp_safe"
 GRID_SEARCH = "grid_search"
 RANDOM = "random"
 OPTUNA = "optuna"
@@ -25,6 +27,7 @@ METHODS = {
     RL_POLICY_GRADIENT: reinforce,
     RL_ACTOR_CRITIC: actor_critic,
     RL_GP_BANDIT: gp_bandit,
+    RL_GP_SAFE: gp_safe_bandit,
     GRID_SEARCH: grid_search,
     RANDOM: random_search,
     OPTUNA: optuna_search,
@@ -42,6 +45,6 @@ def tune(objective, space: Space, budget: int, seed: int = 0, method: str = OPTU
 
 __all__ = [
     "GRID_SEARCH", "METHODS", "OPTUNA", "RANDOM", "RL_ACTOR_CRITIC", "RL_BANDIT", "RL_BANDIT_THOMPSON", "RL_GP_BANDIT",
-    "RL_POLICY_GRADIENT", "RL_QLEARNING", "BudgetExhausted", "Evaluator", "Space", "TuningResult", "grid_points",
-    "tune",
+    "RL_GP_SAFE", "RL_POLICY_GRADIENT", "RL_QLEARNING", "BudgetExhausted", "Evaluator", "Space", "TuningResult",
+    "grid_points", "tune",
 ]

@@ -9,8 +9,8 @@ costs nothing, as a backtest of the same parameters gives the same number).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -52,7 +52,7 @@ def snap(value: float, spec: ParamSpec) -> float | int:
     """Clip ``value`` into ``[low, high]`` and round it onto the grid ``low + k * step``."""
     k = round((min(max(float(value), spec.low), spec.high) - spec.low) / spec.step)
     snapped = min(spec.low + k * spec.step, spec.high)
-    return int(round(snapped)) if spec.kind == "int" else float(round(snapped, 12))
+    return round(snapped) if spec.kind == "int" else float(round(snapped, 12))
 
 
 def snap_params(params: dict, space: Space) -> dict:

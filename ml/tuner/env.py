@@ -8,8 +8,9 @@ is flagged unsafe; ``ParamWalkEnv`` only ever reports safe points as its ``best_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -113,7 +114,7 @@ class ParamWalkEnv(gym.Env):
         is_safe: Optional ``params -> bool``; unsafe points are never reported as best.
     """
 
-    metadata = {"render_modes": []}
+    metadata: ClassVar[dict] = {"render_modes": []}
 
     def __init__(self, objective: Callable[[dict], float], space: Space, max_levels: int = 20, max_steps: int = 20,
                  action_mode: str = "discrete", jumps: tuple[int, ...] = (1, 4), max_move: float = 0.25,

@@ -7,7 +7,7 @@ import pytest
 
 from ml.strategies import ParamSpec
 from ml.tuner import GRID_SEARCH, METHODS, OPTUNA, RL_ACTOR_CRITIC, RL_BANDIT, RL_POLICY_GRADIENT, tune
-from ml.tuner.base import Evaluator, grid_points, snap
+from ml.tuner.base import BudgetExhausted, Evaluator, grid_points, snap
 
 SPACE = {"x": ParamSpec(0.0, 1.0, "float", 0.025), "y": ParamSpec(0, 200, "int", 5)}  # 41 x 41 grid
 
@@ -68,7 +68,7 @@ def test_evaluator_budget_cache_and_snapping():
     assert len(calls) == 1 and not ev.exhausted
     ev({"x": 0.1, "y": 0})
     assert ev.exhausted
-    with pytest.raises(Exception):
+    with pytest.raises(BudgetExhausted):
         ev({"x": 0.2, "y": 0})
     assert snap(1.7, ParamSpec(0, 10, "int", 5)) == 0 and snap(99, ParamSpec(0, 10, "int", 5)) == 10
 

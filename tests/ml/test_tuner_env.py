@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -68,7 +70,7 @@ def test_pareto_front_is_non_dominated(objective):
 
     points = grid_points(SPACE)
     front = pareto_front(objective, points)
-    assert front and all(a["total_return"] < b["total_return"] for a, b in zip(front, front[1:]))
+    assert front and all(a["total_return"] < b["total_return"] for a, b in itertools.pairwise(front))
     valid = [m for m in objective.metrics_many(points) if m is not None]
     for f in front:
         assert not any(m["total_return"] > f["total_return"] and m["max_drawdown"] < f["max_drawdown"] for m in valid)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -34,7 +36,7 @@ def test_dsr_falls_as_trials_grow():
     rng = np.random.default_rng(0)
     returns = rng.normal(0.001, 0.01, 1000)  # per-period Sharpe ~ 0.1
     dsr = [deflated_sharpe_ratio(returns, n, sr_variance=0.002) for n in (1, 10, 100, 1000, 10000)]
-    assert all(a > b for a, b in zip(dsr, dsr[1:]))
+    assert all(a > b for a, b in itertools.pairwise(dsr))
     assert dsr[0] == pytest.approx(probabilistic_sharpe_ratio(
         returns.mean() / returns.std(ddof=1), 1000, stats.skew(returns), stats.kurtosis(returns, fisher=False)))
 
