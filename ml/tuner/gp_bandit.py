@@ -151,6 +151,11 @@ class _Arms:
         return np.minimum((sample * self.sizes).astype(int), self.sizes - 1)
 
 
+def ucb_beta(n_arms: int, t: int, beta_scale: float, delta: float) -> float:
+    """GP-UCB's exploration weight ``beta_t = 2 log(|arms| t^2 pi^2 / (6 delta))`` at pull ``t``, times ``beta_scale``."""
+    return beta_scale * 2.0 * np.log(n_arms * t ** 2 * np.pi ** 2 / (6.0 * delta))
+
+
 def gp_bandit(objective: Objective, space: Space, budget: int, seed: int = 0, beta_scale: float = 0.2,
               delta: float = 0.1, n_init: int | None = None, refit_every: int = 5, max_arms: int = 3000,
               n_local: int = 600) -> TuningResult:
@@ -205,8 +210,7 @@ def gp_bandit(objective: Objective, space: Space, budget: int, seed: int = 0, be
             candidates, fresh = arms.random(rng, 1), np.ones(1, dtype=bool)
         candidates = candidates[fresh]
         mean, sd = gp.predict(arms.unit(candidates))
-        t = len(values) + 1
-        beta = beta_scale * 2.0 * np.log(arms.n * t ** 2 * np.pi ** 2 / (6.0 * delta))
+        beta = ucb_beta(arms.n, len(values) + 1, beta_scale, delta)
         score = mean + np.sqrt(beta) * sd + 1e-9 * rng.random(len(candidates))
         pull(candidates[int(np.argmax(score))])
 

@@ -39,7 +39,7 @@ from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
 from ml.tuner.base import Evaluator, Objective, Space, TuningResult, run_until_exhausted
-from ml.tuner.gp_bandit import GaussianProcess, _Arms, rank_warp
+from ml.tuner.gp_bandit import GaussianProcess, _Arms, rank_warp, ucb_beta
 
 Constraint = Callable[[dict], "float | None"]
 ACQUISITIONS = ("ucb", "ei", "threshold")
@@ -213,8 +213,7 @@ def gp_safe_bandit(objective: Objective, space: Space, budget: int, seed: int = 
         y = rank_warp(np.array(fit_values)[use])
         y_best = y[safe[use]].max()  # best safe value on the warped scale
         mean, sd = f_model.update(x[use], y).predict(xs)
-        t = len(values) + 1
-        beta = beta_scale * 2.0 * np.log(arms.n * t ** 2 * np.pi ** 2 / (6.0 * delta))
+        beta = ucb_beta(arms.n, len(values) + 1, beta_scale, delta)
         ucb = mean + np.sqrt(beta) * sd
         if acquisition == "ucb":
             score = p_safe * (ucb - ucb.min())
