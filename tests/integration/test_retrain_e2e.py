@@ -88,6 +88,19 @@ def _triggered_monitoring(known: int, timeout: float = 120.0):
     raise AssertionError(f"no monitor-models run was triggered by the backfill's event within {timeout:.0f}s")
 
 
+def _final_run(flow_run_id, timeout: float = 60.0):
+    """The flow run once Prefect has stored its final state."""
+    from prefect.client.orchestration import get_client
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            run = client.read_flow_run(flow_run_id)
+            if (run.state and run.state.is_final()) or time.monotonic() > deadline:
+                return run
+            time.sleep(1)
+
+
 def _run(deployment: str, **parameters) -> None:
     """Start a run of a served deployment and wait for it (as its schedule would)."""
     from prefect.deployments import run_deployment
@@ -179,7 +192,9 @@ def test_doubled_volatility_triggers_a_retraining_run_that_promotes(servers, db_
     assert trigger["event_id"] and trigger["reasons"] == row["reasons"] and trigger["monitoring_id"] == row["id"]
 
     (run,) = _retrain_runs(servers["api"])  # the automation started exactly one run
-    assert str(run.id) == trigger["flow_run_id"] and run.state.is_completed()
+    assert str(run.id) == trigger["flow_run_id"]
+    run = _final_run(run.id)  # the flow body records "completed" just before Prefect stores the final state
+    assert run.state.is_completed(), run.state
     assert run.parameters["model"] == registry.VOLATILITY_MODEL and int(run.parameters["trigger_id"]) == trigger["id"]
 
     result = trigger["result"]
