@@ -39,7 +39,8 @@ from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
 from ml.tuner.base import Evaluator, Objective, Space, TuningResult, run_until_exhausted
-from ml.tuner.gp_bandit import GaussianProcess, _Arms, rank_warp, ucb_beta
+from ml.tuner.gp_bandit.arms import _Arms, ucb_beta
+from ml.tuner.gp_bandit.kernel import GaussianProcess, rank_warp
 
 Constraint = Callable[[dict], "float | None"]
 ACQUISITIONS = ("ucb", "ei", "threshold")
