@@ -161,12 +161,15 @@ def test_predict_a_mixed_batch_matches_each_model_and_the_training_features(vol_
     assert out[1].predicted == out[4].predicted and out[1].lower > out[4].lower
 
 
-def test_predict_explains_xgboost_members_only_when_asked(vol_models, bars):
+def test_predict_explains_xgboost_and_har_models_only_when_asked(vol_models, bars):
     requests = pd.DataFrame({"symbol": ["GOOG", "NDX"]})
     xgb, har = predict(vol_models, bars, requests, explain=True)
     assert xgb.explanation["method"] == "xgboost_pred_contribs" and 0 < len(xgb.explanation["contributions"]) <= 8
     assert {c["feature"] for c in xgb.explanation["contributions"]} <= set(xgb.features)
-    assert har.explanation["contributions"] == [] and "no XGBoost" in har.explanation["note"]
+    assert har.explanation["method"] == "har_linear_terms" and har.explanation["units"] == "ln variance of the forecast"
+    terms = {c["feature"]: c["contribution"] for c in har.explanation["contributions"]}
+    assert {"intercept", "har_1", "har_5", "har_22"} <= set(terms)  # the log-HAR's terms, all shown
+    assert sum(terms.values()) == pytest.approx(2 * np.log(har.predicted), rel=1e-8)
     assert [o.predicted for o in predict(vol_models, bars, requests)] == [xgb.predicted, har.predicted]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import pytest
 from sqlalchemy import func, select
 
 from store.db import get_engine
@@ -139,10 +142,15 @@ def test_accuracy_resolves_actuals_from_stored_bars(client, store):
     assert client.get("/ml/volatility/accuracy", headers=headers("bob")).json()["n_predictions"] == 0
 
 
-def test_explain_without_xgb_member_says_so(client, store):
+def test_explain_a_log_har_gives_its_linear_terms(client, store):
     body = client.post("/ml/volatility/predict", json={"symbol": "SYN", "explain": True},
                        headers=headers("alice")).json()
-    assert body["explanation"]["contributions"] == [] and "no XGBoost" in body["explanation"]["note"]
+    expl = body["explanation"]
+    assert expl["method"] == "har_linear_terms" and expl["units"] == "ln variance of the forecast"
+    terms = {c["feature"]: c for c in expl["contributions"]}
+    assert terms["intercept"]["value"] is None and {"har_1", "har_5", "har_22"} <= set(terms)
+    total = sum(c["contribution"] for c in expl["contributions"])
+    assert total == pytest.approx(2 * math.log(body["predicted"]), rel=1e-8)
     assert client.post("/ml/volatility/predict", json={"symbol": "SYN"},
                        headers=headers("alice")).json()["explanation"] is None
 
