@@ -1,38 +1,7 @@
-"""Constrained GP-UCB: model the objective and the safety constraint separately.
-
-:func:`ml.tuner.gp_bandit.gp_bandit` sees one number per pull, the *penalised* reward: a point
-whose drawdown breaches the limit scores ``reward - breach_penalty``. On a surface where most of
-the grid is unsafe and the optimum is an isolated safe point, the smoothness prior of that single
-GP spreads the penalties of the unsafe neighbours onto the optimum and the search avoids it.
-
-Here the two things are learnt apart (as in constrained Bayesian optimisation, Gardner et al. 2014,
-Gelbart, Snoek & Adams 2014):
-
-* an **objective GP** fitted only to the pulls that satisfied the constraint (``fit="safe"``), or
-  to the *unpenalised* reward of every valid pull (``fit="unpenalised"``, default: for a backtest objective
-  the reward plus the breach penalty it charged), rank-warped to normal scores either way, so
-  invalid parameter sets and their -20 never enter it;
-* a **constraint GP** fitted to the observed constraint value of every pull -- for a
-  :class:`ml.tuner.env.BacktestObjective` the real maximum drawdown minus the limit (the *margin*,
-  safe when <= 0), not the penalised reward -- giving ``P(safe) = P(margin <= 0)`` (predictive
-  distribution, observation noise included, so a point whose neighbours only just breach keeps a
-  fair chance);
-* the acquisition weights the objective by ``P(safe)``: ``"ucb"`` (default) =
-  ``P(safe) * (UCB - min UCB of the candidates)`` with GP-UCB's ``beta_t``; ``"ei"`` =
-  ``P(safe) * EI`` over the best safe value (constrained EI); ``"threshold"`` = the highest UCB
-  among candidates with ``P(safe) >= min_safe_prob`` (highest ``P(safe)`` if there is none);
-* invalid parameter sets (no metrics, e.g. SMA ``fast >= slow``) are left out of the margin GP
-  (they say nothing about drawdown); once one is seen, ``P(safe)`` is multiplied by ``P(valid)``
-  from a GP on +-1 validity labels;
-* **start rule**: until a safe point is known, pull the arm with the highest ``P(safe)``.
-
-Without a constraint (a plain function, no ``metrics``/``reward.max_drawdown`` to read the
-drawdown from, ``constraint=None``) every point counts as safe and the agent is GP-UCB.
-"""
+"""The constrained GP-UCB bandit itself: the pulls, ``P(safe)``, the candidates and the acquisition (see
+:mod:`ml.tuner.gp_safe`)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 from scipy.stats import norm
@@ -40,69 +9,12 @@ from threadpoolctl import threadpool_limits
 
 from ml.tuner.base import Evaluator, Objective, Space, TuningResult, run_until_exhausted
 from ml.tuner.gp_bandit.arms import _Arms, ucb_beta
-from ml.tuner.gp_bandit.kernel import GaussianProcess, rank_warp
+from ml.tuner.gp_bandit.kernel import rank_warp
+from ml.tuner.gp_safe.constraint import Constraint, drawdown_margin, unpenalised_reward
+from ml.tuner.gp_safe.model import _Model, _prob_below
 
-Constraint = Callable[[dict], "float | None"]
 ACQUISITIONS = ("ucb", "ei", "threshold")
 FITS = ("safe", "unpenalised")
-
-
-def drawdown_margin(objective) -> Constraint | None:
-    """``params -> max_drawdown - limit`` (None for invalid sets) read from a backtest objective.
-
-    Works for any object with ``metrics(params) -> dict | None`` and ``reward.max_drawdown`` (as
-    :class:`ml.tuner.env.BacktestObjective`; its metrics are cached, so this costs no backtest).
-    Returns None when ``objective`` exposes neither.
-    """
-    metrics = getattr(objective, "metrics", None)
-    limit = getattr(getattr(objective, "reward", None), "max_drawdown", None)
-    if not callable(metrics) or limit is None:
-        return None
-
-    def margin(params: dict) -> float | None:
-        m = metrics(params)
-        return None if m is None else float(m["max_drawdown"]) - float(limit)
-
-    return margin
-
-
-def unpenalised_reward(objective) -> Callable[[dict], float | None] | None:
-    """``params -> reward without the breach penalty`` (None for invalid sets) of a backtest objective.
-
-    Needs ``metrics(params)`` and a ``reward`` with ``is_safe(metrics)`` and ``breach_penalty``
-    (as :class:`ml.tuner.env.RiskAdjustedReward`); None when ``objective`` exposes neither.
-    """
-    metrics, reward = getattr(objective, "metrics", None), getattr(objective, "reward", None)
-    if not callable(metrics) or not hasattr(reward, "is_safe") or not hasattr(reward, "breach_penalty"):
-        return None
-
-    def value(params: dict) -> float | None:
-        m = metrics(params)
-        return None if m is None else float(reward(m)) + (0.0 if reward.is_safe(m) else float(reward.breach_penalty))
-
-    return value
-
-
-class _Model:
-    """A GP refitted every ``refit_every`` new observations (warm-started)."""
-
-    def __init__(self, dim: int, refit_every: int, min_fit: int = 3):
-        self.gp = GaussianProcess(dim)
-        self.refit_every, self.min_fit = refit_every, min_fit
-        self.fitted_at = -10 ** 9
-
-    def update(self, x: np.ndarray, y: np.ndarray) -> GaussianProcess:
-        if len(y) >= self.min_fit and len(y) - self.fitted_at >= self.refit_every:
-            self.gp.fit_hyperparameters(x, y)
-            self.fitted_at = len(y)
-        self.gp.condition(x, y)
-        return self.gp
-
-
-def _prob_below(gp: GaussianProcess, xs: np.ndarray, level: float) -> np.ndarray:
-    """P(the next observation at ``xs`` <= ``level``): latent sd and the fitted noise."""
-    mean, sd = gp.predict(xs)
-    return norm.cdf((level - mean) / np.sqrt(sd ** 2 + gp._parts(gp.theta)[2]))
 
 
 def gp_safe_bandit(objective: Objective, space: Space, budget: int, seed: int = 0,
