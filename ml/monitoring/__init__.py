@@ -14,8 +14,8 @@ start a retrain storm. Cooldowns and the spacing of monitoring passes count **ba
 (:func:`bar_cooldown_check`, :func:`pass_due`), so they mean the same in a market replay and live.
 Every function returns its reasons as text, which the flows record.
 
-Modules: :mod:`ml.monitoring.accuracy` (live metrics), :mod:`ml.monitoring.decisions` (checks, verdict,
-cooldown, backoff), :mod:`ml.monitoring.passes` (when passes fall due, as-of windows).
+Modules: :mod:`ml.monitoring.accuracy` (live metrics), :mod:`ml.monitoring.decisions` (checks, verdict),
+:mod:`ml.monitoring.cooldown` (cooldown, backoff), :mod:`ml.monitoring.passes` (when passes fall due, as-of windows).
 """
 
 from ml.monitoring.accuracy import (
@@ -25,19 +25,21 @@ from ml.monitoring.accuracy import (
     volatility_accuracy,
     volatility_live_metrics,
 )
+from ml.monitoring.cooldown import (
+    CooldownDecision,
+    RetrainRecord,
+    backoff_note,
+    bar_cooldown_check,
+    retrain_backoff,
+)
 from ml.monitoring.decisions import (
     INSUFFICIENT,
     OK,
     RETRAIN,
     Check,
-    CooldownDecision,
     MonitoringDecision,
-    RetrainRecord,
     Tolerances,
-    backoff_note,
-    bar_cooldown_check,
     decide,
-    retrain_backoff,
     scorer_checks,
     volatility_checks,
 )
