@@ -1,86 +1,40 @@
 """The ``abtpro`` command line: database, ingestion, validation, the end-to-end ``run`` and the background
-servers (``up``, ``down``)."""
+servers (``up``, ``down``).
+
+The commands live in sibling modules: :mod:`abtpro.cli_db` (``db``), :mod:`abtpro.cli_users` (``users``),
+:mod:`abtpro.cli_approvals`, :mod:`abtpro.cli_replay`, :mod:`abtpro.cli_scorecard`, :mod:`abtpro.cli_servers`
+(``up``, ``down``); here are ``ingest``, ``validate`` and ``run``. What they share is :mod:`abtpro.cli_common`.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from abtpro import cli_approvals, cli_replay, cli_run, cli_scorecard, cli_tables
+from abtpro import cli_approvals, cli_replay, cli_run, cli_scorecard, cli_servers, cli_tables
+from abtpro.cli_common import _fail, _prefect_fixes, _quiet_prefect, _use_prefect, console
+from abtpro.cli_db import db_app, db_current, db_downgrade, db_upgrade
+from abtpro.cli_servers import down, up
 from abtpro.cli_users import users_app
 from abtpro.settings import apply_offline_env, get_settings
 
+__all__ = ["_fail", "_prefect_fixes", "_quiet_prefect", "_use_prefect", "app", "console", "db_app", "db_current",
+           "db_downgrade", "db_upgrade", "down", "ingest", "run", "up", "validate"]
+
 app = typer.Typer(help="ABTPro ML pipeline: ingest, validate, train, register and serve.", no_args_is_help=True)
-db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 cli_approvals.register(app)
 cli_replay.register(app)
 cli_scorecard.register(app)
-console = Console()
 
 
 @app.callback()
 def _main() -> None:
     """ABTPro ML pipeline."""
     apply_offline_env()
-
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
-
-def _quiet_prefect() -> None:
-    """Keep flow logs out of the CLI's tables (they stay visible in the Prefect UI); install the kept Prefect
-    fixes (:mod:`flows.patches`) for the flows the command runs."""
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    _prefect_fixes()
-
-
-def _prefect_fixes() -> None:
-    from flows import patches
-
-    patches.install()
-
-
-def _use_prefect(start_local: bool = False) -> None:
-    """Before any flow runs: choose the Prefect API (explicit, running local server, or temporary) and say which."""
-    from abtpro import stack
-
-    console.print(stack.select_prefect_api(get_settings(), start_local=start_local), highlight=False)
-
-
-@db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
-    """Migrate the database (DATABASE_URL) up to REVISION."""
-    from store import migrate
-
-    url = get_settings().db_url
-    migrate.upgrade(url, revision)
-    console.print(f"database at revision [bold]{migrate.current(url)}[/] ({cli_tables.redact(url)})")
-
-
-@db_app.command("downgrade")
-def db_downgrade(revision: str = "base") -> None:
-    """Migrate the database down to REVISION (default: base, i.e. drop every table)."""
-    from store import migrate
-
-    url = get_settings().db_url
-    migrate.downgrade(url, revision)
-    console.print(f"database at revision [bold]{migrate.current(url)}[/]")
-
-
-@db_app.command("current")
-def db_current() -> None:
-    """Show the database's migration revision."""
-    from store import migrate
-
-    console.print(migrate.current(get_settings().db_url) or "unversioned")
 
 
 @app.command()
@@ -171,34 +125,7 @@ def run(
         console.print("\nServers keep running in the background; stop them with [bold].venv/bin/abtpro down[/].")
 
 
-@app.command()
-def up(
-    serve: Annotated[bool, typer.Option(help="start the BentoML service too")] = True,
-) -> None:
-    """Start the background servers over the existing state, retraining nothing.
-
-    The Prefect server, the flow runner (every deployment, schedules and triggers), the MLflow UI (local MLflow
-    store) and the BentoML service; each one whose process already runs is kept. ``abtpro down`` stops them.
-    """
-    from abtpro import stack
-
-    settings = get_settings()
-    _use_prefect(start_local=True)
-    try:
-        urls = stack.start_servers(settings, service=serve)
-    except RuntimeError as err:
-        _fail(f"{err}\n(no models yet? `abtpro run` trains them; `abtpro up --no-serve` starts the rest)")
-    cli_tables.where_to_look(console, urls)
-
-
-@app.command()
-def down() -> None:
-    """Stop the background servers started by ``abtpro up`` or ``abtpro run``."""
-    from abtpro import stack
-
-    for name in stack.stop_servers(get_settings()):
-        console.print(f"stopped {name}")
-
+cli_servers.register(app)  # after ``run``: ``up`` and ``down`` stay listed after it in ``abtpro --help``
 
 if __name__ == "__main__":
     app()
