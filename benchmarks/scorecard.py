@@ -58,6 +58,8 @@ def main() -> None:
         ("Lockbox: signal metrics per series", signal),
         (f"Lockbox: volatility metrics per series (promoted: {selection.vol_model})", vol),
         ("Lockbox: reference volatility models (declared beforehand, not chosen here)", reference),
+        ("Sizing over an expanding walk-forward of every bar after five years (ml.scorecard.SizingWalkForward)",
+         pd.concat({s: pd.DataFrame(per).T for s, per in scores.sizing_walk_forward.items()}, names=["symbol", "cell"])),
     ]
     for title, frame in sections:
         print(f"\n## {title}\n")

@@ -16,7 +16,9 @@ lockbox (the last 20% of its bars). :func:`select_settings` sees only the select
   :func:`rank_signal_candidates`), then fitted on all pooled selection signals: its threshold is chosen on its
   own calibration rows, inside the selection parts;
 * **sizing**: the policy is declared before looking: target the selection part's per-bar volatility, leverage at
-  most 2, on an always-long and an SMA(200) trend strategy.
+  most 2, on an always-long and an SMA(200) trend strategy. The same policy is also evaluated over an expanding
+  walk-forward of every bar after the first five years (:class:`SizingWalkForward`: the declared production
+  volatility model refitted every 63 bars, the target the expanding RMS of past returns), so 2008 is in it.
 
 :func:`score_lockbox` then scores the frozen choices once on the lockboxes. Forecasts and features inside a
 lockbox read earlier bars only (as a deployed model would); labels and outcomes are those of the lockbox.
@@ -34,7 +36,8 @@ score above 0.70 is therefore only reachable by a scorer that is over-confident 
 signals beside their success rate.
 
 Modules: :mod:`ml.scorecard.config` (targets, settings), :mod:`ml.scorecard.metrics`, :mod:`ml.scorecard.selection`
-(choices made before the lockbox), :mod:`ml.scorecard.lockbox` (scored once, the table).
+(choices made before the lockbox), :mod:`ml.scorecard.lockbox` (scored once, the table),
+:mod:`ml.scorecard.sizing_walkforward` (the sizing policy over every out-of-sample bar).
 """
 
 from ml.scorecard.config import (
@@ -57,6 +60,7 @@ from ml.scorecard.lockbox import (
 )
 from ml.scorecard.metrics import (
     signal_metrics,
+    sizing_row,
     sizing_scores,
     volatility_scores,
 )
@@ -67,11 +71,11 @@ from ml.scorecard.selection import (
     select_signal,
     signal_sets,
 )
+from ml.scorecard.sizing_walkforward import SizingWalkForward
 
 __all__ = [
     "AUC",
     "COVERAGE_BAND",
-    "LockboxScores",
     "MDD_RATIO",
     "MEAN_SCORE",
     "MIN_CELLS",
@@ -79,9 +83,11 @@ __all__ = [
     "MIN_SERIES",
     "RATIO_BEST_HAR",
     "RATIO_GARCH",
+    "WIN_RATIO",
+    "LockboxScores",
     "ScorecardConfig",
     "Selection",
-    "WIN_RATIO",
+    "SizingWalkForward",
     "rank_signal_candidates",
     "score_lockbox",
     "scorecard_table",
@@ -89,6 +95,7 @@ __all__ = [
     "select_signal",
     "signal_metrics",
     "signal_sets",
+    "sizing_row",
     "sizing_scores",
     "volatility_scores",
 ]

@@ -21,6 +21,7 @@ from ml.scorecard.config import (
 )
 from ml.scorecard.metrics import signal_metrics, sizing_scores, volatility_scores
 from ml.scorecard.selection import Selection, signal_sets
+from ml.scorecard.sizing_walkforward import SizingWalkForward
 from ml.volatility.targets import realised_vol_target, trailing_realised_vol
 
 
@@ -34,12 +35,15 @@ class LockboxScores:
     sizing: dict[str, dict[str, dict[str, float]]]
     forecasts: dict[str, pd.DataFrame]
     signals: pd.DataFrame
+    #: The same sizing cells over an expanding walk-forward of every bar after five years (2008 included).
+    sizing_walk_forward: dict[str, dict[str, dict[str, float]]]
 
 
 def score_lockbox(bars: dict[str, pd.DataFrame], selection: Selection,
                   config: ScorecardConfig = ScorecardConfig()) -> LockboxScores:
     """Score the frozen choices of ``selection`` on the lockbox of every series (once; chooses nothing)."""
-    volatility, sizing, forecasts = {}, {}, {}
+    volatility, sizing, forecasts, sizing_wf = {}, {}, {}, {}
+    walk_forward = SizingWalkForward(horizon=config.vol_horizon, max_leverage=config.max_leverage)
     reference: dict[str, dict[str, dict[str, float]]] = {m: {} for m in config.vol_reference}
     for symbol, b in bars.items():
         start = selection.lockbox_start[symbol]
@@ -55,6 +59,8 @@ def score_lockbox(bars: dict[str, pd.DataFrame], selection: Selection,
         forecasts[symbol] = chosen.assign(realised=realised.loc[lock], current=current.loc[lock])
         sizing[symbol] = sizing_scores(b["close"], chosen["forecast"], selection.target_vol[symbol],
                                        config.max_leverage)
+        if len(b) > walk_forward.train_bars + walk_forward.horizon:
+            sizing_wf[symbol] = walk_forward.evaluate(b)
     sets = signal_sets(bars, config)
     parts = []
     for name, (X, labels, _) in sets.items():
@@ -71,7 +77,7 @@ def score_lockbox(bars: dict[str, pd.DataFrame], selection: Selection,
     dataset = signals["group"].str.split("|").str[0]
     signal = {d: signal_metrics(g) for d, g in signals.groupby(dataset, sort=False)}
     signal["ALL"] = signal_metrics(signals)
-    return LockboxScores(signal, volatility, reference, sizing, forecasts, signals)
+    return LockboxScores(signal, volatility, reference, sizing, forecasts, signals, sizing_wf)
 
 
 def scorecard_table(scores: LockboxScores, selection: Selection) -> pd.DataFrame:
@@ -115,6 +121,14 @@ def scorecard_table(scores: LockboxScores, selection: Selection) -> pd.DataFrame
             "<= 0.80, Sharpe not lower", round(c["mdd_ratio"], 3), c["met"])
     n_met = sum(c["met"] for _, _, c in cells)
     add("sizing: cells meeting the target", ">= 4 of 6", f"{n_met} of {len(cells)}", n_met >= MIN_CELLS)
+    wf = [(s, k, c) for s, per in scores.sizing_walk_forward.items() for k, c in per.items()]
+    for s, k, c in wf:
+        add(f"sizing walk-forward {c['start'][:4]}-{c['end'][:4]} max DD vt/fixed {s} {k} "
+            f"(Sharpe {c['sharpe_vt']:.2f} vs {c['sharpe_fix']:.2f}, exposure {c['exposure_vt']:.2f})",
+            "<= 0.80, Sharpe not lower", round(c["mdd_ratio"], 3), c["met"])
+    if wf:
+        n_wf = sum(c["met"] for _, _, c in wf)
+        add("sizing walk-forward: cells meeting the target", ">= 4 of 6", f"{n_wf} of {len(wf)}", n_wf >= MIN_CELLS)
     extras = {"precision (taken)": "precision", "recall (taken)": "recall", "ECE": "ece",
               "corr(score, label)": "corr_score_label", "Spearman(score, ret)": "corr_score_ret",
               "mean ret per trade taken - all (bp)": "ret_lift_bp", "ROI taken (sum ret)": "roi_kept",

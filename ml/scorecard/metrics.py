@@ -97,13 +97,18 @@ def sizing_scores(close: pd.Series, forecast: pd.Series, target_vol: float, max_
     """
     out = {}
     for name, signal in (("long_only", None), ("sma200_trend", sma_trend_signal(close, 200))):
-        table = compare_sizing(close, forecast, target_vol=target_vol, signal=signal, max_leverage=max_leverage,
-                               periods_per_year=periods_per_year).table
-        row = {"sharpe_fix": float(table.loc["fixed", "sharpe"]), "sharpe_vt": float(table.loc["vol_target", "sharpe"]),
-               "mdd_fix": float(table.loc["fixed", "max_drawdown"]),
-               "mdd_vt": float(table.loc["vol_target", "max_drawdown"]),
-               "exposure_vt": float(table.loc["vol_target", "mean_exposure"])}
-        row["mdd_ratio"] = row["mdd_vt"] / row["mdd_fix"] if row["mdd_fix"] > 0 else float("nan")
-        row["met"] = bool(row["mdd_ratio"] <= MDD_RATIO and row["sharpe_vt"] >= row["sharpe_fix"])
-        out[name] = row
+        out[name] = sizing_row(compare_sizing(close, forecast, target_vol=target_vol, signal=signal,
+                                              max_leverage=max_leverage, periods_per_year=periods_per_year).table)
     return out
+
+
+def sizing_row(table: pd.DataFrame) -> dict[str, float]:
+    """One sizing cell from a :func:`ml.risk.compare_sizing` table: Sharpe, max drawdown and exposure of both
+    sizings, ``mdd_ratio`` (vol-targeted / fixed) and ``met`` (ratio at most 0.80 and Sharpe not lower)."""
+    row = {"sharpe_fix": float(table.loc["fixed", "sharpe"]), "sharpe_vt": float(table.loc["vol_target", "sharpe"]),
+           "mdd_fix": float(table.loc["fixed", "max_drawdown"]),
+           "mdd_vt": float(table.loc["vol_target", "max_drawdown"]),
+           "exposure_vt": float(table.loc["vol_target", "mean_exposure"])}
+    row["mdd_ratio"] = row["mdd_vt"] / row["mdd_fix"] if row["mdd_fix"] > 0 else float("nan")
+    row["met"] = bool(row["mdd_ratio"] <= MDD_RATIO and row["sharpe_vt"] >= row["sharpe_fix"])
+    return row

@@ -131,6 +131,9 @@ def test_scorecard_rows_are_scored_on_the_lockbox_only(goog_run):
     assert row["measured"] == pytest.approx(scores.volatility["GOOG"]["ratio_garch"], abs=1e-4)
     assert selection.signal_candidate in SMALL.signal_candidates and selection.signal_min_keep in SMALL.min_keeps
     assert selection.vol_model in SMALL.vol_candidates
+    wf = scores.sizing_walk_forward["GOOG"]  # GOOG has more than five years: the walk-forward cells are scored
+    assert set(wf) == {"long_only", "sma200_trend"} and wf["long_only"]["start"] < str(start.date())
+    assert table["metric"].str.startswith("sizing walk-forward: cells meeting").sum() == 1
     ref = scores.volatility_reference["lhar_gk_ext"]["GOOG"]
     b = bars["GOOG"]
     lock = b.index >= start
