@@ -50,7 +50,8 @@ def predict(model: Any, bars: Mapping[str, pd.DataFrame], requests: pd.DataFrame
         bars: Symbol -> bars (``ts`` index, OHLCV) up to at least its last origin.
         requests: One row per forecast: ``symbol``, optional ``as_of`` (a bar timestamp; missing/None
             = the symbol's last bar) and ``coverage`` of the interval (in (0, 1), default 0.9).
-        explain: Add TreeSHAP contributions (XGBoost members) to each result.
+        explain: Add each forecast's top contributions (HAR linear terms, XGBoost TreeSHAP, an
+            ensemble's weighted member terms; see :mod:`ml.inference.explanations`) to each result.
 
     Returns:
         One :class:`Forecast` per row of ``requests``, in order.
