@@ -27,8 +27,9 @@ For each registered model holding the ``champion`` alias, ``monitor-models``
    ``retrain-model`` deployment it emits the ``abtpro.model.drift`` event, whose deployment trigger
    runs the retrain; without one (embedded default) it calls :func:`flows.retrain.retrain_model`.
 
-The flow is :func:`monitor_models`; its steps are :mod:`flows.steps.monitor_champions` (the passes of each
-champion), :mod:`flows.steps.monitor_pass` (one pass: due or not, its window, recording it) and the tasks of
+The flow is :func:`monitor_models`; its steps are :mod:`flows.steps.monitor_models` (the passes of one
+champion, the retrain run inline), :mod:`flows.steps.monitor_champions` (the passes of each kind of champion),
+:mod:`flows.steps.monitor_pass` (one pass: due or not, its window, recording it) and the tasks of
 :mod:`flows.steps.monitor` (the champion's context, the live windows, the drift references, the trigger).
 
 ``python -m flows.monitor`` runs it once.
@@ -36,14 +37,12 @@ champion), :mod:`flows.steps.monitor_pass` (one pass: due or not, its window, re
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from prefect import flow
 
 import registry
 from abtpro.settings import get_settings
-from flows.steps.monitor_champions import monitor_signal_quality, monitor_volatility
-from flows.steps.monitor_pass import EXPERIMENT, MonitorOutcome, stop_after
+from flows.steps.monitor_models import monitor_model, retrain_where_asked
+from flows.steps.monitor_pass import EXPERIMENT, MonitorOutcome
 from ml.drift import DriftThresholds
 from ml.monitoring import Tolerances
 from ml.monitoring_report import SIGNAL_DRIFT_FEATURES, VOLATILITY_DRIFT_FEATURES, clean
@@ -87,22 +86,9 @@ def monitor_models(models: list[str] | None = None, window: int = 250, max_qlike
     thresholds = DriftThresholds(psi_threshold=psi_threshold, ks_alpha=ks_alpha, share_threshold=drift_share)
     outcomes = []
     for name in models or [registry.VOLATILITY_MODEL, registry.SIGNAL_QUALITY_MODEL]:
-        if name == registry.VOLATILITY_MODEL:
-            passes = monitor_volatility(name, window, tolerances, thresholds,
-                                        list(drift_features or VOLATILITY_DRIFT_FEATURES), cooldown_bars, dispatch,
-                                        every_bars)
-        elif name == registry.SIGNAL_QUALITY_MODEL:
-            passes = monitor_signal_quality(name, window, tolerances, cooldown_bars, dispatch, thresholds,
-                                            list(signal_drift_features or SIGNAL_DRIFT_FEATURES), every_bars)
-        else:
-            passes = [MonitorOutcome(name, None, None, "not_monitored", [f"no monitoring recipe for {name}"])]
-        for outcome in passes:
-            if stop_after(outcome):
-                from flows.retrain import retrain_model
-
-                result = retrain_model(model=name, trigger_id=outcome.trigger_id)
-                outcome = MonitorOutcome(**{**asdict(outcome), "retrain": clean(asdict(result))})
-            outcomes.append(outcome)
+        passes = monitor_model(name, window, tolerances, thresholds, drift_features, signal_drift_features,
+                               cooldown_bars, dispatch, every_bars)
+        outcomes += retrain_where_asked(name, passes)
     return outcomes
 
 
