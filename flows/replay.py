@@ -16,36 +16,31 @@ Step by step (step ``k`` = the ``k``-th held-back bar of every daily series, :fu
    ``--no-ui``) it runs the backfill and monitoring flows itself instead, with direct retrain dispatch.
 
 At the end it waits for open retrains, then reports (:mod:`flows.steps.replay_report`): a closing summary, a
-timeline plot per series logged to MLflow (experiment ``abtpro-replay``) and a Prefect artifact.
+timeline plot per series logged to MLflow (experiment ``abtpro-replay``) and a Prefect artifact. The feed step
+by step is :mod:`flows.steps.replay_feed`; the service client and the wait for the loop are
+:mod:`flows.steps.replay`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import pandas as pd
 from prefect import flow, get_run_logger
 
 from abtpro.settings import get_settings
-from flows.steps.replay import ServiceClient, wait_for_loop
+from flows.steps.replay import ServiceClient
+from flows.steps.replay_feed import known_history, play
 from flows.steps.replay_report import ReplayResult, report, wait_for_retrains
 from ingestion.sources import read_sample
 from ml.datasets import SAMPLE_DATASETS
-from ml.replay import AppSimulator, FeedFaults, faulty_feed, replay_steps
+from ml.replay import AppSimulator, FeedFaults, replay_steps
 
 DAILY = [name for name, ds in SAMPLE_DATASETS.items() if ds.timeframe == "1d"]
 #: Steps between two waits for the loop: a month of daily bars. Monitoring catches up on the passes that fell
 #: due meanwhile (a pass per ``every_bars`` = 5 bars, each as of its own bar: :func:`ml.monitoring.due_passes`),
 #: so waiting monthly records the same weekly passes as waiting weekly, at a fifth of the waits.
 PACE_BARS = 21
-
-
-def _history(symbols: list[str], holdback_days: int) -> dict[tuple[str, str], object]:
-    known = read_sample(symbols, holdback_days=holdback_days)
-    return {(str(s), str(tf)): g.set_index("ts").sort_index()
-            for (s, tf), g in known.groupby(["symbol", "timeframe"])}
 
 
 @flow(name="market-replay", log_prints=True)
@@ -74,45 +69,18 @@ def market_replay(service_url: str, feeder_key: str, app_key: str, app_user_id: 
     holdback_days = settings.replay_holdback_days if holdback_days is None else holdback_days
     started = datetime.now(UTC)
     steps = replay_steps(read_sample(symbols, holdback_days=holdback_days, held_back=True))[:max_steps]
-    app = AppSimulator(_history(symbols, holdback_days))
+    app = AppSimulator(known_history(symbols, holdback_days))
     client = ServiceClient(service_url, feeder_key, app_key)
-    fault_counts = {"duplicate": 0, "late": 0, "corrupt": 0}
     logger.info("replaying %d steps of %s (%d held-back days) through %s", len(steps), ", ".join(symbols),
                 holdback_days, service_url)
-    week_start = datetime.now(UTC)
-    loop_runs = 0
-    t0 = time.perf_counter()
     try:
-        for k, (push, faulted) in enumerate(faulty_feed(steps, faults or FeedFaults())):
-            client.push(push)
-            fault_counts = {key: fault_counts[key] + faulted[key] for key in fault_counts}
-            client.score_batch(app.observe(steps[k]))
-            client.forecast_batch([(str(row.symbol), str(row.timeframe), pd.Timestamp(row.ts))
-                                   for row in steps[k].itertuples(index=False)])
-            last = k == len(steps) - 1
-            if (pace_bars and (k + 1) % pace_bars == 0) or last:
-                loop_runs += _close_loop(loop, week_start, wait_timeout)
-                week_start = datetime.now(UTC)
-            if progress:
-                progress(k + 1, len(steps))
-        replay_seconds = time.perf_counter() - t0
+        fault_counts, loop_runs, replay_seconds = play(steps, app, client, faults or FeedFaults(), pace_bars, loop,
+                                                       wait_timeout, progress)
         retrains = wait_for_retrains(settings.db_url, started, timeout=max(wait_timeout, 300.0))
     finally:
         client.close()
     return report(settings, started, client.counts, fault_counts, len(steps), app_user_id, replay_seconds,
                   loop_runs, retrains, symbols)
-
-
-def _close_loop(loop: str, since: datetime, timeout: float) -> int:
-    """Let the loop catch up with the bars pushed since ``since``; returns the loop runs that ran."""
-    if loop == "inline":
-        from flows.backfill import backfill_outcomes
-        from flows.monitor import monitor_models
-
-        backfill_outcomes()
-        monitor_models(dispatch="direct")
-        return 2
-    return wait_for_loop(since, timeout=timeout)
 
 
 if __name__ == "__main__":
