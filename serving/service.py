@@ -17,9 +17,11 @@ from __future__ import annotations
 import gc
 
 import bentoml
+import pandas as pd
 
 import registry
 from abtpro.settings import apply_offline_env, get_settings
+from data_contracts.bars import RAW_COLUMNS, split_valid_invalid
 from serving import db_errors, keepalive, request_guard, request_timeout, route_metrics
 from serving.auth import ApiKeyMiddleware, KeyCache
 from serving.config import get_serving_settings, service_threads, service_workers
@@ -74,6 +76,10 @@ class MLService(volatility.VolatilityRoutes, signals.SignalRoutes, models.ModelR
             announce=lambda name, version: reloads.announce(self.db_url, name, version),
             hint_interval=self.serving.reload_check_seconds)
         self.poller.start()
+        # pandera registers its validation backends (importing its hypothesis strategies) on the first
+        # validate: do it now, not inside the first POST /ml/bars's worker thread, where it cost that
+        # request the import and raced a job thread's imports (seen as a 500 under the schema fuzz test)
+        split_valid_invalid(pd.DataFrame(columns=RAW_COLUMNS))
         # Everything loaded so far (libraries, models) lives as long as the process: move it out of
         # the cyclic GC's reach so a full collection does not stall requests while walking it.
         gc.collect()
