@@ -37,7 +37,8 @@ class FeatureContribution(BaseModel):
 
 
 class Explanation(BaseModel):
-    """Top feature contributions (TreeSHAP ``pred_contribs`` of an XGBoost booster), or why there are none."""
+    """Top additive contributions (TreeSHAP of an XGBoost booster, or a HAR forecast's exact linear terms), or
+    why there are none."""
 
     method: str | None = None
     units: str | None = None
