@@ -1,5 +1,6 @@
-"""The scorecard's figures (all on the lockbox): calibration and lift of the signal scores, forecast vs realised
-volatility per series, drawdown of fixed vs volatility-targeted sizing. ``matplotlib.figure.Figure`` only."""
+"""The scorecard's figures: on the lockbox, calibration and lift of the signal scores, forecast vs realised
+volatility per series, drawdown of fixed vs volatility-targeted sizing; and that drawdown over the sizing
+walk-forward (every bar after five years). ``matplotlib.figure.Figure`` only."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def lift_curve(signals: pd.DataFrame) -> Figure:
     return fig
 
 
-def drawdowns(close: pd.Series, forecast: pd.Series, target_vol: float, max_leverage: float = 2.0,
+def drawdowns(close: pd.Series, forecast: pd.Series, target_vol: float | pd.Series, max_leverage: float = 2.0,
               title: str = "Drawdown") -> Figure:
     """Drawdown of an always-long position, fixed vs volatility-targeted, on the bars with a forecast."""
     rets = compare_sizing(close, forecast, target_vol=target_vol, max_leverage=max_leverage).returns
@@ -54,4 +55,8 @@ def scorecard_figures(bars: dict[str, pd.DataFrame], scores, selection, max_leve
         figures[f"drawdown_{symbol}"] = drawdowns(bars[symbol]["close"], fc["forecast"],
                                                   selection.target_vol[symbol], max_leverage,
                                                   f"{symbol}: drawdown, fixed vs volatility-targeted (lockbox)")
+    for symbol, inputs in scores.sizing_walk_forward_inputs.items():
+        figures[f"drawdown_walk_forward_{symbol}"] = drawdowns(
+            bars[symbol]["close"], inputs["forecast"], inputs["target"], max_leverage,
+            f"{symbol}: drawdown, fixed vs volatility-targeted (walk-forward from year 5)")
     return figures

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -37,12 +37,14 @@ class LockboxScores:
     signals: pd.DataFrame
     #: The same sizing cells over an expanding walk-forward of every bar after five years (2008 included).
     sizing_walk_forward: dict[str, dict[str, dict[str, float]]]
+    #: Its inputs per series: columns ``forecast`` (out-of-sample, NaN before trading starts) and ``target``.
+    sizing_walk_forward_inputs: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def score_lockbox(bars: dict[str, pd.DataFrame], selection: Selection,
                   config: ScorecardConfig = ScorecardConfig()) -> LockboxScores:
     """Score the frozen choices of ``selection`` on the lockbox of every series (once; chooses nothing)."""
-    volatility, sizing, forecasts, sizing_wf = {}, {}, {}, {}
+    volatility, sizing, forecasts, sizing_wf, wf_inputs = {}, {}, {}, {}, {}
     walk_forward = SizingWalkForward(horizon=config.vol_horizon, max_leverage=config.max_leverage)
     reference: dict[str, dict[str, dict[str, float]]] = {m: {} for m in config.vol_reference}
     for symbol, b in bars.items():
@@ -60,7 +62,8 @@ def score_lockbox(bars: dict[str, pd.DataFrame], selection: Selection,
         sizing[symbol] = sizing_scores(b["close"], chosen["forecast"], selection.target_vol[symbol],
                                        config.max_leverage)
         if len(b) > walk_forward.train_bars + walk_forward.horizon:
-            sizing_wf[symbol] = walk_forward.evaluate(b)
+            wf_inputs[symbol] = pd.DataFrame({"forecast": walk_forward.forecasts(b), "target": walk_forward.target_vol(b)})
+            sizing_wf[symbol] = walk_forward.evaluate(b, wf_inputs[symbol]["forecast"])
     sets = signal_sets(bars, config)
     parts = []
     for name, (X, labels, _) in sets.items():
@@ -77,7 +80,7 @@ def score_lockbox(bars: dict[str, pd.DataFrame], selection: Selection,
     dataset = signals["group"].str.split("|").str[0]
     signal = {d: signal_metrics(g) for d, g in signals.groupby(dataset, sort=False)}
     signal["ALL"] = signal_metrics(signals)
-    return LockboxScores(signal, volatility, reference, sizing, forecasts, signals, sizing_wf)
+    return LockboxScores(signal, volatility, reference, sizing, forecasts, signals, sizing_wf, wf_inputs)
 
 
 def scorecard_table(scores: LockboxScores, selection: Selection) -> pd.DataFrame:
