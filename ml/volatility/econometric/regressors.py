@@ -37,13 +37,13 @@ def har_design(
     if overnight:
         on = (np.log(bars["open"]) - np.log(bars["close"]).shift(1)) ** 2
         cols.update(_mean_var_columns(on, lags, "on"))
-    frame = pd.DataFrame(cols, index=bars.index)
-    frame = np.log(frame) if log else frame
+    if log:
+        cols = {name: np.log(col) for name, col in cols.items()}
     if leverage:
         neg = np.minimum(log_returns(bars), 0.0)
-        for d in lags:
-            frame[f"lev_{d}"] = neg.rolling(d, min_periods=d).mean()
-    return frame
+        cols.update({f"lev_{d}": neg.rolling(d, min_periods=d).mean() for d in lags})
+    # one frame from all columns: inserting columns one by one copies the column index each time (request path)
+    return pd.DataFrame(cols, index=bars.index)
 
 
 def fit_qlike_log_linear(design: np.ndarray, var_target: np.ndarray, start: np.ndarray) -> np.ndarray:
