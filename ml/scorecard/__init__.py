@@ -60,7 +60,6 @@ from ml.scorecard.lockbox import (
 )
 from ml.scorecard.metrics import (
     signal_metrics,
-    sizing_row,
     sizing_scores,
     volatility_scores,
 )
@@ -95,7 +94,6 @@ __all__ = [
     "select_signal",
     "signal_metrics",
     "signal_sets",
-    "sizing_row",
     "sizing_scores",
     "volatility_scores",
 ]

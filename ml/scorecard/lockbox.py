@@ -61,9 +61,9 @@ def score_lockbox(bars: dict[str, pd.DataFrame], selection: Selection,
         forecasts[symbol] = chosen.assign(realised=realised.loc[lock], current=current.loc[lock])
         sizing[symbol] = sizing_scores(b["close"], chosen["forecast"], selection.target_vol[symbol],
                                        config.max_leverage)
-        if len(b) > walk_forward.train_bars + walk_forward.horizon:
-            wf_inputs[symbol] = pd.DataFrame({"forecast": walk_forward.forecasts(b), "target": walk_forward.target_vol(b)})
-            sizing_wf[symbol] = walk_forward.evaluate(b, wf_inputs[symbol]["forecast"])
+        if walk_forward.tradable(b):
+            wf_inputs[symbol] = walk_forward.inputs(b)
+            sizing_wf[symbol] = walk_forward.evaluate(b, wf_inputs[symbol])
     sets = signal_sets(bars, config)
     parts = []
     for name, (X, labels, _) in sets.items():

@@ -86,10 +86,10 @@ def volatility_scores(forecasts: dict[str, pd.DataFrame], realised: pd.Series, c
     return out
 
 
-def sizing_scores(close: pd.Series, forecast: pd.Series, target_vol: float, max_leverage: float = 2.0,
+def sizing_scores(close: pd.Series, forecast: pd.Series, target_vol: float | pd.Series, max_leverage: float = 2.0,
                   periods_per_year: float = 252.0) -> dict[str, dict[str, float]]:
     """Fixed vs vol-targeted sizing (:func:`ml.risk.compare_sizing`) of an always-long and an SMA(200) trend
-    strategy on the bars that have a forecast.
+    strategy on the bars that have a forecast (``target_vol``: a number, or a causal per-bar series).
 
     Returns:
         ``strategy -> {sharpe_fix, sharpe_vt, mdd_fix, mdd_vt, mdd_ratio, met}``; ``met`` = drawdown at most

@@ -12,7 +12,7 @@ The policy is declared here, before any run, and is the scorecard's own policy m
   the next ``refit_every`` bars from past bars only (:func:`ml.volatility.evaluation.walk_forward_forecasts`);
 * target volatility at bar ``t``: the root mean square of the per-bar log returns of bars ``<= t`` (the
   lockbox policy targets the selection part's, an expanding mean here); leverage capped at ``max_leverage``;
-* strategies: always long and the SMA(200) trend, fixed vs vol-targeted (:func:`ml.risk.compare_sizing`).
+* strategies: always long and the SMA(200) trend, fixed vs vol-targeted (:func:`ml.scorecard.metrics.sizing_scores`).
 
 Pure: pandas/numpy only.
 """
@@ -24,13 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.risk import compare_sizing, sma_trend_signal
-from ml.scorecard.metrics import sizing_row
+from ml.scorecard.metrics import sizing_scores
 from ml.volatility.evaluation import WalkForwardConfig, walk_forward_forecasts
 from ml.volatility.registry import DEFAULT_MODEL, make_model
 from ml.volatility.targets import log_returns
-
-STRATEGIES = ("long_only", "sma200_trend")
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,7 @@ class SizingWalkForward:
 
     def forecasts(self, bars: pd.DataFrame) -> pd.Series:
         """Out-of-sample forecasts of every bar after ``train_bars`` (NaN before)."""
-        if len(bars) <= self.train_bars + self.horizon:
+        if not self.tradable(bars):
             raise ValueError(f"{len(bars)} bars leave nothing to trade after {self.train_bars} training bars")
         config = WalkForwardConfig(horizon=self.horizon, refit_every=self.refit_every,
                                    test_fraction=1.0 - self.train_bars / len(bars))
@@ -64,20 +61,24 @@ class SizingWalkForward:
         """Causal target: RMS of the per-bar log returns of bars up to and including ``t``."""
         return np.sqrt((log_returns(bars) ** 2).expanding(min_periods=self.train_bars // 2).mean())
 
-    def evaluate(self, bars: pd.DataFrame, forecast: pd.Series | None = None) -> dict[str, dict[str, float]]:
-        """``strategy -> {start, end, n_bars, sharpe_fix, sharpe_vt, mdd_fix, mdd_vt, mdd_ratio, exposure_vt, met}``.
+    def tradable(self, bars: pd.DataFrame) -> bool:
+        """Whether ``bars`` has bars left to trade after the first training window."""
+        return len(bars) > self.train_bars + self.horizon
+
+    def inputs(self, bars: pd.DataFrame) -> pd.DataFrame:
+        """Columns ``forecast`` (:meth:`forecasts`) and ``target`` (:meth:`target_vol`), indexed like ``bars``."""
+        return pd.DataFrame({"forecast": self.forecasts(bars), "target": self.target_vol(bars)})
+
+    def evaluate(self, bars: pd.DataFrame, inputs: pd.DataFrame | None = None) -> dict[str, dict[str, float]]:
+        """``strategy -> {start, end, n_bars, sharpe_fix, sharpe_vt, mdd_fix, mdd_vt, mdd_ratio, exposure_vt, met}``
+        (the cells of :func:`ml.scorecard.metrics.sizing_scores`, with the traded span).
 
         Args:
             bars: One series' bars (all of them: the walk-forward chooses nothing).
-            forecast: Precomputed :meth:`forecasts` of ``bars`` (computed when None).
+            inputs: Precomputed :meth:`inputs` of ``bars`` (computed when None).
         """
-        forecast = self.forecasts(bars) if forecast is None else forecast
-        target = self.target_vol(bars)
-        traded = forecast.dropna().index
-        out = {}
-        for name, signal in zip(STRATEGIES, (None, sma_trend_signal(bars["close"], 200))):
-            table = compare_sizing(bars["close"], forecast, target_vol=target, signal=signal,
-                                   max_leverage=self.max_leverage).table
-            out[name] = {"start": str(traded[0].date()), "end": str(traded[-1].date()), "n_bars": float(len(traded)),
-                         **sizing_row(table)}
-        return out
+        inputs = self.inputs(bars) if inputs is None else inputs
+        traded = inputs["forecast"].dropna().index
+        span = {"start": str(traded[0].date()), "end": str(traded[-1].date()), "n_bars": float(len(traded))}
+        cells = sizing_scores(bars["close"], inputs["forecast"], inputs["target"], self.max_leverage)
+        return {name: {**span, **cell} for name, cell in cells.items()}

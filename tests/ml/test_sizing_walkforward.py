@@ -25,14 +25,15 @@ def _bars(n: int = 1100, seed: int = 3) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def bars_and_forecast():
     bars = _bars()
-    return bars, POLICY.forecasts(bars)
+    return bars, POLICY.inputs(bars)["forecast"]
 
 
 def test_trading_starts_after_the_first_training_window(bars_and_forecast):
     bars, forecast = bars_and_forecast
     assert forecast.iloc[:POLICY.train_bars].isna().all()
     assert forecast.iloc[POLICY.train_bars:].notna().mean() > 0.99
-    cells = POLICY.evaluate(bars, forecast)
+    cells = POLICY.evaluate(bars, pd.DataFrame({"forecast": forecast, "target": POLICY.target_vol(bars)}))
+    assert cells == POLICY.evaluate(bars)  # the inputs it computes itself are the same
     assert set(cells) == {"long_only", "sma200_trend"}
     for cell in cells.values():
         assert cell["start"] == str(bars.index[POLICY.train_bars].date())
