@@ -87,7 +87,7 @@ def _ensemble_terms(ens: Any, bars: pd.DataFrame, features: pd.DataFrame, rows: 
     values, contribs, whole = [], [], []
     for name, member, weight in zip(ens.members, ens.members_, ens.weights_):
         if isinstance(member, HarModel) and member.log:
-            v, c = (f.iloc[rows].reset_index(drop=True) for f in linear.har_terms(member, bars))
+            v, c = linear.har_terms(member, bars, rows)
         else:
             log_var = 2.0 * np.log(member.predict(bars).iloc[rows].to_numpy(float))
             if isinstance(member, XgbModel):
@@ -124,7 +124,7 @@ def volatility_terms(estimator: Any, bars: pd.DataFrame, features: pd.DataFrame,
 
     rows = list(positions)
     if isinstance(estimator, HarModel) and hasattr(estimator, "coef_"):
-        v, c = (f.iloc[rows].reset_index(drop=True) for f in linear.har_terms(estimator, bars))
+        v, c = linear.har_terms(estimator, bars, rows)
         return Terms(v, c, linear.METHOD, linear.har_units(estimator),
                      lambda total: linear.har_note(estimator, total), linear.CONSTANTS)
     if isinstance(estimator, XgbModel) and hasattr(estimator, "booster_"):

@@ -31,12 +31,13 @@ METHOD = "har_linear_terms"
 CONSTANTS = ("intercept", "smearing", "scale")
 
 
-def har_terms(model: Any, bars: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def har_terms(model: Any, bars: pd.DataFrame, rows: list[int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(values, contributions)`` of every additive term of a fitted HAR model at each bar of ``bars``.
 
-    Both frames are indexed like ``bars`` with one column per term: ``"intercept"``, each design
-    column, then (log model) ``"smearing"`` and ``"scale"``. A row of ``contributions`` sums to the
-    forecast's ln variance (log model) or its variance before the floor (level model).
+    Both frames are indexed like ``bars`` (or, given bar positions ``rows``, hold those rows only, numbered
+    from 0) with one column per term: ``"intercept"``, each design column, then (log model) ``"smearing"``
+    and ``"scale"``. A row of ``contributions`` sums to the forecast's ln variance (log model) or its
+    variance before the floor (level model).
     """
     x = model._design(bars, model.log)
     contrib = x * np.asarray(model.coef_[1:], dtype=float)
@@ -48,6 +49,8 @@ def har_terms(model: Any, bars: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
         for name, factor, power in (("smearing", float(model.smearing_), 1.0), ("scale", scale, 2.0)):
             contrib[name] = power * np.log(factor)
             values[name] = factor
+    if rows is not None:
+        values, contrib = (f.iloc[rows].reset_index(drop=True) for f in (values, contrib))
     return values, contrib
 
 
