@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml.datasets import DAILY_SAMPLES, load_sample
 from ml.lockbox import Lockbox
+from ml.volatility.base import conformal_quantiles
 from ml.volatility.evaluation import WalkForwardConfig, walk_forward_forecasts
 from ml.volatility.registry import make_model
 from ml.volatility.targets import realised_vol_target
@@ -46,11 +47,6 @@ STATES = {"const": [], "logf": ["logf"], "lvov": ["lvov"], "rec": ["rec"], "all"
 def conformal_hi(scores: np.ndarray, coverage: float) -> float:
     s = np.sort(scores)
     return float(s[min(int(np.ceil((len(s) + 1) * coverage)), len(s)) - 1])
-
-
-def conformal_pair(resid: np.ndarray, coverage: float) -> tuple[float, float]:
-    r, n, a = np.sort(resid), len(resid), 1.0 - coverage
-    return float(r[max(int(np.floor((n + 1) * a / 2)), 1) - 1]), float(r[min(int(np.ceil((n + 1) * (1 - a / 2))), n) - 1])
 
 
 def state_frame(bars: pd.DataFrame, fc: pd.DataFrame) -> pd.DataFrame:
@@ -66,14 +62,14 @@ def intervals(method: str, cols: list[str], e_cal: pd.Series, x_cal: pd.DataFram
     """Log-space ``(lo, hi)`` offsets for each bar of the block."""
     n_blk = len(x_blk)
     if not cols:
-        lo, hi = conformal_pair(e_cal.to_numpy(), COVERAGE)
+        lo, hi = conformal_quantiles(np.sort(e_cal.to_numpy()), COVERAGE)
         return np.full(n_blk, lo), np.full(n_blk, hi)
     mu = x_cal[cols].mean()
     xc, xb = (x_cal[cols] - mu).to_numpy(), (x_blk[cols].fillna(mu) - mu).to_numpy()
     if method == "scaled":
         design = np.column_stack([np.ones(len(xc)), xc])
         beta, *_ = np.linalg.lstsq(design, np.log(np.abs(e_cal.to_numpy()) + 1e-4), rcond=None)
-        lo, hi = conformal_pair(e_cal.to_numpy() / np.exp(xc @ beta[1:]), COVERAGE)
+        lo, hi = conformal_quantiles(np.sort(e_cal.to_numpy() / np.exp(xc @ beta[1:])), COVERAGE)
         scale = np.exp(xb @ beta[1:])
         return lo * scale, hi * scale
     from sklearn.linear_model import QuantileRegressor

@@ -22,6 +22,19 @@ from ml.volatility.targets import realised_vol_target
 VOL_FLOOR = 1e-8
 
 
+def conformal_quantiles(sorted_residuals: np.ndarray, coverage: float) -> tuple[float, float]:
+    """Split-conformal quantiles ``(lo, hi)`` of sorted calibration residuals for a two-sided ``coverage``
+    (the ``ceil((n + 1)(1 - alpha/2))``-th smallest above, the ``floor((n + 1) alpha/2)``-th below; infinite
+    when there are none)."""
+    n = sorted_residuals.size
+    if n == 0:
+        return (-np.inf, np.inf)
+    alpha = 1.0 - coverage
+    k_hi = min(int(np.ceil((n + 1) * (1 - alpha / 2))), n) - 1
+    k_lo = max(int(np.floor((n + 1) * (alpha / 2))), 1) - 1
+    return float(sorted_residuals[k_lo]), float(sorted_residuals[k_hi])
+
+
 class VolatilityModel(BaseEstimator):
     """Base class: subclasses implement ``_fit_core(bars)`` and ``_predict_core(bars)``.
 
@@ -97,14 +110,7 @@ class VolatilityModel(BaseEstimator):
     def residual_quantiles(self, coverage: float = 0.9) -> tuple[float, float]:
         """Split-conformal log-residual quantiles ``(lo, hi)`` for a two-sided ``coverage``."""
         self._check_fitted()
-        res = self.conformal_residuals_
-        if res.size == 0:
-            return (-np.inf, np.inf)
-        alpha = 1.0 - coverage
-        n = res.size
-        k_hi = min(int(np.ceil((n + 1) * (1 - alpha / 2))), n) - 1
-        k_lo = max(int(np.floor((n + 1) * (alpha / 2))), 1) - 1
-        return float(res[k_lo]), float(res[k_hi])
+        return conformal_quantiles(self.conformal_residuals_, coverage)
 
     def predict_interval(self, bars: pd.DataFrame, coverage: float = 0.9) -> pd.DataFrame:
         """Interval ``[lower, upper]`` that holds the realised vol with probability ``coverage``.
