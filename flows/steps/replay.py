@@ -38,6 +38,7 @@ class ReplayCounts:
     forecasts: int = 0
     errors: Counter = field(default_factory=Counter)
     versions: Counter = field(default_factory=Counter)  # "<model> v<version>" -> answers
+    seconds: Counter = field(default_factory=Counter)  # part of a step (push, app, score, forecast, loop) -> wall s
 
 
 class ServiceClient:

@@ -29,16 +29,30 @@ def play(steps: list[pd.DataFrame], app: AppSimulator, client: ServiceClient, fa
     week_start = datetime.now(UTC)
     loop_runs = 0
     t0 = time.perf_counter()
+    seconds, clock = client.counts.seconds, time.perf_counter
+
+    def timed(part: str, started: float) -> float:
+        now = clock()
+        seconds[part] += now - started
+        return now
+
     for k, (push, faulted) in enumerate(faulty_feed(steps, faults)):
+        mark = clock()
         client.push(push)
+        mark = timed("push", mark)
         fault_counts = {key: fault_counts[key] + faulted[key] for key in fault_counts}
-        client.score_batch(app.observe(steps[k]))
+        fired = app.observe(steps[k])
+        mark = timed("app", mark)
+        client.score_batch(fired)
+        mark = timed("score", mark)
         client.forecast_batch([(str(row.symbol), str(row.timeframe), pd.Timestamp(row.ts))
                                for row in steps[k].itertuples(index=False)])
+        mark = timed("forecast", mark)
         last = k == len(steps) - 1
         if (pace_bars and (k + 1) % pace_bars == 0) or last:
             loop_runs += close_loop(loop, week_start, wait_timeout)
             week_start = datetime.now(UTC)
+            timed("loop", mark)
         if progress:
             progress(k + 1, len(steps))
     return fault_counts, loop_runs, time.perf_counter() - t0

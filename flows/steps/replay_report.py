@@ -44,6 +44,7 @@ class ReplayResult:
     replay_seconds: float
     loop_runs: int
     coverage: float
+    seconds: dict[str, float] = field(default_factory=dict)  # replay steps' wall time by part (push, app, ...)
     mlflow_run_id: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -103,6 +104,8 @@ def summary_rows(result: ReplayResult) -> list[tuple[str, str]]:
         ("versions served", ", ".join(f"{k} ({v} answers)" for k, v in result.versions_served.items()) or "-"),
         ("failed requests", ", ".join(f"{k}: {v}" for k, v in result.requests_failed.items()) or "0"),
         ("replay wall time", f"{result.replay_seconds:.0f} s ({result.bars_per_second:.1f} bars/s)"),
+        ("... by part (push, app, score, forecast, waits for the loop)",
+         ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items()) or "-"),
     ]
 
 
@@ -121,14 +124,15 @@ def report(settings: Settings, started: datetime, counts: ReplayCounts, faults: 
         [{"model": r.model, "version": r.version, "data_ts": r.data_ts, "reasons": list(r.reasons or []),
           "status": r.status} for r in fired.itertuples(index=False)],
         int((triggers["status"] == "suppressed").sum()), _retrains(fired), dict(counts.versions),
-        replay_seconds, loop_runs, interval_coverage(forecasts))
+        replay_seconds, loop_runs, interval_coverage(forecasts), seconds=dict(counts.seconds))
     figures = {f"replay/timeline_{s}": timeline_figure(forecasts[forecasts["symbol"] == s],
                                                        signals[signals["symbol"] == s], triggers, s) for s in symbols}
     metrics = {"steps": steps, "bars_sent": result.bars_sent, "bars_quarantined": result.bars_quarantined,
                "signals_scored": result.signals_scored, "forecasts": result.forecasts,
                "drift_events": len(result.drift_events), "retrains": len(result.retrains),
                "promotions": result.promotions, "replay_seconds": replay_seconds,
-               "bars_per_second": result.bars_per_second, "coverage": result.coverage}
+               "bars_per_second": result.bars_per_second, "coverage": result.coverage,
+               **{f"seconds_{part}": value for part, value in result.seconds.items()}}
     run_id, _ = registry.log_run(settings, EXPERIMENT, f"replay-{started:%Y%m%d-%H%M%S}",
                                  params={"symbols": ",".join(symbols), "steps": steps}, metrics=metrics,
                                  tags={"task": "replay"}, bars={},

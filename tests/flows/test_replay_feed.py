@@ -10,9 +10,15 @@ from ingestion.sources import read_sample
 from ml.replay import AppSimulator, FeedFaults, replay_steps
 
 
+class _Counts(Counter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: Counter = Counter()
+
+
 class _Client:
     def __init__(self) -> None:
-        self.counts: Counter = Counter()
+        self.counts = _Counts()
 
     def push(self, bars) -> None:
         self.counts["pushes"] += 1
@@ -37,4 +43,5 @@ def test_play_pushes_every_step_and_closes_the_loop_at_each_pace_point(monkeypat
     assert waits == [7.0, 7.0, 7.0] and loop_runs == 6  # after steps 10, 20 and the last (25)
     assert progress == [(k, 25) for k in range(1, 26)]
     assert faults == {"duplicate": sum(len(steps[k - 1]) for k in range(4, 25, 4)), "late": 0, "corrupt": 0}
-    assert seconds >= 0
+    assert list(client.counts.seconds) == ["push", "app", "score", "forecast", "loop"]
+    assert 0 < sum(client.counts.seconds.values()) <= seconds
