@@ -18,14 +18,16 @@ Quality factors (spec "Signal Quality Factors"), all known at the signal bar's c
 Modules: :mod:`ml.signal_quality.features.config` (:class:`SignalFeatureConfig`, the ``f_`` prefix),
 :mod:`ml.signal_quality.features.history` (the leak-free historical win rate),
 :mod:`ml.signal_quality.features.context` (the side-free context of every bar: :func:`market_context`,
-:func:`shared_features`, :func:`bar_context`), :mod:`ml.signal_quality.features.factors` (side-adjusted
-quality factors, strategy-supplied ``caller_*`` columns, strategy indicators),
+:func:`shared_features`, :func:`bar_context`), :mod:`ml.signal_quality.features.cross_asset` (the other
+series' context: reference correlation, market breadth, the reference's regime),
+:mod:`ml.signal_quality.features.factors` (side-adjusted quality factors, strategy-supplied ``caller_*`` columns, strategy indicators),
 :mod:`ml.signal_quality.features.build` (:func:`build_signal_features`, the feature matrix of signals).
 """
 
 from ml.signal_quality.features.build import build_signal_features
 from ml.signal_quality.features.config import SHARED_PREFIX, SignalFeatureConfig
 from ml.signal_quality.features.context import bar_context, market_context, shared_features
+from ml.signal_quality.features.cross_asset import CROSS_ASSET_COLUMNS, cross_asset_context, reference_symbol
 from ml.signal_quality.features.factors import (
     CALLER_PREFIX,
     caller_columns,
@@ -36,14 +38,17 @@ from ml.signal_quality.features.history import historical_win_rate
 
 __all__ = [
     "CALLER_PREFIX",
+    "CROSS_ASSET_COLUMNS",
     "SHARED_PREFIX",
     "SignalFeatureConfig",
     "bar_context",
     "build_signal_features",
     "caller_columns",
+    "cross_asset_context",
     "historical_win_rate",
     "market_context",
     "quality_factors",
+    "reference_symbol",
     "shared_features",
     "strategy_indicators",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,8 @@ def build_signal_features(
     config: SignalFeatureConfig = SignalFeatureConfig(),
     reference_close: pd.Series | None = None,
     context: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    closes: Mapping[str, pd.Series] | None = None,
+    symbol: str | None = None,
 ) -> pd.DataFrame:
     """Feature matrix of ``signals`` for the quality scorer (same code in training and serving).
 
@@ -36,6 +40,9 @@ def build_signal_features(
         reference_close: Optional reference asset closes for the shared correlation feature.
         context: :func:`bar_context` of ``bars`` or of a longer window starting at the same bar (computed
             here when None).
+        closes: Symbol -> close series of the stored series (``symbol``'s own is ignored), for the cross-asset
+            columns when ``config.cross_asset`` (NaN without them).
+        symbol: The symbol of ``bars`` (never its own reference).
 
     Returns:
         Float frame indexed like ``signals``; columns are the quality factors, the strategy
@@ -44,7 +51,9 @@ def build_signal_features(
     pos = bars.index.get_indexer(signals.index)
     if (pos < 0).any():
         raise ValueError("every signal timestamp must be a bar timestamp")
-    market, shared_all = context if context is not None else bar_context(bars, config, reference_close)
+    if context is None:
+        context = bar_context(bars, config, reference_close, closes, symbol)
+    market, shared_all = context
     ctx = market.iloc[pos]
     sides = signals["side"].to_numpy(dtype=int)
     strength = signals["strength"].to_numpy(float) if "strength" in signals else np.ones(len(signals))

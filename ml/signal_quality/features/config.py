@@ -27,6 +27,14 @@ class SignalFeatureConfig:
         volume_window: Bars of the volume profile statistics.
         history_lookback: Most recent resolved similar signals used for the win rate.
         prior_strength: Pseudo-trades of the beta prior of the win rate.
+        cross_asset: Add the cross-asset and regime context of the other series
+            (:mod:`ml.signal_quality.features.cross_asset`: the reference correlation ``f_corr_ref_*``, market
+            breadth, the reference's volatility regime and trend). Off by default, so a bundle pickled before the
+            field existed computes exactly its old features.
+        reference_symbols: Reference series in order of preference (the first other than the scored one).
+        breadth_window: SMA window of the market breadth.
+        regime_short: Short window (bars) of the reference's realised-volatility ratio.
+        regime_long: Long window (bars) of the reference's realised-volatility ratio.
     """
 
     barrier: BarrierConfig = field(default_factory=BarrierConfig)
@@ -40,6 +48,11 @@ class SignalFeatureConfig:
     volume_window: int = 20
     history_lookback: int = 50
     prior_strength: float = 10.0
+    cross_asset: bool = False
+    reference_symbols: tuple[str, ...] = ("SP500", "NASDAQ")
+    breadth_window: int = 50
+    regime_short: int = 20
+    regime_long: int = 120
 
     def config_hash(self) -> str:
         """Stable short hash of every parameter (for model lineage)."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from ml.signal_quality.features.config import SHARED_PREFIX, SignalFeatureConfig
+from ml.signal_quality.features.cross_asset import cross_asset_context
 from ml.signal_quality.labels import ewm_volatility
 
 
@@ -49,9 +52,17 @@ def shared_features(bars: pd.DataFrame, config: SignalFeatureConfig,
     return numeric.add_prefix(SHARED_PREFIX).replace([np.inf, -np.inf], np.nan)
 
 
-def bar_context(bars: pd.DataFrame, config: SignalFeatureConfig,
-                reference_close: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def bar_context(bars: pd.DataFrame, config: SignalFeatureConfig, reference_close: pd.Series | None = None,
+                closes: Mapping[str, pd.Series] | None = None,
+                symbol: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The side- and strategy-free part of the features of every bar: (:func:`market_context`,
-    :func:`shared_features`). Causal, so computed once over a window it serves every signal on it (and on any
-    prefix of it): the service memoises it per stored window for the signals of every strategy and side."""
-    return market_context(bars, config), shared_features(bars, config, reference_close)
+    :func:`shared_features` followed, with ``config.cross_asset``, by the cross-asset columns of
+    :func:`~ml.signal_quality.features.cross_asset.cross_asset_context` of ``closes``, the other series' closes,
+    whose reference also feeds the shared correlation unless ``reference_close`` is given). Causal, so computed
+    once over a window it serves every signal on it (and on any prefix of it): the service memoises it per stored
+    window (and the windows of the other series) for the signals of every strategy and side."""
+    if not getattr(config, "cross_asset", False):
+        return market_context(bars, config), shared_features(bars, config, reference_close)
+    ref, cross = cross_asset_context(bars, closes, config, symbol)
+    shared = shared_features(bars, config, reference_close if reference_close is not None else ref)
+    return market_context(bars, config), pd.concat([shared, cross], axis=1)
