@@ -59,7 +59,8 @@ def signal_quality_pipeline(symbols: list[str] | None = None, timeframe: str = "
                             param_grids: ParamGrids | None = None, pt_mult: float = 1.5,
                             sl_mult: float = 1.5, max_holding: int = 10, vol_span: int = 50,
                             use_shared_features: bool = True, n_estimators: int = 150, max_depth: int = 2,
-                            min_keep: float = 0.4, calibration: str = "sigmoid", n_splits: int = 5,
+                            min_keep: float = 0.4, calibration: str = "sigmoid",
+                            cross_asset: bool = ModelSettings.cross_asset, n_splits: int = 5,
                             min_train_fraction: float = 0.4, embargo_pct: float = 0.01,
                             min_improvement: float = 0.01, min_auc: float = 0.5, max_ece: float = 0.1,
                             min_kept: float = 0.3, min_auc_lift: float = 0.0, training_id: int | None = None,
@@ -73,7 +74,7 @@ def signal_quality_pipeline(symbols: list[str] | None = None, timeframe: str = "
     train = {"strategies": strategies, "model": model, "param_grids": param_grids, "pt_mult": pt_mult,
              "sl_mult": sl_mult, "max_holding": max_holding, "vol_span": vol_span,
              "use_shared_features": use_shared_features, "n_estimators": n_estimators, "max_depth": max_depth,
-             "min_keep": min_keep, "calibration": calibration}
+             "min_keep": min_keep, "calibration": calibration, "cross_asset": cross_asset}
     validation = {"n_splits": n_splits, "min_train_fraction": min_train_fraction, "embargo_pct": embargo_pct}
     gates = {"min_improvement": min_improvement, "min_auc": min_auc, "max_ece": max_ece, "min_kept": min_kept,
              "min_auc_lift": min_auc_lift}
@@ -99,7 +100,8 @@ def train_signal_quality(symbols: list[str] | None = None, timeframe: str = "1d"
                          param_grids: ParamGrids | None = None,
                          pt_mult: float = 1.5, sl_mult: float = 1.5, max_holding: int = 10, vol_span: int = 50,
                          use_shared_features: bool = True, n_estimators: int = 150, max_depth: int = 2,
-                         min_keep: float = 0.4, calibration: str = "sigmoid", n_splits: int = 5,
+                         min_keep: float = 0.4, calibration: str = "sigmoid",
+                         cross_asset: bool = ModelSettings.cross_asset, n_splits: int = 5,
                          min_train_fraction: float = 0.4, embargo_pct: float = 0.01) -> TrainOutcome:
     """Evaluate the scorer out of sample against the baselines, fit it on every signal, log it to MLflow.
 
@@ -118,13 +120,15 @@ def train_signal_quality(symbols: list[str] | None = None, timeframe: str = "1d"
         max_depth: XGBoost tree depth.
         min_keep: fraction of the calibration fold the automatic threshold keeps.
         calibration: ``sigmoid`` (Platt) or ``isotonic``.
+        cross_asset: add the cross-asset context of the other training series (reference correlation, market
+            breadth, the reference's volatility regime and trend; :mod:`ml.signal_quality.features.cross_asset`).
         n_splits: walk-forward test folds.
         min_train_fraction: leading share of signals never tested (first training window).
         embargo_pct: embargo after each test fold, as a share of the time span.
     """
     symbols = list(symbols or DAILY_SAMPLES)
     ms = model_settings(model, strategies, param_grids, pt_mult, sl_mult, max_holding, vol_span,
-                        use_shared_features, n_estimators, max_depth, min_keep, calibration)
+                        use_shared_features, n_estimators, max_depth, min_keep, calibration, cross_asset)
     protocol = Protocol(n_splits, min_train_fraction, embargo_pct)
     bars = load_series(get_settings().db_url, symbols, timeframe)
     platform = platform_rows(symbols, timeframe)

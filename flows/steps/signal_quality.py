@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from abtpro.settings import get_settings
 from flows.common import load_series, png_files, task_threads
 from ml.signal_quality import SignalFeatureConfig
-from ml.signal_quality.bundle import SignalSet, make_scorer, prepare_signal_set
+from ml.signal_quality.bundle import SignalSet, make_scorer, prepare_signal_set, training_closes
 from ml.signal_quality.platform import caller_feature_columns, platform_signal_sets
 from ml.signal_quality.recipe import ModelSettings, PooledSets, Protocol, pool_sets
 from ml.signal_quality.summary import oos_metrics
@@ -32,9 +32,10 @@ REFERENCE_ARTIFACT = "reference/signal_features.parquet"
 
 @task(cache_policy=NO_CACHE)
 def prepare_set(bars: pd.DataFrame, symbol: str, strategy: str, param_sets: list[dict],
-                config: SignalFeatureConfig) -> SignalSet:
-    """Signals (pooled over the parameter sets), triple-barrier labels, weights and features of one set."""
-    return prepare_signal_set(bars, symbol, strategy, param_sets, config)
+                config: SignalFeatureConfig, closes: dict[str, pd.Series] | None = None) -> SignalSet:
+    """Signals (pooled over the parameter sets), triple-barrier labels, weights and features of one set (with
+    the cross-asset context of ``closes``, every training series' close)."""
+    return prepare_signal_set(bars, symbol, strategy, param_sets, config, closes)
 
 
 def _scorer(model: str, scorer_params: dict):
@@ -86,7 +87,9 @@ def build_sets(bars: dict[str, pd.DataFrame], settings: ModelSettings,
     """Prepare every symbol x strategy set concurrently (one task run each) and pool them with the resolved
     platform signals (``platform``, :func:`platform_rows`) aligned to their feature columns."""
     config = settings.feature_config()
-    futures = {f"{symbol}|{strategy}": prepare_set.submit(b, symbol, strategy, settings.grid(strategy), config)
+    closes = training_closes(bars) if config.cross_asset else None
+    futures = {f"{symbol}|{strategy}": prepare_set.submit(b, symbol, strategy, settings.grid(strategy), config,
+                                                          closes)
                for symbol, b in bars.items() for strategy in settings.strategies}
     sets = {name: f.result() for name, f in futures.items()}
     extra = None

@@ -99,6 +99,7 @@ def run_params(ms: ModelSettings, protocol: Protocol, bars: dict, pooled: Pooled
         "model": ms.model, "symbols": ",".join(bars), "timeframe": timeframe, "strategies": ",".join(ms.strategies),
         "param_grids": json.dumps(ms.param_grids), "pt_mult": ms.pt_mult, "sl_mult": ms.sl_mult,
         "max_holding": ms.max_holding, "vol_span": ms.vol_span, "use_shared_features": ms.use_shared_features,
+        "cross_asset": ms.cross_asset,
         **asdict(protocol), "feature_config_hash": ms.feature_config().config_hash(),
         "n_features": pooled.X.shape[1], "n_signals": len(pooled.X), "n_platform_signals": pooled.n_platform,
         "threshold": float(scorer.threshold_),

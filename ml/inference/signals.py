@@ -53,7 +53,8 @@ def history_bars(model: Any, configured: int = 0) -> int:
 def score(model: Any, bars: Mapping[str, pd.DataFrame], signals: pd.DataFrame, *, explain: bool = False,
           history: pd.DataFrame | None = None, live_history: pd.DataFrame | None = None,
           window_keys: Mapping[str, Hashable] | None = None,
-          memo: Callable[[Hashable, Callable[[], Any]], Any] | None = None) -> list[SignalScore]:
+          memo: Callable[[Hashable, Callable[[], Any]], Any] | None = None,
+          closes: Mapping[str, pd.Series] | None = None) -> list[SignalScore]:
     """Quality scores of a batch of signals, one feature pass per (symbol, strategy).
 
     Args:
@@ -72,10 +73,13 @@ def score(model: Any, bars: Mapping[str, pd.DataFrame], signals: pd.DataFrame, *
         live_history: Outcomes resolved since training (same columns; scored signals reported by the platform
             or resolved by the backfill) added to the bundle's: the win rate of similar signals is then
             computed at request time. Only outcomes that exited before a signal count for it.
-        window_keys: Symbol -> a key naming its bars exactly (the service's window key); with ``memo``
+        window_keys: Symbol -> a key naming its bars (and the ``closes`` passed) exactly; with ``memo``
             (``memo(key, compute) -> value``, get or compute and keep) the bar-derived part of the features
             (:func:`~ml.signal_quality.features.bar_context`) is computed once per window for the signals of
             every strategy and side on it.
+        closes: Symbol -> close series of the other stored series (those of
+            :meth:`~ml.signal_quality.bundle.ScorerBundle.context_symbols`), for a scorer trained with the
+            cross-asset context; a series missing here gives NaN columns. Ignored by other scorers.
 
     Returns:
         One :class:`SignalScore` per row of ``signals``, in order.
@@ -107,9 +111,10 @@ def score(model: Any, bars: Mapping[str, pd.DataFrame], signals: pd.DataFrame, *
         if memo is not None and window_keys is not None and symbol in window_keys:
             frame = bars_of(bars, symbol)
             context = memo(("signal-context", window_keys[symbol], repr(bundle.feature_config)),
-                           lambda frame=frame: bar_context(frame, bundle.feature_config))
+                           lambda frame=frame, symbol=symbol: bar_context(frame, bundle.feature_config,
+                                                                          closes=closes, symbol=symbol))
         X, pt[idx], sl[idx] = _features(bundle, bars, symbol, strategy, stamps.iloc[idx], sig, history, live_history,
-                                        context)
+                                        context, closes)
         times[idx] = list(X.index.to_pydatetime())
         parts.append(X.set_axis(idx))
     full = parts[0] if len(parts) == 1 else pd.concat(parts).sort_index()
@@ -164,7 +169,8 @@ def _barriers(pt: float, sl: float, bundle: ScorerBundle) -> dict[str, float] | 
 def _features(bundle: ScorerBundle, bars: Mapping[str, pd.DataFrame], symbol: str, strategy: str,
               stamps: pd.Series, signals: pd.DataFrame, history: pd.DataFrame | None,
               live_history: pd.DataFrame | None = None,
-              context: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+              context: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+              closes: Mapping[str, pd.Series] | None = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Feature rows of one (symbol, strategy) group (indexed by signal bar, in the bundle's column order) and the
     trade plans' ``pt_mult`` / ``sl_mult`` (NaN where a signal left a leg to the training barriers)."""
     frame = bars_of(bars, symbol)
@@ -179,6 +185,6 @@ def _features(bundle: ScorerBundle, bars: Mapping[str, pd.DataFrame], symbol: st
     hist = bundle.history_for(symbol) if history is None else history
     if live_history is not None and len(live_history):
         hist = pd.concat([hist, live_history], ignore_index=True)
-    X = bundle.features(frame.iloc[: pos.max() + 1], signals, strategy, history=hist, keep_caller=True,
-                        context=context)
+    X = bundle.features(frame.iloc[: pos.max() + 1], signals, strategy, symbol, history=hist, keep_caller=True,
+                        context=context, closes=closes)
     return X, signals["pt_mult"].to_numpy(float), signals["sl_mult"].to_numpy(float)

@@ -44,6 +44,8 @@ class ScorecardConfig:
         cpcv: Splitter of the signal selection.
         max_leverage: Cap of the vol-targeted sizing.
         vol_reference: Volatility models scored beside the promoted one (not chosen: declared beforehand).
+        cross_asset: Signal features with the cross-asset context of the other series
+            (``SignalFeatureConfig.cross_asset``; decided on the selection parts, ``benchmarks/bench_cross_asset.py``).
     """
 
     lockbox_fraction: float = 0.2
@@ -63,6 +65,7 @@ class ScorecardConfig:
     cpcv: CombinatorialPurgedCV = field(default_factory=lambda: CombinatorialPurgedCV(6, 2, embargo_pct=0.01))
     max_leverage: float = 2.0
     vol_reference: tuple[str, ...] = (DEFAULT_MODEL,)
+    cross_asset: bool = False
 
     @property
     def lockbox(self) -> Lockbox:
@@ -70,4 +73,4 @@ class ScorecardConfig:
         return Lockbox(self.lockbox_fraction, max(self.vol_horizon, self.barrier.max_holding + 1))
 
     def feature_config(self) -> SignalFeatureConfig:
-        return SignalFeatureConfig(barrier=self.barrier)
+        return SignalFeatureConfig(barrier=self.barrier, cross_asset=self.cross_asset)

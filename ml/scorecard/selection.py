@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ml.scorecard.config import COVERAGE_BAND, MIN_KEPT, ScorecardConfig
-from ml.signal_quality.bundle import DEFAULT_PARAM_GRIDS, make_scorer, prepare_signal_set
+from ml.signal_quality.bundle import DEFAULT_PARAM_GRIDS, make_scorer, prepare_signal_set, training_closes
 from ml.signal_quality.summary import oos_metrics
 from ml.signal_quality.validation import pool_signal_sets, walk_forward_predict
 from ml.volatility.evaluation import WalkForwardConfig, evaluate_models
@@ -62,10 +62,12 @@ def _fitted_params(model: Any) -> dict[str, Any]:
 
 
 def signal_sets(bars: dict[str, pd.DataFrame], config: ScorecardConfig) -> dict:
-    sets = {}
+    """The signal sets of every (symbol, strategy) of ``bars``; the cross-asset context from the same ``bars``."""
+    sets, features = {}, config.feature_config()
+    closes = training_closes(bars) if features.cross_asset else None
     for symbol, b in bars.items():
         for strategy in config.strategies:
-            s = prepare_signal_set(b, symbol, strategy, DEFAULT_PARAM_GRIDS[strategy], config.feature_config())
+            s = prepare_signal_set(b, symbol, strategy, DEFAULT_PARAM_GRIDS[strategy], features, closes)
             sets[f"{symbol}|{strategy}"] = (s.X, s.labels, s.weights)
     return sets
 

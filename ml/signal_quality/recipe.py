@@ -35,11 +35,13 @@ class ModelSettings:
     vol_span: int = 50
     use_shared_features: bool = True
     scorer_params: dict[str, Any] = field(default_factory=dict)
+    cross_asset: bool = False  # the cross-asset context (SignalFeatureConfig.cross_asset); see RESULTS.md
 
     def feature_config(self) -> SignalFeatureConfig:
         barrier = BarrierConfig(pt_mult=self.pt_mult, sl_mult=self.sl_mult, max_holding=self.max_holding,
                                 vol_span=self.vol_span)
-        return SignalFeatureConfig(barrier=barrier, use_shared_features=self.use_shared_features)
+        return SignalFeatureConfig(barrier=barrier, use_shared_features=self.use_shared_features,
+                                   cross_asset=self.cross_asset)
 
     def grid(self, strategy: str) -> list[dict]:
         return list(self.param_grids.get(strategy) or [{}])
@@ -49,8 +51,8 @@ class ModelSettings:
 
     @classmethod
     def from_json(cls, text: str) -> ModelSettings:
-        data = json.loads(text)
-        return cls(**{**data, "strategies": tuple(data["strategies"])})
+        data = json.loads(text)  # settings recorded before ``cross_asset`` existed trained without it
+        return cls(**{"cross_asset": False, **data, "strategies": tuple(data["strategies"])})
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ def pool_sets(sets: dict[str, SignalSet], platform: dict[str, SignalSet] | None 
 
 def model_settings(model: str, strategies: list[str] | None, param_grids: ParamGrids | None, pt_mult: float,
                    sl_mult: float, max_holding: int, vol_span: int, use_shared_features: bool, n_estimators: int,
-                   max_depth: int, min_keep: float, calibration: str) -> ModelSettings:
+                   max_depth: int, min_keep: float, calibration: str,
+                   cross_asset: bool = ModelSettings.cross_asset) -> ModelSettings:
     """The settings of a training run from the flow's parameters (unknown strategies or scorer: ValueError)."""
     strategies = tuple(strategies or STRATEGIES)
     unknown = [s for s in strategies if s not in STRATEGIES]
@@ -108,7 +111,7 @@ def model_settings(model: str, strategies: list[str] | None, param_grids: ParamG
     make_scorer(model)  # validates the name early
     return ModelSettings(model, strategies, grids, pt_mult, sl_mult, max_holding, vol_span, use_shared_features,
                          {"n_estimators": n_estimators, "max_depth": max_depth, "min_keep": min_keep,
-                          "calibration": calibration, "n_jobs": 2})
+                          "calibration": calibration, "n_jobs": 2}, cross_asset)
 
 
 def settings_key(settings: ModelSettings, protocol: Protocol) -> str:

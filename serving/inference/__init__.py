@@ -9,7 +9,8 @@ Every computation is causal, so a result depends only on the model version and t
 its origin. Results are memoised in a small LRU keyed by exactly that: (model name, version,
 a hash of the bars' timestamps and values, origin, request options). A request about an
 unchanged bar window is answered without recomputing features; any change of a bar (a new bar,
-a merged correction) changes the hash and recomputes.
+a merged correction) changes the hash and recomputes. A scorer with the cross-asset context also reads the
+other stored series' windows (:func:`~serving.inference.bars.context_windows`): their keys join the key.
 
 Modules: :mod:`serving.inference.bars` (the bars of a request), :mod:`serving.inference.answers` (the memo
 and the calls into :mod:`ml.inference`), :mod:`serving.inference.outcomes` (live outcomes for the win rate).
@@ -28,6 +29,7 @@ from serving.inference.bars import (
     NotFoundError,
     bars_from_request,
     content_hash,
+    context_windows,
     contract_inline,
     load_bars,
     origin_positions,
@@ -36,5 +38,5 @@ from serving.inference.bars import (
 from serving.inference.outcomes import LiveOutcomes, OutcomeHistory
 
 __all__ = ["BadInputError", "BarWindow", "LRUCache", "LiveOutcomes", "NotFoundError", "OutcomeHistory",
-           "bars_from_request", "content_hash", "contract_inline", "group_indices", "load_bars", "origin_positions",
+           "bars_from_request", "content_hash", "context_windows", "contract_inline", "group_indices", "load_bars", "origin_positions",
            "predict_volatility", "score_signals", "signal_history_bars", "window_from_request"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -85,16 +85,22 @@ def score_signals(model: LoadedModel, symbol: str, strategy: str, window: BarWin
                   explain: bool, cache: LRUCache, live: LiveOutcomes | None = None,
                   plans: Sequence[dict[str, float | None]] | None = None,
                   callers: Sequence[dict[str, float]] | None = None,
-                  contexts: LRUCache | None = None) -> list[inference.SignalScore]:
+                  contexts: LRUCache | None = None,
+                  others: Mapping[str, BarWindow] | None = None) -> list[inference.SignalScore]:
     """:func:`ml.inference.score` of signals at the given bar positions (one call for all cache misses), with the
     series' outcomes resolved since training (``live``) in the win-rate factor, each signal's trade plan
     (``stop_loss``, ``take_profit``, ``stop_multiple``, ``take_multiple``; None = the training barriers) and its
     strategy-supplied numbers (``caller_*`` columns). ``contexts`` memoises the bar-derived features per window
-    (shared by the signals of every strategy and side on it)."""
+    (shared by the signals of every strategy and side on it). ``others``: the windows of the other series a
+    cross-asset scorer reads (:func:`serving.inference.bars.context_windows`); their keys are part of every key
+    here, so new bars of any of them are a new answer."""
     token = None if live is None else live.token
+    others = dict(others or {})
+    others_key = tuple((s, others[s].key) for s in sorted(others))
     plans = list(plans) if plans is not None else [{}] * len(positions)
     callers = list(callers) if callers is not None else [{}] * len(positions)
-    keys = [("sig", model.name, model.version, symbol, strategy, window.key, p, s, float(w), explain, token,
+    keys = [("sig", model.name, model.version, symbol, strategy, window.key, others_key, p, s, float(w), explain,
+             token,
              tuple(sorted(plan.items())), tuple(sorted(given.items())))
             for p, s, w, plan, given in zip(positions, sides, strengths, plans, callers)]
     results: list[inference.SignalScore | None] = [cache.get(k) for k in keys]
@@ -110,8 +116,9 @@ def score_signals(model: LoadedModel, symbol: str, strategy: str, window: BarWin
         scored = inference.score(model.model, {symbol: window.frame}, signals, explain=explain,
                                  live_history=None if live is None else live.frame,
                                  window_keys=None if contexts is None else {symbol: (model.name, model.version,
-                                                                                     window.key)},
-                                 memo=None if contexts is None else contexts.get_or_compute)
+                                                                                     window.key, others_key)},
+                                 memo=None if contexts is None else contexts.get_or_compute,
+                                 closes={s: w.frame["close"] for s, w in others.items()})
         for i, out in zip(todo, scored):
             results[i] = out
             cache.put(keys[i], out)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,6 +90,22 @@ def load_bars(url: str, symbol: str, timeframe: str, origins: Sequence[datetime 
             raise NotFoundError(str(exc)) from None
         raise NotFoundError(f"unknown symbol {symbol!r} (timeframe {timeframe}): no bars in the store; "
                             f"ingest them or pass 'bars' in the request") from None
+
+
+def context_windows(url: str, model: Any, symbol: str, timeframe: str, origins: Sequence[datetime | None], n: int,
+                    cache: windows.CachedWindows | None = None) -> dict[str, BarWindow]:
+    """The stored windows (``n`` bars up to each origin, same timeframe) of the other series whose closes the
+    signal scorer ``model`` reads for ``symbol`` (:meth:`~ml.signal_quality.bundle.ScorerBundle.context_symbols`;
+    none for a scorer without the cross-asset context). A series not in the store is left out (its columns are
+    NaN). Each window's key names its series revision, so a context computed from them is recomputed when any of
+    them gets new bars."""
+    out = {}
+    for other in model.context_symbols(symbol) if hasattr(model, "context_symbols") else []:
+        try:
+            out[other] = load_bars(url, other, timeframe, origins, n, cache)
+        except NotFoundError:
+            continue
+    return out
 
 
 _SHOWN_BAD_BARS = 5

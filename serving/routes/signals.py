@@ -11,6 +11,7 @@ from ml.signal_quality.features import CALLER_PREFIX
 from serving.auth import current_user
 from serving.http import MAX_INT32, PREDICTIONS, caller, explanation, guarded, too_many
 from serving.inference import (
+    context_windows,
     contract_inline,
     group_indices,
     load_bars,
@@ -76,12 +77,15 @@ class SignalRoutes:
                 live = self.outcome_history.get(symbol, timeframe)
             names = ["ts" if batch_field is None else f"{batch_field}.{i}.ts" for i in idx]
             positions = origin_positions(bars, origins, names, inline=inline is not None)
+            others = context_windows(self.db_url, model.model, symbol, timeframe, [bars.ts[p] for p in positions],
+                                     signal_history_bars(model, self.serving.signal_bars), self.windows)
             sides = [1 if items[i].side == "BUY" else -1 for i in idx]
             strengths = [items[i].strength for i in idx]
             plans = [items[i].plan.model_dump(exclude={"horizon_bars"}) if items[i].plan else {} for i in idx]
             given = [caller_features(items[i]) for i in idx]
             for i, out in zip(idx, score_signals(model, symbol, strategy, bars, positions, sides, strengths,
-                                                 explain, self.cache, live, plans, given, self.contexts)):
+                                                 explain, self.cache, live, plans, given, self.contexts,
+                                                 others)):
                 outs[i] = out
         rows = [{"user_id": user.id, "symbol": r.symbol, "timeframe": r.timeframe, "strategy": r.strategy,
                  "side": r.side, "signal_ts": out.ts, "score": out.score, "confidence": out.confidence,

@@ -98,3 +98,41 @@ def test_off_by_default_keeps_the_old_features(samples):
     new = build_signal_features(bars, signals, None, "sma_crossover", CFG, closes=closes, symbol="GOOG")
     assert list(new.columns) == list(old.columns) + list(CROSS_ASSET_COLUMNS)
     assert new[[CORR, *CROSS_ASSET_COLUMNS]].notna().all().all()
+
+
+def test_a_config_pickled_before_the_fields_existed_computes_the_old_features(samples):
+    import pickle
+
+    bars, closes = samples["GOOG"], closes_of(samples)
+    cfg = SignalFeatureConfig()
+    old = object.__new__(SignalFeatureConfig)  # the state an old pickle restores: no cross-asset fields
+    state = {k: v for k, v in vars(cfg).items()
+             if k not in ("cross_asset", "reference_symbols", "breadth_window", "regime_short", "regime_long")}
+    object.__setattr__(old, "__dict__", state)
+    old = pickle.loads(pickle.dumps(old))
+    assert "cross_asset" not in vars(old) and old.cross_asset is False
+    a = pd.concat(bar_context(bars, old, closes=closes, symbol="GOOG"), axis=1)
+    b = pd.concat(bar_context(bars, cfg), axis=1)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_training_settings_recorded_before_the_field_train_without_it():
+    import json
+
+    from ml.signal_quality.recipe import ModelSettings
+
+    data = json.loads(ModelSettings(cross_asset=True).to_json())
+    assert ModelSettings.from_json(json.dumps(data)).feature_config().cross_asset is True
+    del data["cross_asset"]
+    assert ModelSettings.from_json(json.dumps(data)).cross_asset is False
+
+
+def test_training_sets_get_the_context_of_the_other_series(samples):
+    from ml.signal_quality.bundle import prepare_signal_set, training_closes
+
+    bars = {s: b.iloc[-900:] for s, b in samples.items() if s != "GOOG"}
+    s = prepare_signal_set(bars["NASDAQ"], "NASDAQ", "sma_crossover", [{"fast": 10, "slow": 30}], CFG,
+                           training_closes(bars))
+    assert len(s.X) and s.X[[CORR, *CROSS_ASSET_COLUMNS]].iloc[-50:].notna().all().all()
+    alone = prepare_signal_set(bars["NASDAQ"], "NASDAQ", "sma_crossover", [{"fast": 10, "slow": 30}], CFG)
+    assert list(alone.X.columns) == list(s.X.columns) and alone.X[list(CROSS_ASSET_COLUMNS)].isna().all().all()

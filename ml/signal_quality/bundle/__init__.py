@@ -35,7 +35,13 @@ registered model, and its per-symbol :class:`SymbolView`).
 from ml.signal_quality.bundle.model import ScorerBundle, SymbolView
 from ml.signal_quality.bundle.pooling import DEFAULT_PARAM_GRIDS, ParamGrids, pooled_signals
 from ml.signal_quality.bundle.scorers import SCORERS, make_scorer
-from ml.signal_quality.bundle.sets import HISTORY_COLUMNS, SignalSet, prepare_signal_set, resolved_history
+from ml.signal_quality.bundle.sets import (
+    HISTORY_COLUMNS,
+    SignalSet,
+    prepare_signal_set,
+    resolved_history,
+    training_closes,
+)
 
 __all__ = [
     "DEFAULT_PARAM_GRIDS",
@@ -49,4 +55,5 @@ __all__ = [
     "pooled_signals",
     "prepare_signal_set",
     "resolved_history",
+    "training_closes",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,20 +84,32 @@ class ScorerBundle:
         """Scorer, feature config and the symbol's own history (the serving layer's view)."""
         return SymbolView(self.scorer, self.feature_config, self.history_for(symbol))
 
+    def context_symbols(self, symbol: str | None = None) -> list[str]:
+        """The series whose closes the features of ``symbol`` read (none unless ``feature_config.cross_asset``):
+        the training symbols, then the reference symbols, without ``symbol`` itself."""
+        config = self.feature_config
+        if not getattr(config, "cross_asset", False):
+            return []
+        names = [*self.metadata.get("symbols", []), *config.reference_symbols]
+        return [s for s in dict.fromkeys(names) if s != symbol]
+
     def signals(self, bars: pd.DataFrame, strategy: str) -> pd.DataFrame:
         """Signals of ``strategy`` generated as in training (pooled over its parameter sets)."""
         return pooled_signals(bars, strategy, self.strategy_params.get(strategy, []))
 
     def features(self, bars: pd.DataFrame, signals: pd.DataFrame, strategy: str, symbol: str | None = None,
                  history: pd.DataFrame | None = None, keep_caller: bool = False,
-                 context: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
+                 context: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+                 closes: Mapping[str, pd.Series] | None = None) -> pd.DataFrame:
         """Feature rows of ``signals`` (in ``feature_columns`` order) with the training feature code (any
         ``strategy``: one not in :data:`ml.strategies.STRATEGIES` has no strategy indicator set). A
         strategy-supplied column the scorer uses but a signal lacks is NaN; with ``keep_caller`` the given ones
         it does not use follow the feature columns (they are stored with the score, for later training).
-        ``context``: :func:`~ml.signal_quality.features.bar_context` of the bars, when the caller has it."""
+        ``context``: :func:`~ml.signal_quality.features.bar_context` of the bars, when the caller has it;
+        ``closes``: the other series' closes (:meth:`context_symbols`) for the cross-asset columns."""
         hist = self.history_for(symbol) if history is None else history
-        X = build_signal_features(bars, signals, hist, strategy, self.feature_config, context=context)
+        X = build_signal_features(bars, signals, hist, strategy, self.feature_config, context=context, closes=closes,
+                                  symbol=symbol)
         for col in caller_columns(self.feature_columns):
             if col not in X:
                 X[col] = np.nan

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -31,18 +32,26 @@ class SignalSet:
 
 
 def prepare_signal_set(bars: pd.DataFrame, symbol: str, strategy: str, param_sets: list[dict],
-                       config: SignalFeatureConfig) -> SignalSet:
+                       config: SignalFeatureConfig, closes: Mapping[str, pd.Series] | None = None) -> SignalSet:
     """Signals, triple-barrier labels, uniqueness weights and features of one (symbol, strategy).
+
+    ``closes`` (symbol -> close of every series of the training data, :func:`training_closes`) feed the
+    cross-asset columns when ``config.cross_asset``.
 
     Signals before the slow trend window is warm (``config.trend_slow`` bars) are dropped from the
     training rows; their outcomes still count in the historical win-rate factor of later signals.
     """
     signals = pooled_signals(bars, strategy, param_sets)
     labels = triple_barrier_labels(bars, signals, config.barrier).assign(strategy=strategy)
-    X = build_signal_features(bars, signals, labels, strategy, config)
+    X = build_signal_features(bars, signals, labels, strategy, config, closes=closes, symbol=symbol)
     weights = average_uniqueness(labels, bars.index)
     warm = X.index >= bars.index[min(config.trend_slow, len(bars) - 1)]
     return SignalSet(X[warm], labels[warm], weights[warm], resolved_history(labels, symbol))
+
+
+def training_closes(bars: Mapping[str, pd.DataFrame]) -> dict[str, pd.Series]:
+    """Symbol -> close of every series of the training data (the cross-asset context of each set)."""
+    return {symbol: b["close"] for symbol, b in bars.items()}
 
 
 def resolved_history(labels: pd.DataFrame, symbol: str) -> pd.DataFrame:
