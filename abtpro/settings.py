@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         default="threads", description="Fan-out of per-series work: threads, or Dask (local cluster or address).")
     dask_address: str | None = Field(default=None, description="Scheduler of an existing Dask cluster.")
     dask_workers: int = Field(default=2, gt=0, description="Workers of the local Dask cluster.")
+    retrain_niceness: int = Field(
+        default=10, ge=0, le=19,
+        description="CPU niceness (os.nice) of a `retrain-model` run in its own process (a deployment run): "
+                    "retraining is background work, so the service's answers and the monitoring chain keep the "
+                    "CPU first; 0 keeps the normal priority.")
     ingest_chunk_rows: int = Field(default=50_000, gt=0, description="Rows per bulk-insert batch.")
     replay_holdback_days: int = Field(
         default=365, ge=0,

@@ -35,6 +35,20 @@ def retry_unless_permanent(task: Task, task_run: TaskRun, state: State) -> bool:
     return False
 
 
+def lower_priority(niceness: int) -> bool:
+    """Run the rest of this flow run at a lower CPU priority (``os.nice(niceness)``) if it has a process of its own:
+    a deployment run the flow runner or a worker started (``PREFECT__FLOW_RUN_ID`` is this run's id), never the
+    caller's process (a flow called in-process, a test). Returns whether it did."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    run_id = str(context.flow_run.id) if context and context.flow_run else None
+    if niceness <= 0 or not hasattr(os, "nice") or run_id is None or os.environ.get("PREFECT__FLOW_RUN_ID") != run_id:
+        return False
+    os.nice(niceness)
+    return True
+
+
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAY_SECONDS, retry_condition_fn=retry_unless_permanent,
       cache_policy=NO_CACHE)
 def load_bars(url: str, symbol: str, timeframe: str) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from prefect import flow, runtime
 
 import registry
 from abtpro.settings import get_settings
+from flows.common import lower_priority
 from flows.steps.retrain import (
     RetrainOutcome,
     compare_on_recent_window,
@@ -67,8 +68,12 @@ def retrain_model(model: str = registry.VOLATILITY_MODEL, trigger_id: int | None
         recent_window: most recent bars in the out-of-sample comparison with the deployed champion.
         min_window: fewest unseen bars for the window to be "after the champion's training data".
         compare_refit_every: refit period of the candidate's walk-forward on that window.
+
+    A deployment run (its own process) runs at ``settings.retrain_niceness``: background work behind the service
+    and the monitoring chain.
     """
     settings = get_settings()
+    lower_priority(settings.retrain_niceness)
     registry.configure(settings)
     trigger_id = trigger_id if trigger_id is not None else store.open_trigger(settings.db_url, model)
     if trigger_id is not None:
