@@ -17,22 +17,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
+from ml.volatility.intervals import conformal_quantiles
 from ml.volatility.targets import realised_vol_target
 
+__all__ = ["VOL_FLOOR", "VolatilityModel", "conformal_quantiles"]
+
 VOL_FLOOR = 1e-8
-
-
-def conformal_quantiles(sorted_residuals: np.ndarray, coverage: float) -> tuple[float, float]:
-    """Split-conformal quantiles ``(lo, hi)`` of sorted calibration residuals for a two-sided ``coverage``
-    (the ``ceil((n + 1)(1 - alpha/2))``-th smallest above, the ``floor((n + 1) alpha/2)``-th below; infinite
-    when there are none)."""
-    n = sorted_residuals.size
-    if n == 0:
-        return (-np.inf, np.inf)
-    alpha = 1.0 - coverage
-    k_hi = min(int(np.ceil((n + 1) * (1 - alpha / 2))), n) - 1
-    k_lo = max(int(np.floor((n + 1) * (alpha / 2))), 1) - 1
-    return float(sorted_residuals[k_lo]), float(sorted_residuals[k_hi])
 
 
 class VolatilityModel(BaseEstimator):
@@ -70,7 +60,8 @@ class VolatilityModel(BaseEstimator):
         if self.oos_bias_correction and resid.size:
             self.scale_ = float(np.sqrt(np.mean(np.exp(2.0 * resid))))
             resid = resid - np.log(self.scale_)
-        self.conformal_residuals_ = resid
+        self.calibration_residuals_ = resid
+        self.conformal_residuals_ = np.sort(resid)
         self._fit_core(bars)
         self.n_train_ = len(bars)
         return self
@@ -84,7 +75,7 @@ class VolatilityModel(BaseEstimator):
         forecast = self._predict_core(bars).iloc[split:]
         target = realised_vol_target(bars, self.horizon).iloc[split:]
         resid = np.log(target.clip(lower=VOL_FLOOR)) - np.log(forecast.clip(lower=VOL_FLOOR))
-        return np.sort(resid.dropna().to_numpy())
+        return resid.dropna().to_numpy()  # in time order (``fit`` keeps a sorted copy too)
 
     def _fit_head(self, bars: pd.DataFrame, split: int) -> None:
         """Fit on ``bars[:split]`` before calibration (``bars[split:]`` may serve for early stopping)."""
