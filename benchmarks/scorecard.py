@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml.datasets import DAILY_SAMPLES, load_sample
 from ml.scorecard import ScorecardConfig, score_lockbox, scorecard_table, select_settings
+from ml.volatility.intervals import DEFAULT_INTERVAL
 
 
 def main() -> None:
@@ -53,7 +54,8 @@ def main() -> None:
     sections = [
         (f"Lockbox (last {config.lockbox_fraction:.0%}, embargo {box.horizon} bars)", spans),
         ("Scorecard (lockbox)", table),
-        ("Selection: volatility walk-forward inside the selection parts", vol_sel),
+        ("Selection: volatility walk-forward inside the selection parts (intervals: {} {})".format(*DEFAULT_INTERVAL),
+         vol_sel),
         ("Selection: signal candidates by combinatorial purged CV (mean over splits)", selection.signal_cv),
         ("Lockbox: signal metrics per series", signal),
         (f"Lockbox: volatility metrics per series (promoted: {selection.vol_model})", vol),

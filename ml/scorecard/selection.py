@@ -13,6 +13,7 @@ from ml.signal_quality.bundle import DEFAULT_PARAM_GRIDS, make_scorer, prepare_s
 from ml.signal_quality.summary import oos_metrics
 from ml.signal_quality.validation import pool_signal_sets, walk_forward_predict
 from ml.volatility.evaluation import WalkForwardConfig, evaluate_models
+from ml.volatility.intervals import DEFAULT_INTERVAL
 from ml.volatility.registry import make_model
 from ml.volatility.summary import GARCH, HAR_VARIANTS, choose_model, summary_table, with_ratios
 from ml.volatility.targets import log_returns
@@ -38,7 +39,7 @@ class Selection:
         threshold, sizing targets): equal for two runs exactly when nothing chosen differs."""
         vol = {symbol: {name: _fitted_params(m) for name, m in models.items()}
                for symbol, models in self.vol_fitted.items()}
-        return {"vol_model": self.vol_model, "vol_fitted": vol, "signal_candidate": self.signal_candidate,
+        return {"vol_model": self.vol_model, "vol_interval": list(DEFAULT_INTERVAL), "vol_fitted": vol, "signal_candidate": self.signal_candidate,
                 "signal_min_keep": self.signal_min_keep, "signal_params": _plain(self.scorer.get_params()),
                 "signal_threshold": float(self.scorer.threshold_),
                 "signal_calibrator": _plain(vars(self.scorer.calibrator_)),

@@ -3,11 +3,15 @@
 Every model forecasts, at each bar ``t`` and from bars ``<= t`` only, the realised volatility
 over bars ``t+1..t+h`` (see :mod:`ml.volatility.targets`), in per-bar units.
 
-Intervals (the ``confidence`` of a prediction) are split-conformal on log residuals
+Intervals (the ``confidence`` of a prediction) are conformal on log residuals
 (Vovk et al. 2005; Lei et al. 2018): ``fit`` first fits the model on the head of the training
 bars, forecasts the remaining ``cal_fraction`` (a calibration set that starts after the head's
-last target is resolved), keeps the log residuals ``ln(RV) - ln(forecast)``, then refits on all
-bars. ``predict_interval`` scales the forecast by the empirical residual quantiles.
+last target is resolved), keeps the log residuals ``ln(RV) - ln(forecast)`` in time order, then
+refits on all bars. ``predict_interval`` scales the forecast by residual quantiles chosen by
+:data:`ml.volatility.intervals.DEFAULT_INTERVAL` (frozen into the fitted model as
+``interval_method_``): adaptive conformal inference over the calibration residuals (Gibbs & Candes
+2021), decided on the scorecard's selection parts (``benchmarks/bench_vol_intervals.py``). Models
+pickled before it (no ``calibration_residuals_``) keep their split-conformal interval.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from ml.volatility.intervals import conformal_quantiles
+from ml.volatility.intervals import DEFAULT_INTERVAL, conformal_quantiles, interval_offsets
 from ml.volatility.targets import realised_vol_target
 
 __all__ = ["VOL_FLOOR", "VolatilityModel", "conformal_quantiles"]
@@ -62,6 +66,8 @@ class VolatilityModel(BaseEstimator):
             resid = resid - np.log(self.scale_)
         self.calibration_residuals_ = resid
         self.conformal_residuals_ = np.sort(resid)
+        self.interval_method_ = DEFAULT_INTERVAL
+        self.interval_cache_: dict[float, tuple[float, float]] = {}
         self._fit_core(bars)
         self.n_train_ = len(bars)
         return self
@@ -99,9 +105,19 @@ class VolatilityModel(BaseEstimator):
         return forecast.clip(lower=VOL_FLOOR).rename("vol_forecast")
 
     def residual_quantiles(self, coverage: float = 0.9) -> tuple[float, float]:
-        """Split-conformal log-residual quantiles ``(lo, hi)`` for a two-sided ``coverage``."""
+        """Conformal log-residual offsets ``(lo, hi)`` for a two-sided ``coverage``, by the fitted
+        ``interval_method_`` (:func:`ml.volatility.intervals.interval_offsets`); split conformal for models
+        fitted before it (or without time-ordered residuals)."""
         self._check_fitted()
-        return conformal_quantiles(self.conformal_residuals_, coverage)
+        method, param = getattr(self, "interval_method_", ("split", 0.0))
+        resid = getattr(self, "calibration_residuals_", None)
+        if method == "split" or resid is None:
+            return conformal_quantiles(self.conformal_residuals_, coverage)
+        cache = self.__dict__.setdefault("interval_cache_", {})
+        key = float(coverage)
+        if key not in cache:  # the frozen state is fixed after fit: compute each coverage once
+            cache[key] = interval_offsets(resid, key, method, param, self.horizon)
+        return cache[key]
 
     def predict_interval(self, bars: pd.DataFrame, coverage: float = 0.9) -> pd.DataFrame:
         """Interval ``[lower, upper]`` that holds the realised vol with probability ``coverage``.

@@ -28,6 +28,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+#: The production interval (``(method, param)`` of :func:`interval_offsets`) of every volatility model fitted from now
+#: on. Chosen by the rule declared in ``benchmarks/bench_vol_intervals.py`` (``--mode adaptive``) on the scorecard's
+#: selection walk-forward: ACI with gamma 0.005 and 0.01 put the 90% coverage in 0.87-0.93 in all 9 series x model
+#: cells (split: 7 of 9, GOOG 0.836 for both HARs), 0.005 with the smaller median width (1.088x split's; see
+#: benchmarks/RESULTS.md, "Lockbox scorecard", 2026-12-04). The ensemble keeps split conformal (no ordered residuals).
+DEFAULT_INTERVAL: tuple[str, float] = ("aci", 0.005)
 #: Fewest resolved residuals before ACI starts making intervals and counting errors.
 ACI_WARMUP = 20
 METHODS = ("split", "aci", "window", "ewm")

@@ -101,3 +101,37 @@ def test_frozen_aci_interval_widens_after_a_break_in_the_calibration_tail():
 def test_unknown_method():
     with pytest.raises(ValueError, match="unknown interval method"):
         interval_offsets(np.zeros(30), 0.9, "nope")
+
+
+def _bars(n: int = 1500, seed: int = 5):
+    from tests.ml.test_volatility_models import simulate_garch
+
+    return simulate_garch(n, 0.05, 0.08, 0.9, seed)[0]
+
+
+def test_models_use_the_frozen_default_interval_and_old_pickles_keep_split():
+    import pickle
+
+    from ml.volatility import make_model
+    from ml.volatility.intervals import DEFAULT_INTERVAL
+
+    bars = _bars()
+    model = make_model("har_gk_log", horizon=5).fit(bars)
+    assert model.interval_method_ == DEFAULT_INTERVAL
+    np.testing.assert_array_equal(np.sort(model.calibration_residuals_), model.conformal_residuals_)
+    method, param = DEFAULT_INTERVAL
+    lo, hi = interval_offsets(model.calibration_residuals_, 0.9, method, param, lag=5)
+    frame = model.predict_frame(bars, 0.9)
+    np.testing.assert_allclose(frame["lower"], frame["forecast"] * np.exp(lo))
+    np.testing.assert_allclose(frame["upper"], frame["forecast"] * np.exp(hi))
+    assert model.residual_quantiles(0.8) == interval_offsets(model.calibration_residuals_, 0.8, method, param, lag=5)
+    # the state is frozen at fit: a pickled model gives the same interval
+    again = pickle.loads(pickle.dumps(model))
+    pd_frame = again.predict_frame(bars, 0.9)
+    np.testing.assert_allclose(pd_frame.to_numpy(), frame.to_numpy())
+    # a model pickled before the adaptive interval (no ordered residuals, no method): split conformal as before
+    old = pickle.loads(pickle.dumps(model))
+    for attr in ("calibration_residuals_", "interval_method_", "interval_cache_"):
+        delattr(old, attr)
+    assert old.residual_quantiles(0.9) == conformal_quantiles(model.conformal_residuals_, 0.9)
+    assert old.predict_frame(bars, 0.9)["forecast"].equals(frame["forecast"])
