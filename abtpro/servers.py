@@ -27,12 +27,12 @@ def prefect_server(data_dir: Path, port: int = 4200, database_url: str | None = 
 def flow_runner(prefect_url: str, data_dir: Path) -> Server:
     """``python -m flows.deployments``: registers every deployment and runs its scheduled/triggered runs.
 
-    It polls for runs every 2 s (Prefect's default is 10 s): each link of the event-driven monitoring chain
-    (bars arrived -> backfill -> outcomes resolved -> monitoring) waits for one poll."""
+    It polls for runs every second (Prefect's default is 10 s): every run an event starts (bars arrived ->
+    monitoring-loop, drift -> retrain-model) waits for one poll."""
     return Server("flow-runner", [sys.executable, "-m", "flows.deployments"],
                   f"{prefect_url}/api/deployments/name/ingest/ingest", prefect_url,
                   env={"PREFECT_API_URL": f"{prefect_url}/api", "ABTPRO_DATA_DIR": str(data_dir),
-                       "PREFECT_RUNNER_POLL_FREQUENCY": "2"},
+                       "PREFECT_RUNNER_POLL_FREQUENCY": "1"},
                   reuse_when_healthy=False)
 
 

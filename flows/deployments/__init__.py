@@ -12,12 +12,13 @@ From this table come both ways of running them:
 Deployment names match flow names, so a run is addressed as ``<flow>/<flow>``.
 
 The monitoring chain runs on events, in data time: every intake of bars emits ``abtpro.bars.arrived``
-(:mod:`ingestion.events`); :data:`ARRIVAL_TRIGGER` runs ``backfill-outcomes`` for the arrived symbols and
-timeframes; a backfill that resolved outcomes emits ``abtpro.outcomes.resolved``, on which
-:data:`RESOLVED_TRIGGER` runs ``monitor-models``; its ``abtpro.model.drift`` runs ``retrain-model``
-(:data:`DRIFT_TRIGGER`). The daily cron schedules stay as the fallback (a missed or dropped event).
+(:mod:`ingestion.events`); :data:`ARRIVAL_TRIGGER` runs ``monitoring-loop`` (:mod:`flows.loop`): the outcome
+backfill of the arrived symbols and timeframes, then ``monitor-models``, as two subflows of one run (a triggered
+run is a new process: one per arrival, not one per link); monitoring's ``abtpro.model.drift`` runs
+``retrain-model`` (:data:`DRIFT_TRIGGER`). The daily cron schedule of ``monitoring-loop`` stays as the fallback
+(a missed or dropped event); ``backfill-outcomes`` and ``monitor-models`` are deployments for a run by hand.
 
-Coalescing: a replay emits ~250 arrival events in a few minutes. Both event-driven deployments have
+Coalescing: a replay emits ~250 arrival events in a few minutes. The monitoring deployments have
 :data:`COALESCE` (``concurrency_limit: {limit: 1, collision_strategy: CANCEL_NEW}``, supported by
 ``to_deployment``/``serve`` and by ``prefect.yaml`` in Prefect 3.9): at most one run at a time, and a run
 an event starts while one is running is cancelled by the server, not queued (``ENQUEUE`` would pile up one
@@ -47,7 +48,6 @@ from flows.deployments.triggers import (
     COALESCE,
     DRIFT_TRIGGER,
     MONITOR_PARAMETERS,
-    RESOLVED_TRIGGER,
     TUNE_CONCURRENCY,
     from_event,
 )
@@ -63,7 +63,6 @@ __all__ = [
     "MONITOR_PARAMETERS",
     "PREFECT_VERSION",
     "PREFECT_YAML",
-    "RESOLVED_TRIGGER",
     "TIMEZONE",
     "TUNE_CONCURRENCY",
     "WORK_POOL",

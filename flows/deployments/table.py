@@ -8,21 +8,26 @@ from flows.deployments.triggers import (
     COALESCE,
     DRIFT_TRIGGER,
     MONITOR_PARAMETERS,
-    RESOLVED_TRIGGER,
     TUNE_CONCURRENCY,
 )
+from flows.loop import DEPLOYMENT as LOOP
 from flows.retrain import DEPLOYMENT as RETRAIN
 
 DEPLOYMENTS: tuple[Deployment, ...] = (
+    Deployment(LOOP, "flows.loop:monitoring_loop",
+               "The monitoring loop, on abtpro.bars.arrived: resolve the outcomes of the arrived series "
+               "(backfill-outcomes), then monitor every champion (monitor-models), in one run; monitoring fires "
+               "abtpro.model.drift, which starts retrain-model.",
+               ("abtpro", "monitoring"), "45 22 * * 1-5", {"monitor": MONITOR_PARAMETERS}, concurrency_limit=COALESCE,
+               triggers=(ARRIVAL_TRIGGER,)),
     Deployment("backfill-outcomes", "flows.backfill:backfill_outcomes",
                "Resolve volatility forecasts (realised vol over their horizon) and scored signals (triple-barrier "
-               "outcome) from newly ingested bars; runs on abtpro.bars.arrived for the arrived series.",
-               ("abtpro", "monitoring"), "45 22 * * 1-5", concurrency_limit=COALESCE, triggers=(ARRIVAL_TRIGGER,)),
+               "outcome) from the stored bars (a run by hand; monitoring-loop runs it on every arrival).",
+               ("abtpro", "monitoring"), concurrency_limit=COALESCE),
     Deployment("monitor-models", "flows.monitor:monitor_models",
                "Live accuracy vs validation metrics and feature drift of every champion (in bars of data time); "
-               "fires abtpro.model.drift. Runs on abtpro.outcomes.resolved.",
-               ("abtpro", "monitoring"), "0 23 * * 1-5", MONITOR_PARAMETERS, concurrency_limit=COALESCE,
-               triggers=(RESOLVED_TRIGGER,)),
+               "fires abtpro.model.drift (a run by hand; monitoring-loop runs it on every arrival).",
+               ("abtpro", "monitoring"), parameters=MONITOR_PARAMETERS, concurrency_limit=COALESCE),
     Deployment(RETRAIN, "flows.retrain:retrain_model",
                "Retrain a model on the latest data, compare it with the deployed champion, register it as challenger "
                "and promote it only if it wins.", ("abtpro", "retrain"), concurrency_limit=1, triggers=(DRIFT_TRIGGER,)),
@@ -46,4 +51,4 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
                "Tune one strategy on one series (started by POST /ml/tune/start); at most two at once, the rest "
                "wait in the queue.", ("abtpro", "tuning"), concurrency_limit=TUNE_CONCURRENCY),
 )
-MONITORING_CHAIN = ("backfill-outcomes", "monitor-models", RETRAIN)
+MONITORING_CHAIN = (LOOP, "backfill-outcomes", "monitor-models", RETRAIN)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.backfill import OUTCOMES_RESOLVED
 from flows.retrain import DRIFT_EVENT
 from ingestion.events import BARS_ARRIVED
 
@@ -20,16 +19,13 @@ def from_event(expression: str) -> dict[str, Any]:
             "value": {"__prefect_kind": "jinja", "template": "{{ " + expression + " | tojson }}"}}
 
 
-# ingestion emits BARS_ARRIVED for every intake that stored new bars: resolve the outcomes of those series
+# ingestion emits BARS_ARRIVED for every intake that stored new bars: resolve the outcomes of those series, then
+# monitor (the monitoring-loop deployment: both in one run)
 ARRIVAL_TRIGGER: dict[str, Any] = {
-    "type": "event", "name": "backfill-on-arrival", "enabled": True, "match": {"prefect.resource.id": "abtpro.bars.*"},
+    "type": "event", "name": "loop-on-arrival", "enabled": True, "match": {"prefect.resource.id": "abtpro.bars.*"},
     "expect": [BARS_ARRIVED],
     "parameters": {"symbols": from_event("event.payload.symbols"),
                    "timeframes": from_event("event.payload.timeframes")}}
-# the backfill emits OUTCOMES_RESOLVED when it resolved outcomes: monitor the champions on them
-RESOLVED_TRIGGER: dict[str, Any] = {
-    "type": "event", "name": "monitor-on-outcomes", "enabled": True,
-    "match": {"prefect.resource.id": "abtpro.outcomes"}, "expect": [OUTCOMES_RESOLVED]}
 COALESCE: dict[str, Any] = {"limit": 1, "collision_strategy": "CANCEL_NEW"}  # one run; events meanwhile cancelled
 TUNE_CONCURRENCY: dict[str, Any] = {"limit": 2, "collision_strategy": "ENQUEUE"}  # tuning jobs wait their turn
 MONITOR_PARAMETERS: dict[str, Any] = {"window": 250, "max_qlike_increase": 0.2, "min_auc": 0.55, "min_resolved": 50,

@@ -6,9 +6,9 @@ from typing import Any
 
 import yaml
 
-from flows.backfill import OUTCOMES_RESOLVED
 from flows.deployments.spec import PREFECT_VERSION, TIMEZONE, WORK_POOL, Deployment
 from flows.deployments.table import DEPLOYMENTS
+from flows.loop import DEPLOYMENT as LOOP
 from flows.retrain import DEPLOYMENT as RETRAIN
 from flows.retrain import DRIFT_EVENT
 from ingestion.events import BARS_ARRIVED
@@ -20,14 +20,15 @@ HEADER = f"""\
 # (`prefect worker start --pool {WORK_POOL}`); infra/worker.sh does all three steps.
 # Deployment names match flow names: a run is `<flow>/<flow>`.
 #
-# Monitoring chain, on events: every intake emits `{BARS_ARRIVED}` -> trigger `backfill-on-arrival` runs
-# backfill-outcomes for the arrived symbols/timeframes -> it emits `{OUTCOMES_RESOLVED}` when it resolved
-# outcomes -> trigger `monitor-on-outcomes` runs monitor-models (windows, cooldown_bars and every_bars in bars
-# of data time). Fallback schedule: ingest (22:00) -> validate (22:30) -> backfill (22:45) -> monitor (23:00).
-# Coalescing: both have concurrency_limit {{limit: 1, collision_strategy: CANCEL_NEW}}: one run at a time, runs
-# started by events meanwhile are cancelled, not queued (a replay emits ~250 events in minutes). Nothing is
-# lost: every run processes everything pending (the backfill also the bars stored while it ran).
-# monitor-models emits the event `{DRIFT_EVENT}` (resource `abtpro.model.<name>`) when a champion's
+# Monitoring chain, on events: every intake emits `{BARS_ARRIVED}` -> trigger `loop-on-arrival` runs
+# {LOOP}: the outcome backfill of the arrived symbols/timeframes, then monitoring (windows, cooldown_bars
+# and every_bars in bars of data time), as two subflows of one run (one process per arrival, not two).
+# Fallback schedule: ingest (22:00) -> validate (22:30) -> {LOOP} (22:45). backfill-outcomes and
+# monitor-models are deployments for a run by hand.
+# Coalescing: concurrency_limit {{limit: 1, collision_strategy: CANCEL_NEW}}: one run at a time, runs started
+# by events meanwhile are cancelled, not queued (a replay emits ~250 events in minutes). Nothing is lost: every
+# run processes everything pending (the backfill also the bars stored while it ran).
+# Monitoring emits the event `{DRIFT_EVENT}` (resource `abtpro.model.<name>`) when a champion's
 # accuracy decays beyond tolerance or its inputs drift, outside the retrain cooldown; the trigger of
 # `{RETRAIN}` turns that event into a retraining run for that model.
 # No build, push or pull steps: `prefect deploy` records the directory it ran from (the repository root;

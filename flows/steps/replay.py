@@ -2,10 +2,9 @@
 pushes bars and the app that scores signals and asks for forecasts), and the wait for the live loop.
 
 The replay drives nothing but the service: the outcome backfill, monitoring, retraining and promotion run on
-their own Prefect triggers (``abtpro.bars.arrived`` -> ``backfill-outcomes`` -> ``abtpro.outcomes.resolved`` ->
-``monitor-models`` -> ``abtpro.model.drift`` -> ``retrain-model``). :func:`wait_for_loop` only watches the Prefect
-API until the runs the last pushes started have finished, so that the loop is at most ``pace_bars`` bars behind
-the feed (monitoring records the weekly passes of those bars by catching up, each as of its own bar).
+their own Prefect triggers (``abtpro.bars.arrived`` -> ``monitoring-loop``: backfill, then monitoring ->
+``abtpro.model.drift`` -> ``retrain-model``). :func:`wait_for_loop` only watches the Prefect API until the runs the
+last pushes started have finished, so that the loop is at most ``pace_bars`` bars behind the feed (monitoring records the weekly passes of those bars by catching up, each as of its own bar).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import pandas as pd
 
 from ml.replay import AppSignal
 
-LOOP_DEPLOYMENTS = ("backfill-outcomes", "monitor-models")
+LOOP_DEPLOYMENTS = ("monitoring-loop", "backfill-outcomes", "monitor-models")
 ACTIVE_STATES = ("SCHEDULED", "PENDING", "RUNNING")
 
 
@@ -143,17 +142,22 @@ def _loop_runs(since: datetime, names: tuple[str, ...]) -> list:
             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=list(names))), limit=200)
 
 
-def wait_for_loop(since: datetime, timeout: float = 90.0, settle: float = 1.5,
-                  names: tuple[str, ...] = LOOP_DEPLOYMENTS) -> int:
-    """Wait until the loop's runs started after ``since`` (timezone-aware) have finished and, for ``settle``
-    seconds, no follow-up run (the chain's next link) appeared; returns how many runs there were."""
+def wait_for_loop(since: datetime, timeout: float = 90.0, settle: float = 3.0,
+                  names: tuple[str, ...] = LOOP_DEPLOYMENTS, pushed_at: datetime | None = None) -> int:
+    """Wait until the loop's runs started after ``since`` (timezone-aware) have finished; returns how many there were.
+
+    Done as soon as none is active and a run created at or after ``pushed_at`` (the last push: its arrival event's
+    run, whether it ran or was cancelled because one was running, which then catches its bars up) exists; without
+    one, once nothing was active for ``settle`` seconds (a push that stored nothing new emits no event)."""
     deadline, quiet_since = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         runs = _started_by_now(_loop_runs(since, names))
         active = [r for r in runs if r.state_type and r.state_type.value in ACTIVE_STATES]
-        if runs and not active:
+        if not active:
+            if pushed_at is not None and any(r.created and r.created >= pushed_at for r in runs):
+                break
             quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since >= settle:  # no follow-up run (the chain's next link) appeared
+            if runs and time.monotonic() - quiet_since >= settle:
                 break
         else:
             quiet_since = None

@@ -37,7 +37,7 @@ def play(steps: list[pd.DataFrame], app: AppSimulator, client: ServiceClient, fa
         return now
 
     for k, (push, faulted) in enumerate(faulty_feed(steps, faults)):
-        mark = clock()
+        mark, pushed_at = clock(), datetime.now(UTC)
         client.push(push)
         mark = timed("push", mark)
         fault_counts = {key: fault_counts[key] + faulted[key] for key in fault_counts}
@@ -50,7 +50,7 @@ def play(steps: list[pd.DataFrame], app: AppSimulator, client: ServiceClient, fa
         mark = timed("forecast", mark)
         last = k == len(steps) - 1
         if (pace_bars and (k + 1) % pace_bars == 0) or last:
-            loop_runs += close_loop(loop, week_start, wait_timeout)
+            loop_runs += close_loop(loop, week_start, wait_timeout, pushed_at)
             week_start = datetime.now(UTC)
             timed("loop", mark)
         if progress:
@@ -58,13 +58,12 @@ def play(steps: list[pd.DataFrame], app: AppSimulator, client: ServiceClient, fa
     return fault_counts, loop_runs, time.perf_counter() - t0
 
 
-def close_loop(loop: str, since: datetime, timeout: float) -> int:
-    """Let the loop catch up with the bars pushed since ``since``; returns the loop runs that ran."""
+def close_loop(loop: str, since: datetime, timeout: float, pushed_at: datetime | None = None) -> int:
+    """Let the loop catch up with the bars pushed since ``since`` (the last at ``pushed_at``); returns the loop
+    runs that ran."""
     if loop == "inline":
-        from flows.backfill import backfill_outcomes
-        from flows.monitor import monitor_models
+        from flows.loop import monitoring_loop
 
-        backfill_outcomes()
-        monitor_models(dispatch="direct")
-        return 2
-    return wait_for_loop(since, timeout=timeout)
+        monitoring_loop(monitor={"dispatch": "direct"})
+        return 1
+    return wait_for_loop(since, timeout=timeout, pushed_at=pushed_at)

@@ -42,12 +42,14 @@ def test_every_deployment_is_named_after_its_flow_on_the_process_pool():
 def test_schedules_parameters_and_the_drift_trigger_in_the_yaml():
     declared = _yaml_deployments()
     crons = {name: [s["cron"] for s in d.get("schedules", [])] for name, d in declared.items()}
-    assert crons == {"backfill-outcomes": ["45 22 * * 1-5"], "monitor-models": ["0 23 * * 1-5"], "retrain-model": [],
+    assert crons == {"monitoring-loop": ["45 22 * * 1-5"], "backfill-outcomes": [], "monitor-models": [],
+                     "retrain-model": [],
                      "ingest": ["0 22 * * 1-5"], "validate": ["30 22 * * 1-5"], "volatility-pipeline": ["0 3 1 * *"],
                      "signal-quality-pipeline": ["0 4 1 * *"], "tuning-pipeline": ["0 5 * * 6"], "tune-strategy": []}
     assert all(s["timezone"] == "UTC" for d in declared.values() for s in d.get("schedules", []))
     assert declared["tuning-pipeline"]["parameters"] == {"method": "optuna", "budget": 30}
     assert declared["monitor-models"]["parameters"]["dispatch"] == "event"
+    assert declared["monitoring-loop"]["parameters"]["monitor"] == declared["monitor-models"]["parameters"]
     [trigger] = declared["retrain-model"]["triggers"]
     assert trigger["type"] == "event" and trigger["expect"] == ["abtpro.model.drift"]
     assert trigger["match"] == {"prefect.resource.id": "abtpro.model.*"}
@@ -112,21 +114,22 @@ def test_the_monitoring_chain_runs_on_events_one_run_at_a_time():
 
     declared = _yaml_deployments()
     coalesce = {"limit": 1, "collision_strategy": "CANCEL_NEW"}
-    [arrival] = declared["backfill-outcomes"]["triggers"]
+    [arrival] = declared["monitoring-loop"]["triggers"]
+    assert arrival["name"] == "loop-on-arrival"
     assert arrival["expect"] == ["abtpro.bars.arrived"] and arrival["match"] == {"prefect.resource.id": "abtpro.bars.*"}
-    [resolved] = declared["monitor-models"]["triggers"]
-    assert resolved["expect"] == ["abtpro.outcomes.resolved"]
-    assert resolved["match"] == {"prefect.resource.id": "abtpro.outcomes"}
-    assert declared["backfill-outcomes"]["concurrency_limit"] == declared["monitor-models"]["concurrency_limit"] == coalesce
-    params = declared["monitor-models"]["parameters"]
+    # one run per arrival does both links (backfill, then monitoring): no trigger chains them any more
+    assert "triggers" not in declared["backfill-outcomes"] and "triggers" not in declared["monitor-models"]
+    for name in ("monitoring-loop", "backfill-outcomes", "monitor-models"):
+        assert declared[name]["concurrency_limit"] == coalesce, name
+    params = declared["monitoring-loop"]["parameters"]["monitor"]
     assert params["cooldown_bars"] == 20 and params["every_bars"] == 5 and "cooldown_hours" not in params
     # the series of the event reach the flow as lists (Prefect's json + jinja hydration, as the server renders it)
     event = {"payload": {"symbols": ["NASDAQ", "SP500"], "timeframes": ["1d"]}}
     rendered = hydrate(arrival["parameters"], HydrationContext(raise_on_error=True, render_jinja=True,
                                                                jinja_context={"event": event}))
     assert rendered == {"symbols": ["NASDAQ", "SP500"], "timeframes": ["1d"]}
-    served = {d.name: d for d in build_deployments(("backfill-outcomes", "monitor-models"))}
+    served = {d.name: d for d in build_deployments(("monitoring-loop", "backfill-outcomes", "monitor-models"))}
     for d in served.values():
         assert d.concurrency_limit == 1 and d.concurrency_options.collision_strategy.value == "CANCEL_NEW"
-    assert served["backfill-outcomes"].triggers[0].expect == {"abtpro.bars.arrived"}
-    assert served["monitor-models"].triggers[0].expect == {"abtpro.outcomes.resolved"}
+    assert [t.expect for t in served["monitoring-loop"].triggers] == [{"abtpro.bars.arrived"}]
+    assert not served["backfill-outcomes"].triggers and not served["monitor-models"].triggers

@@ -35,7 +35,7 @@ def test_play_pushes_every_step_and_closes_the_loop_at_each_pace_point(monkeypat
     steps = replay_steps(read_sample(symbols, holdback_days=holdback, held_back=True))[:25]
     app = AppSimulator(replay_feed.known_history(symbols, holdback))
     waits, progress = [], []
-    monkeypatch.setattr(replay_feed, "wait_for_loop", lambda since, timeout: waits.append(timeout) or 2)
+    monkeypatch.setattr(replay_feed, "wait_for_loop", lambda since, timeout, pushed_at=None: waits.append(timeout) or 2)
     client = _Client()
     faults, loop_runs, seconds = replay_feed.play(steps, app, client, FeedFaults(duplicate_every=4), 10, "triggers",
                                                   7.0, lambda k, n: progress.append((k, n)))

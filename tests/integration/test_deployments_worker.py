@@ -111,14 +111,13 @@ def test_deploy_all_and_a_process_worker_runs_the_pipeline(worker_stack: dict):
     assert retrain["trigger"]["expect"] == ["abtpro.model.drift"]
     assert retrain["actions"][0]["deployment_id"] == deployed["retrain-model"]["id"]
     # the monitoring chain on events, one run at a time (CANCEL_NEW), the series templated as JSON
-    [arrival] = [a for a in automations if a["name"] == "backfill-on-arrival"]
-    [resolved] = [a for a in automations if a["name"] == "monitor-on-outcomes"]
+    # (one run per arrival: the backfill, then monitoring, as subflows of monitoring-loop)
+    [arrival] = [a for a in automations if a["name"] == "loop-on-arrival"]
     assert arrival["trigger"]["expect"] == ["abtpro.bars.arrived"]
-    assert arrival["actions"][0]["deployment_id"] == deployed["backfill-outcomes"]["id"]
+    assert arrival["actions"][0]["deployment_id"] == deployed["monitoring-loop"]["id"]
     assert arrival["actions"][0]["parameters"]["symbols"]["__prefect_kind"] == "json"
-    assert resolved["trigger"]["expect"] == ["abtpro.outcomes.resolved"]
-    assert resolved["actions"][0]["deployment_id"] == deployed["monitor-models"]["id"]
-    for name in ("backfill-outcomes", "monitor-models"):
+    assert sorted(a["name"] for a in automations) == ["loop-on-arrival", "retrain-on-drift"]
+    for name in ("monitoring-loop", "backfill-outcomes", "monitor-models"):
         assert deployed[name]["concurrency_options"]["collision_strategy"] == "CANCEL_NEW", deployed[name]
 
     # the worker runs the pipeline's deployments, each in its own process, against the shared stores

@@ -1,9 +1,11 @@
 """End to end against real servers on 127.0.0.1: a Prefect server, an MLflow tracking server and the
 monitoring chain served in a separate process (``python -m flows.monitor --serve``: the deployments
-``backfill-outcomes``, ``monitor-models`` and ``retrain-model`` with its ``abtpro.model.drift`` trigger).
+``monitoring-loop``, ``backfill-outcomes``, ``monitor-models`` and ``retrain-model`` with its
+``abtpro.model.drift`` trigger).
 
-The test process trains the champion, then starts the backfill deployment like the schedule would; the
-backfill's ``abtpro.outcomes.resolved`` event starts ``monitor-models`` through its deployment trigger. Stable data (forecasts stored directly): no trigger, no retraining run. Volatility
+The test process trains the champion, then starts the ``monitoring-loop`` deployment like its schedule would: one
+run resolves the outcomes (its ``backfill-outcomes`` subflow), then monitors (``monitor-models``). Stable data
+(forecasts stored directly): no trigger, no retraining run. Volatility
 doubles: the forecasts for the new bars come from the BentoML service (``bentoml serve``, which stores
 them with their features); monitoring emits the event, the automation starts a ``retrain-model`` flow
 run (with the templated parameters), which registers a new version as challenger and, being better on
@@ -68,24 +70,8 @@ def _runs_of(deployment: str) -> list:
         return client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment])))
 
 
-def _final_runs(deployment: str) -> list:
-    """The finished runs (the schedule also keeps future runs of a deployment in Scheduled)."""
-    return [r for r in _runs_of(deployment) if r.state and r.state.is_final()]
-
-
 def _retrain_runs(api: str) -> list:
     return _runs_of("retrain-model")
-
-
-def _triggered_monitoring(known: int, timeout: float = 120.0):
-    """Wait for the ``monitor-models`` run that ``abtpro.outcomes.resolved`` (emitted by the backfill) started."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        runs = _final_runs("monitor-models")
-        if len(runs) > known:
-            return runs
-        time.sleep(2)
-    raise AssertionError(f"no monitor-models run was triggered by the backfill's event within {timeout:.0f}s")
 
 
 def _final_run(flow_run_id, timeout: float = 60.0):
@@ -125,10 +111,7 @@ def test_stable_data_fires_no_trigger(servers, db_url):
     from store import monitoring as store
 
     build_world(db_url, servers["mlflow"], variance_scale=1.0)
-    known = len(_final_runs("monitor-models"))
-    _run("backfill-outcomes")  # resolves outcomes: its abtpro.outcomes.resolved event starts monitor-models
-    (run,) = _triggered_monitoring(known)
-    assert run.state.is_completed(), run.state
+    _run("monitoring-loop")  # resolves the outcomes, then monitors, in one run
     (row,) = store.monitoring_history(db_url, registry.VOLATILITY_MODEL)
     assert row["decision"] == "ok" and row["n_resolved"] == 245, row["reasons"]
     assert store.trigger_history(db_url) == []
@@ -178,9 +161,7 @@ def test_doubled_volatility_triggers_a_retraining_run_that_promotes(servers, db_
     assert served.status_code == 200, served.text
     assert served.json()["count"] == 250 and served.json()["model"]["version"] == "1"
 
-    known = len(_final_runs("monitor-models"))
-    _run("backfill-outcomes")  # its event starts the monitoring run, whose drift event starts the retrain
-    assert all(r.state.is_completed() for r in _triggered_monitoring(known))
+    _run("monitoring-loop")  # its monitoring's drift event starts the retrain
     (row,) = store.monitoring_history(db_url, registry.VOLATILITY_MODEL, limit=1)
     assert row["decision"] == "retrain" and row["n_resolved"] == 245
     assert any(r.startswith("feature drift") for r in row["reasons"])
