@@ -11,7 +11,7 @@ Contents, top-down:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import mlflow
@@ -38,6 +38,10 @@ class TrainOutcome:
     model_name: str
     horizon: int
     data_digest: str
+    #: mean out-of-sample QLIKE of every model the walk-forward evaluated (on this data, with ``protocol``)
+    evaluated: dict[str, float] = field(default_factory=dict)
+    #: that walk-forward's (horizon, refit_every, test_fraction, sorted symbols)
+    protocol: tuple | None = None
 
 
 def evaluate(bars: dict[str, pd.DataFrame], candidates: list[str], config: WalkForwardConfig) -> dict:
@@ -96,7 +100,9 @@ def record_training(experiment: str, bars: dict[str, pd.DataFrame], symbols: lis
         + table.round(4).to_markdown()), description="Out-of-sample results per model and series")
     tags = {"model": chosen, "horizon": str(horizon), "data_digest": digest, "settings": settings_key}
     candidate = Candidate(model_uri, run_id, "qlike", metrics["qlike_mean"], metrics, tags, f"{chosen}, horizon {horizon}")
-    return TrainOutcome(candidate, chosen, horizon, digest)
+    evaluated = table.groupby(level="model")["qlike"].mean().astype(float).to_dict()
+    return TrainOutcome(candidate, chosen, horizon, digest, evaluated,
+                        (config.horizon, config.refit_every, config.test_fraction, tuple(sorted(symbols))))
 
 
 def evaluation_files(table: pd.DataFrame, plots: list) -> dict[str, bytes | str]:
@@ -107,7 +113,10 @@ def evaluation_files(table: pd.DataFrame, plots: list) -> dict[str, bytes | str]
 
 
 def champion_score(champion, outcome: TrainOutcome, symbols: list[str], timeframe: str) -> float | None:
-    """The champion's mean QLIKE on the candidate's data and protocol (re-evaluated if the data changed)."""
+    """The champion's mean QLIKE on the candidate's data and protocol: its run's metric when it trained on the same
+    data; the candidate's own walk-forward of the champion's model when that evaluated it with the champion's
+    settings (a retrain with the champion's recipe always does: the same numbers, not computed twice); otherwise
+    its model re-evaluated on the current data."""
     if champion is None:
         return None
     run = mlflow.get_run(champion.run_id)
@@ -117,6 +126,9 @@ def champion_score(champion, outcome: TrainOutcome, symbols: list[str], timefram
     config = WalkForwardConfig(horizon=int(params.get("horizon", outcome.horizon)),
                                refit_every=int(params.get("refit_every", 21)),
                                test_fraction=float(params.get("test_fraction", 0.4)))
+    if outcome.protocol == (config.horizon, config.refit_every, config.test_fraction, tuple(sorted(symbols))) \
+            and params.get("model") in outcome.evaluated:
+        return outcome.evaluated[params["model"]]
     url = get_settings().db_url
     scores = [walk_forward.fn(load_bars.fn(url, s, timeframe), [params["model"]], config).results["qlike"].iloc[0]
               for s in symbols]

@@ -286,10 +286,11 @@ def test_a_late_monitoring_run_catches_up_a_pass_per_five_bars_each_as_of_its_ba
     assert first.monitoring_id is not None and first.metrics["n"] == 145
     assert backfill_outcomes().volatility_resolved == 100
 
-    caught = monitor_models(models=[name], dispatch="none", every_bars=5)
+    # a tolerance of +10%: the weekly windows in the middle exceed it (the stable world's champion, GARCH-t since
+    # its intervals are adaptive conformal, peaks near +14%), which the single pass over the newest window (within
+    # it) would never have seen; dispatch="none" records the decision and fires nothing
+    caught = monitor_models(models=[name], dispatch="none", every_bars=5, max_qlike_increase=0.1)
     assert len(caught) == 20 and all(o.monitoring_id is not None for o in caught)
-    # weekly windows in the middle exceed the QLIKE tolerance, which the single pass over the newest window
-    # (within it) would never have seen; dispatch="none" records the decision and fires nothing
     assert "retrain" in [o.decision for o in caught] and caught[-1].decision == "ok"
     assert len(store.trigger_history(stable_world, name)) == triggers
     rows = sorted((r for r in store.monitoring_history(stable_world, name, limit=100) if r["id"] != first.monitoring_id),
@@ -302,9 +303,9 @@ def test_a_late_monitoring_run_catches_up_a_pass_per_five_bars_each_as_of_its_ba
     qlikes = [r["metrics"]["qlike"] for r in rows]
     assert len(set(qlikes)) == 20  # each judged its own window, not the newest one twenty times
     # the last pass (as of the newest bar) is the pass a single run now makes
-    (again,) = monitor_models(models=[name], dispatch="none", every_bars=5)
+    (again,) = monitor_models(models=[name], dispatch="none", every_bars=5, max_qlike_increase=0.1)
     assert again.decision == "no_new_data"
-    (now,) = monitor_models(models=[name], dispatch="none", every_bars=0)
+    (now,) = monitor_models(models=[name], dispatch="none", every_bars=0, max_qlike_increase=0.1)
     assert now.metrics == caught[-1].metrics and now.drift_share == caught[-1].drift_share
 
 

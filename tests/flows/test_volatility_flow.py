@@ -59,6 +59,25 @@ def test_worse_candidate_is_registered_but_not_promoted(trained, db_url):
     assert ("train", "abtpro-volatility/2") in actions and ("promote", "abtpro-volatility/2") not in actions
 
 
+def test_the_champion_is_scored_from_the_candidates_walk_forward_not_computed_twice(trained, monkeypatch):
+    """New data (another digest): the champion's recipe is scored on it. When the candidate's walk-forward evaluated
+    the champion's model with the champion's settings (every retrain with the champion's recipe does), that number
+    is the one a re-evaluation gives, without its cost (the second walk-forward took ~60-70 s of a retrain)."""
+    import dataclasses
+
+    from flows.steps import volatility as steps
+    from flows.volatility import train_volatility
+
+    champion = registry.load_alias(registry.VOLATILITY_MODEL, registry.CHAMPION)
+    outcome = dataclasses.replace(train_volatility(**FAST), data_digest="new bars arrived")
+    assert set(outcome.evaluated) == {"garch_t", "har_gk_log"} and outcome.protocol == (5, 126, 0.4, ("GOOG",))
+    recomputed = steps.champion_score(champion, dataclasses.replace(outcome, evaluated={}), ["GOOG"], "1d")
+    monkeypatch.setattr(steps.walk_forward, "fn", lambda *a, **k: pytest.fail("the champion was evaluated twice"))
+    assert steps.champion_score(champion, outcome, ["GOOG"], "1d") == pytest.approx(recomputed, rel=1e-6)
+    with pytest.raises(pytest.fail.Exception):  # other settings or other series: evaluated again
+        steps.champion_score(champion, dataclasses.replace(outcome, protocol=(5, 21, 0.4, ("GOOG",))), ["GOOG"], "1d")
+
+
 def test_failed_training_is_recorded(trained, db_url):
     with pytest.raises(Exception):
         volatility_pipeline(symbols=["NOPE"], candidates=["har_gk_log"])
