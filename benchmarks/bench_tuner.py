@@ -9,16 +9,18 @@ Part 2 -- four surfaces (same reward and commission, budget 300 distinct evaluat
 crossover on GOOG and on SP500 (the grid above), Donchian breakout on NASDAQ (window 5..100/5 x
 exit 2..50/2), RSI mean reversion on GOOG (period 2..50/4 x lower 10..45/5 x upper 55..90/5; most
 of it breaches the 50 % drawdown limit). Median evaluations to 95 % of the grid optimum of Optuna
-TPE, GP-UCB (``rl_gp_bandit``) and the constrained GP-UCB (``rl_gp_safe``) over ``--seeds``
-(default 5-14: the settings of ``rl_gp_safe`` were chosen on seeds 0-4). A run stops as soon as it
-reaches the target (what comes after does not change the count).
+TPE, GP-UCB (``rl_gp_bandit``), the constrained GP-UCB (``rl_gp_safe``) and the trust-region constrained
+GP-UCB (``rl_gp_trust``) over ``--seeds`` (default 5-14; the settings of ``rl_gp_safe`` and ``rl_gp_trust``
+were chosen on seeds 0-4, and ``rl_gp_trust`` was first evaluated on 15-24). A run stops as soon as it
+reaches the target (what comes after does not change the count). The table's "new/TPE" and "met" columns
+compare ``rl_gp_trust`` (else ``rl_gp_safe``) with TPE.
 
 Part 3 -- walk-forward (4 windows, train = 2 x test) on SP500, NASDAQ and GOOG: out-of-sample
 Sharpe of default vs tuned SMA-crossover parameters, with the deflated Sharpe ratio and PBO.
 
 Run: ``.venv/bin/python -m benchmarks.bench_tuner`` (a few minutes on 2 cores);
 ``--part surfaces --seeds 0-4 --safe-kwargs '{"acquisition": "ei"}'`` for one part, other seeds or
-another setting of ``rl_gp_safe``.
+another setting of ``rl_gp_safe`` (``--trust-kwargs '{"mix": 0}'`` for ``rl_gp_trust``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import numpy as np
 from ml.backtest import BacktestConfig
 from ml.datasets import load_sample
 from ml.strategies import ParamSpec
-from ml.tuner import GRID_SEARCH, METHODS, OPTUNA, RL_BANDIT, RL_GP_BANDIT, RL_GP_SAFE, tune
+from ml.tuner import GRID_SEARCH, METHODS, OPTUNA, RL_BANDIT, RL_GP_BANDIT, RL_GP_SAFE, RL_GP_TRUST, tune
 from ml.tuner.base import BudgetExhausted, grid_points
 from ml.tuner.env import BacktestObjective
 from ml.tuner.tuning import walk_forward_tune
@@ -85,7 +87,7 @@ SURFACES = {  # name -> (data, strategy, grid)
                    {"period": ParamSpec(2, 50, "int", 4), "lower": ParamSpec(10.0, 45.0, "float", 5.0),
                     "upper": ParamSpec(55.0, 90.0, "float", 5.0)}),
 }
-SURFACE_METHODS = (OPTUNA, RL_GP_BANDIT, RL_GP_SAFE)
+SURFACE_METHODS = (OPTUNA, RL_GP_BANDIT, RL_GP_SAFE, RL_GP_TRUST)
 SURFACE_BUDGET = 300
 
 
@@ -115,11 +117,12 @@ def _median(counts: list[int | None]) -> float:
 
 
 def four_surfaces(seeds, methods=SURFACE_METHODS, safe_kwargs: dict | None = None,
-                  surfaces: list[str] | None = None) -> dict:
+                  surfaces: list[str] | None = None, trust_kwargs: dict | None = None) -> dict:
     """Median evaluations to 95 % of the grid optimum per surface and method; prints the table."""
     seeds = list(seeds)
     out = {}
-    print(f"\nfour surfaces, budget {SURFACE_BUDGET}, seeds {seeds}, rl_gp_safe settings {safe_kwargs or {}}")
+    print(f"\nfour surfaces, budget {SURFACE_BUDGET}, seeds {seeds}, rl_gp_safe settings {safe_kwargs or {}}, "
+          f"rl_gp_trust settings {trust_kwargs or {}}")
     for name in surfaces or SURFACES:
         symbol, strategy, space = SURFACES[name]
         objective = BacktestObjective(load_sample(symbol), strategy, CONFIG)
@@ -130,7 +133,7 @@ def four_surfaces(seeds, methods=SURFACE_METHODS, safe_kwargs: dict | None = Non
         safe = np.mean([objective.is_safe(p) for p in points])
         row = {"arms": len(points), "optimum": optimum, "safe": safe}
         for method in methods:
-            kwargs = (safe_kwargs or {}) if method == RL_GP_SAFE else {}
+            kwargs = {RL_GP_SAFE: safe_kwargs, RL_GP_TRUST: trust_kwargs}.get(method) or {}
             start, counts = time.perf_counter(), []
             for seed in seeds:
                 result = tune(StopAtTarget(objective, target), space, SURFACE_BUDGET, seed, method=method, **kwargs)
@@ -146,8 +149,9 @@ def four_surfaces(seeds, methods=SURFACE_METHODS, safe_kwargs: dict | None = Non
     for name, row in out.items():
         cells = " | ".join(f"{row[m]['median']:g} ({row[m]['reached']}/{len(seeds)})" for m in methods)
         ratio, met = "-", "-"
-        if OPTUNA in row and RL_GP_SAFE in row:
-            new, tpe = row[RL_GP_SAFE]["median"], row[OPTUNA]["median"]
+        new_method = RL_GP_TRUST if RL_GP_TRUST in row else RL_GP_SAFE
+        if OPTUNA in row and new_method in row:
+            new, tpe = row[new_method]["median"], row[OPTUNA]["median"]
             ratio = f"{new / tpe:.2f}" if np.isfinite(new) and np.isfinite(tpe) else "-"
             met = "yes" if new <= tpe else "no"
         print(f"| {name} | {row['arms']} | {100 * row['safe']:.0f} % | {cells} | {ratio} | {met} |")
@@ -170,11 +174,12 @@ if __name__ == "__main__":
     parser.add_argument("--methods", default=",".join(SURFACE_METHODS), help="methods of the four-surface part")
     parser.add_argument("--surfaces", default=None, help="comma-separated surface names (default all four)")
     parser.add_argument("--safe-kwargs", type=json.loads, default=None, help="JSON settings of rl_gp_safe")
+    parser.add_argument("--trust-kwargs", type=json.loads, default=None, help="JSON settings of rl_gp_trust")
     args = parser.parse_args()
     if args.part in ("all", "single"):
         sample_efficiency()
     if args.part in ("all", "surfaces"):
         four_surfaces(args.seeds, args.methods.split(","), args.safe_kwargs,
-                      args.surfaces.split(",") if args.surfaces else None)
+                      args.surfaces.split(",") if args.surfaces else None, args.trust_kwargs)
     if args.part in ("all", "walk"):
         walk_forward()
