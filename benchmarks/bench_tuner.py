@@ -20,7 +20,8 @@ Sharpe of default vs tuned SMA-crossover parameters, with the deflated Sharpe ra
 
 Run: ``.venv/bin/python -m benchmarks.bench_tuner`` (a few minutes on 2 cores);
 ``--part surfaces --seeds 0-4 --safe-kwargs '{"acquisition": "ei"}'`` for one part, other seeds or
-another setting of ``rl_gp_safe`` (``--trust-kwargs '{"mix": 0}'`` for ``rl_gp_trust``).
+another setting of ``rl_gp_safe`` (``--trust-kwargs '{"mix": 0}'`` for ``rl_gp_trust``); ``--dev`` runs the
+14 development surfaces instead (``DEV_SURFACES``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from ml.datasets import load_sample
 from ml.strategies import ParamSpec
 from ml.tuner import GRID_SEARCH, METHODS, OPTUNA, RL_BANDIT, RL_GP_BANDIT, RL_GP_SAFE, RL_GP_TRUST, tune
 from ml.tuner.base import BudgetExhausted, grid_points
-from ml.tuner.env import BacktestObjective
+from ml.tuner.env import BacktestObjective, RiskAdjustedReward
 from ml.tuner.tuning import walk_forward_tune
 
 SPACE = {"fast": ParamSpec(5, 100, "int", 5), "slow": ParamSpec(10, 200, "int", 10)}
@@ -87,6 +88,21 @@ SURFACES = {  # name -> (data, strategy, grid)
                    {"period": ParamSpec(2, 50, "int", 4), "lower": ParamSpec(10.0, 45.0, "float", 5.0),
                     "upper": ParamSpec(55.0, 90.0, "float", 5.0)}),
 }
+_GRIDS = {strategy: space for _, strategy, space in SURFACES.values()}
+# The development surfaces the settings of rl_gp_trust were chosen on (seeds 0-4, with the four above):
+# the other strategy/symbol pairs of the same grids, and six of them again with a 35 % drawdown limit.
+# name -> (data, strategy, grid, drawdown limit)
+DEV_SURFACES = {
+    **{f"dev {strategy} / {symbol}": (symbol, strategy, _GRIDS[strategy], 0.5)
+       for strategy, symbol in [("sma_crossover", "NASDAQ"), ("sma_crossover", "EURUSD"),
+                                ("donchian_breakout", "SP500"), ("donchian_breakout", "GOOG"),
+                                ("donchian_breakout", "EURUSD"), ("rsi_mean_reversion", "SP500"),
+                                ("rsi_mean_reversion", "NASDAQ"), ("rsi_mean_reversion", "EURUSD")]},
+    **{f"dd35 {strategy} / {symbol}": (symbol, strategy, _GRIDS[strategy], 0.35)
+       for strategy, symbol in [("sma_crossover", "SP500"), ("sma_crossover", "NASDAQ"),
+                                ("donchian_breakout", "GOOG"), ("rsi_mean_reversion", "SP500"),
+                                ("rsi_mean_reversion", "NASDAQ"), ("rsi_mean_reversion", "GOOG")]},
+}
 SURFACE_METHODS = (OPTUNA, RL_GP_BANDIT, RL_GP_SAFE, RL_GP_TRUST)
 SURFACE_BUDGET = 300
 
@@ -124,8 +140,8 @@ def four_surfaces(seeds, methods=SURFACE_METHODS, safe_kwargs: dict | None = Non
     print(f"\nfour surfaces, budget {SURFACE_BUDGET}, seeds {seeds}, rl_gp_safe settings {safe_kwargs or {}}, "
           f"rl_gp_trust settings {trust_kwargs or {}}")
     for name in surfaces or SURFACES:
-        symbol, strategy, space = SURFACES[name]
-        objective = BacktestObjective(load_sample(symbol), strategy, CONFIG)
+        symbol, strategy, space, limit = (*SURFACES[name], 0.5) if name in SURFACES else DEV_SURFACES[name]
+        objective = BacktestObjective(load_sample(symbol), strategy, CONFIG, RiskAdjustedReward(max_drawdown=limit))
         points = grid_points(space)
         objective.metrics_many(points)  # one batch backtest of the whole grid
         optimum = max(objective(p) for p in points)
@@ -173,6 +189,7 @@ if __name__ == "__main__":
     parser.add_argument("--seeds", type=_seeds, default=_seeds("5-14"), help="seeds of the four-surface part")
     parser.add_argument("--methods", default=",".join(SURFACE_METHODS), help="methods of the four-surface part")
     parser.add_argument("--surfaces", default=None, help="comma-separated surface names (default all four)")
+    parser.add_argument("--dev", action="store_true", help="the development surfaces (DEV_SURFACES) instead")
     parser.add_argument("--safe-kwargs", type=json.loads, default=None, help="JSON settings of rl_gp_safe")
     parser.add_argument("--trust-kwargs", type=json.loads, default=None, help="JSON settings of rl_gp_trust")
     args = parser.parse_args()
@@ -180,6 +197,7 @@ if __name__ == "__main__":
         sample_efficiency()
     if args.part in ("all", "surfaces"):
         four_surfaces(args.seeds, args.methods.split(","), args.safe_kwargs,
-                      args.surfaces.split(",") if args.surfaces else None, args.trust_kwargs)
+                      list(DEV_SURFACES) if args.dev else args.surfaces.split(",") if args.surfaces else None,
+                      args.trust_kwargs)
     if args.part in ("all", "walk"):
         walk_forward()
