@@ -3,8 +3,11 @@ pushes bars and the app that scores signals and asks for forecasts), and the wai
 
 The replay drives nothing but the service: the outcome backfill, monitoring, retraining and promotion run on
 their own Prefect triggers (``abtpro.bars.arrived`` -> ``monitoring-loop``: backfill, then monitoring ->
-``abtpro.model.drift`` -> ``retrain-model``). :func:`wait_for_loop` only watches the Prefect API until the runs the
-last pushes started have finished, so that the loop is at most ``pace_bars`` bars behind the feed (monitoring records the weekly passes of those bars by catching up, each as of its own bar).
+``abtpro.model.drift`` -> ``retrain-model``). The waits only watch the Prefect API: at a pace point
+:func:`wait_until_covered` waits until the loop has covered the bars of the pace point before, so it is at most two
+``pace_bars`` behind the feed while its runs overlap the feed's steps; after the last step :func:`wait_for_loop`
+waits until the runs the last push started have finished (monitoring records the weekly passes of the bars by
+catching up, each as of its own bar).
 """
 
 from __future__ import annotations
@@ -163,6 +166,50 @@ def wait_for_loop(since: datetime, timeout: float = 90.0, settle: float = 3.0,
             quiet_since = None
         time.sleep(0.3)
     return len(_started_by_now(_loop_runs(since, names)))
+
+
+def wait_until_covered(since: datetime, pushed_at: datetime, timeout: float = 90.0, settle: float = 1.5,
+                       names: tuple[str, ...] = LOOP_DEPLOYMENTS) -> bool:
+    """Wait until the loop has covered the bars pushed by ``pushed_at``: a run of it that started after them has
+    completed (its backfill read every bar stored by its start), or none of the runs since ``since`` was active for
+    ``settle`` seconds (it drained what it was sent; the next push starts a run for anything left). Returns
+    whether it was covered before ``timeout``."""
+    deadline, quiet_since = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        runs = _started_by_now(_loop_runs(since, names))
+        if _covering(runs, pushed_at):
+            return True
+        if any(r.state_type and r.state_type.value in ACTIVE_STATES for r in runs):
+            quiet_since = None
+        else:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= settle:
+                return True
+        time.sleep(0.3)
+    return False
+
+
+def drain_loop(since: datetime, pushed_at: datetime, timeout: float = 90.0,
+               names: tuple[str, ...] = LOOP_DEPLOYMENTS) -> int:
+    """After the last push: wait until the loop's runs are done (:func:`wait_for_loop`); if none of them started
+    after that push (its run was cancelled while one ran, and that one's catch-up rounds were used up), start a
+    ``monitoring-loop`` run, as its daily schedule would, and wait for it. Returns the loop runs since ``since``."""
+    runs = wait_for_loop(since, timeout=timeout, names=names, pushed_at=pushed_at)
+    if _covering(_started_by_now(_loop_runs(since, names)), pushed_at):
+        return runs
+    from prefect.deployments import run_deployment
+
+    from flows.loop import DEPLOYMENT
+
+    asked = datetime.now(UTC)
+    run_deployment(f"{DEPLOYMENT}/{DEPLOYMENT}", timeout=0)
+    return wait_for_loop(since, timeout=timeout, names=names, pushed_at=asked)
+
+
+def _covering(runs: list, pushed_at: datetime) -> bool:
+    """Whether one of ``runs`` started after ``pushed_at`` and completed: its backfill read those bars."""
+    return any(r.start_time and r.start_time >= pushed_at and r.state_type and r.state_type.value == "COMPLETED"
+               for r in runs)
 
 
 def _started_by_now(runs: list) -> list:

@@ -1,6 +1,6 @@
 """The feed of the market replay (:func:`flows.replay.market_replay`): the history the app knows before the
 replay, and the replay itself, step by step: push the bars, play the app on them, and every ``pace_bars``
-steps let the live loop catch up (wait for its triggered runs, or run it inline)."""
+steps let the live loop catch up (wait for its triggered runs to cover the bars, or run it inline)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from flows.steps.replay import ServiceClient, wait_for_loop
+from flows.steps.replay import ServiceClient, drain_loop, wait_until_covered
 from ingestion.sources import read_sample
 from ml.replay import AppSimulator, FeedFaults, faulty_feed
 
@@ -24,9 +24,15 @@ def known_history(symbols: list[str], holdback_days: int) -> dict[tuple[str, str
 
 def play(steps: list[pd.DataFrame], app: AppSimulator, client: ServiceClient, faults: FeedFaults, pace_bars: int,
          loop: str, wait_timeout: float, progress: Callable[[int, int], None] | None) -> tuple[dict, int, float]:
-    """Replay ``steps`` through the service; returns the feed's fault counts, the loop runs and the seconds it took."""
+    """Replay ``steps`` through the service; returns the feed's fault counts, the loop runs and the seconds it took.
+
+    With the triggers, the loop's runs overlap the feed: at a pace point the feed waits only until the loop has
+    covered the bars of the pace point before (:func:`wait_until_covered`), so it is at most two paces ahead. At
+    the first pace point and after the last step it waits until every run is done and one covered the last push
+    (:func:`drain_loop`): a champion's first monitoring pass is as of the first pace point (later passes catch up
+    every ``every_bars`` bars from it, however late the loop runs)."""
     fault_counts = {"duplicate": 0, "late": 0, "corrupt": 0}
-    week_start = datetime.now(UTC)
+    replay_start, previous_point = datetime.now(UTC), None
     loop_runs = 0
     t0 = time.perf_counter()
     seconds, clock = client.counts.seconds, time.perf_counter
@@ -50,20 +56,24 @@ def play(steps: list[pd.DataFrame], app: AppSimulator, client: ServiceClient, fa
         mark = timed("forecast", mark)
         last = k == len(steps) - 1
         if (pace_bars and (k + 1) % pace_bars == 0) or last:
-            loop_runs += close_loop(loop, week_start, wait_timeout, pushed_at)
-            week_start = datetime.now(UTC)
+            if loop == "inline":
+                loop_runs += run_inline()
+            elif last:
+                loop_runs = drain_loop(replay_start, pushed_at, timeout=wait_timeout)
+            elif previous_point is None:  # the first pace point: the champions' first monitoring passes, as of it
+                drain_loop(replay_start, pushed_at, timeout=wait_timeout)
+            else:
+                wait_until_covered(replay_start, previous_point, timeout=wait_timeout)
+            previous_point = pushed_at
             timed("loop", mark)
         if progress:
             progress(k + 1, len(steps))
     return fault_counts, loop_runs, time.perf_counter() - t0
 
 
-def close_loop(loop: str, since: datetime, timeout: float, pushed_at: datetime | None = None) -> int:
-    """Let the loop catch up with the bars pushed since ``since`` (the last at ``pushed_at``); returns the loop
-    runs that ran."""
-    if loop == "inline":
-        from flows.loop import monitoring_loop
+def run_inline() -> int:
+    """The loop run by the replay itself (no Prefect server): the backfill, then monitoring with direct retrain."""
+    from flows.loop import monitoring_loop
 
-        monitoring_loop(monitor={"dispatch": "direct"})
-        return 1
-    return wait_for_loop(since, timeout=timeout, pushed_at=pushed_at)
+    monitoring_loop(monitor={"dispatch": "direct"})
+    return 1

@@ -3,7 +3,9 @@ the loop closed every ``pace_bars`` steps and after the last one, the feed's fau
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
+from datetime import UTC, datetime
 
 from flows.steps import replay_feed
 from ingestion.sources import read_sample
@@ -34,13 +36,24 @@ def test_play_pushes_every_step_and_closes_the_loop_at_each_pace_point(monkeypat
     symbols, holdback = ["GOOG", "SP500"], 60
     steps = replay_steps(read_sample(symbols, holdback_days=holdback, held_back=True))[:25]
     app = AppSimulator(replay_feed.known_history(symbols, holdback))
-    waits, progress = [], []
-    monkeypatch.setattr(replay_feed, "wait_for_loop", lambda since, timeout, pushed_at=None: waits.append(timeout) or 2)
+    waits, progress, pushes = [], [], []
+
+    def step_of(pushed_at):  # the step whose push was made at pushed_at (the client records its pushes just after)
+        return bisect.bisect_left(pushes, pushed_at) + 1
+
+    monkeypatch.setattr(replay_feed, "drain_loop",
+                        lambda since, pushed_at, timeout: waits.append(("drained", step_of(pushed_at))) or 6)
+    monkeypatch.setattr(replay_feed, "wait_until_covered",
+                        lambda since, pushed_at, timeout: waits.append(("covered", step_of(pushed_at))))
     client = _Client()
+    client.push = lambda bars: pushes.append(datetime.now(UTC))
     faults, loop_runs, seconds = replay_feed.play(steps, app, client, FeedFaults(duplicate_every=4), 10, "triggers",
                                                   7.0, lambda k, n: progress.append((k, n)))
-    assert client.counts == {"pushes": 25, "score_calls": 25, "forecasts": sum(len(s) for s in steps)}
-    assert waits == [7.0, 7.0, 7.0] and loop_runs == 6  # after steps 10, 20 and the last (25)
+    assert len(pushes) == 25
+    assert client.counts == {"score_calls": 25, "forecasts": sum(len(s) for s in steps)}
+    # at step 10 (the first pace point: the first monitoring passes) and after the last step (25) the loop is
+    # drained; at step 20 it must only have covered step 10's bars (the feed is at most two paces ahead)
+    assert waits == [("drained", 10), ("covered", 10), ("drained", 25)] and loop_runs == 6
     assert progress == [(k, 25) for k in range(1, 26)]
     assert faults == {"duplicate": sum(len(steps[k - 1]) for k in range(4, 25, 4)), "late": 0, "corrupt": 0}
     assert list(client.counts.seconds) == ["push", "app", "score", "forecast", "loop"]
