@@ -174,6 +174,8 @@ def load_run_parquet(run_id: str, artifact: str) -> pd.DataFrame | None:
 def latest_run(settings: Settings, experiment: str, tags: dict[str, str]) -> Any | None:
     """The newest finished run of ``experiment`` carrying all ``tags`` (None when there is none)."""
     configure(settings)
+    if MlflowClient().get_experiment_by_name(experiment) is None:  # not yet created (search_runs would warn)
+        return None
     found = mlflow.search_runs(experiment_names=[experiment], output_format="list", max_results=1,
                                filter_string=" and ".join(f"tags.{k} = '{v}'" for k, v in tags.items()),
                                order_by=["attributes.start_time DESC"])
