@@ -113,11 +113,18 @@ def test_without_constraint_it_is_gp_ucb_on_a_plain_function():
     assert res.n_evaluations == 60 and res.best_value >= 0.95
 
 
-def test_small_grid_is_exhausted_and_bad_options_rejected():
-    space = {"a": ParamSpec(0, 4, "int", 1), "b": ParamSpec(0, 2, "int", 1)}  # 15 arms
-    res = gp_safe_bandit(lambda p: -(p["a"] - 3) ** 2 - p["b"], space, 50, seed=0, constraint=lambda p: p["b"] - 1)
+SMALL = {"a": ParamSpec(0, 4, "int", 1), "b": ParamSpec(0, 2, "int", 1)}  # 15 arms
+
+
+def check_small_grid_and_bad_options(agent, **bad) -> None:
+    """``agent`` pulls all 15 arms of ``SMALL`` (budget 50) and finds the best; each of ``bad`` is a ValueError."""
+    res = agent(lambda p: -(p["a"] - 3) ** 2 - p["b"], SMALL, 50, seed=0, constraint=lambda p: p["b"] - 1)
     assert res.n_evaluations == 15 and res.best_params == {"a": 3, "b": 0}
-    with pytest.raises(ValueError):
-        gp_safe_bandit(lambda p: 0.0, space, 5, acquisition="pi")
-    with pytest.raises(ValueError):
-        gp_safe_bandit(lambda p: 0.0, space, 5, fit="all")
+    assert res.best_value == max(v for _, v in res.history)
+    for name, value in bad.items():
+        with pytest.raises(ValueError):
+            agent(lambda p: 0.0, SMALL, 5, **{name: value})
+
+
+def test_small_grid_is_exhausted_and_bad_options_rejected():
+    check_small_grid_and_bad_options(gp_safe_bandit, acquisition="pi", fit="all", constraint="drawdown")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from ml.strategies import ParamSpec
 from ml.tuner import METHODS, RL_GP_TRUST, tune
 from ml.tuner.base import grid_points
 from ml.tuner.gp_safe import drawdown_margin, gp_safe_bandit
 from ml.tuner.gp_trust import gp_trust_bandit
-from tests.ml.test_tuner_gp_safe import SPACE, FakeBacktest
+from tests.ml.test_tuner_gp_safe import SPACE, FakeBacktest, check_small_grid_and_bad_options
 
 LATTICE = {"a": ParamSpec(0, 29, "int", 1), "b": ParamSpec(0, 29, "int", 1)}  # 900 arms
 
@@ -105,12 +104,4 @@ def test_large_grid_scored_by_subsets():
 
 
 def test_small_grid_is_exhausted_and_bad_options_rejected():
-    space = {"a": ParamSpec(0, 4, "int", 1), "b": ParamSpec(0, 2, "int", 1)}  # 15 arms
-    res = gp_trust_bandit(lambda p: -(p["a"] - 3) ** 2 - p["b"], space, 50, seed=0, constraint=lambda p: p["b"] - 1)
-    assert res.n_evaluations == 15 and res.best_params == {"a": 3, "b": 0}
-    with pytest.raises(ValueError):
-        gp_trust_bandit(lambda p: 0.0, space, 5, valid="yes")
-    with pytest.raises(ValueError):
-        gp_trust_bandit(lambda p: 0.0, space, 5, top_k=0)
-    with pytest.raises(ValueError):
-        gp_trust_bandit(lambda p: 0.0, space, 5, constraint="drawdown")
+    check_small_grid_and_bad_options(gp_trust_bandit, valid="yes", top_k=0, constraint="drawdown")

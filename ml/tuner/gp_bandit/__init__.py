@@ -22,8 +22,9 @@ Robustness on a backtest surface:
   neighbours of the best arms seen at each pull.
 
 Modules: :mod:`ml.tuner.gp_bandit.kernel` (the Matern-5/2 kernel, the rank warp, :class:`GaussianProcess`),
-:mod:`ml.tuner.gp_bandit.arms` (the grid as arms, :func:`ucb_beta`), :mod:`ml.tuner.gp_bandit.bandit`
-(:func:`gp_bandit`).
+:mod:`ml.tuner.gp_bandit.arms` (the grid as arms, :func:`ucb_beta`), :mod:`ml.tuner.gp_bandit.state`
+(:class:`~ml.tuner.gp_bandit.state.ArmSearch`: rng, evaluator, start queue, pulls and candidates, shared with
+:mod:`ml.tuner.gp_safe` and :mod:`ml.tuner.gp_trust`), :mod:`ml.tuner.gp_bandit.bandit` (:func:`gp_bandit`).
 """
 
 from ml.tuner.gp_bandit.arms import ucb_beta

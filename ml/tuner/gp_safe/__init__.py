@@ -30,8 +30,9 @@ Without a constraint (a plain function, no ``metrics``/``reward.max_drawdown`` t
 drawdown from, ``constraint=None``) every point counts as safe and the agent is GP-UCB.
 
 Modules: :mod:`ml.tuner.gp_safe.constraint` (:func:`drawdown_margin`, :func:`unpenalised_reward`),
-:mod:`ml.tuner.gp_safe.model` (the refitted GPs, ``P(below a level)``), :mod:`ml.tuner.gp_safe.bandit`
-(:func:`gp_safe_bandit`, its acquisitions and fits).
+:mod:`ml.tuner.gp_safe.model` (the refitted GPs, ``P(below a level)``), :mod:`ml.tuner.gp_safe.state`
+(:class:`~ml.tuner.gp_safe.state.SafeSearch`: the pulls, margins, GPs, ``P(safe)`` and candidates, shared with
+:mod:`ml.tuner.gp_trust`), :mod:`ml.tuner.gp_safe.bandit` (:func:`gp_safe_bandit`, its acquisitions and fits).
 """
 
 from ml.tuner.gp_safe.bandit import ACQUISITIONS, FITS, gp_safe_bandit

@@ -1,5 +1,6 @@
 """What the constrained GP-UCB reads from a backtest objective: the drawdown margin (the constraint, safe when
-<= 0) and the reward without the breach penalty (what its objective GP is fitted to)."""
+<= 0) and the reward without the breach penalty (what its objective GP is fitted to); the ``"auto"`` rules of the
+agents' ``constraint``/``valid`` arguments (:func:`resolve_rules`)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,18 @@ def unpenalised_reward(objective) -> Callable[[dict], float | None] | None:
         return None if m is None else float(reward(m)) + (0.0 if reward.is_safe(m) else float(reward.breach_penalty))
 
     return value
+
+
+def resolve_rules(objective, constraint: Constraint | None | str,
+                  valid: Callable[[dict], bool] | None | str = None) -> tuple[Constraint | None, Callable | None]:
+    """``constraint`` and ``valid`` as callables or None: ``"auto"`` reads :func:`drawdown_margin` and
+    ``objective.strategy.is_valid`` from ``objective``; any other string is a ValueError."""
+    if isinstance(constraint, str):
+        if constraint != "auto":
+            raise ValueError(f"constraint must be a callable, None or 'auto', got {constraint!r}")
+        constraint = drawdown_margin(objective)
+    if isinstance(valid, str):
+        if valid != "auto":
+            raise ValueError(f"valid must be a callable, None or 'auto', got {valid!r}")
+        valid = getattr(getattr(objective, "strategy", None), "is_valid", None)
+    return constraint, valid

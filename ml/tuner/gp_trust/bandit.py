@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from ml.tuner.base import Evaluator, Objective, Space, TuningResult, run_until_exhausted
-from ml.tuner.gp_bandit.arms import _Arms, ucb_beta
+from ml.tuner.base import Objective, Space, TuningResult
+from ml.tuner.gp_bandit.arms import ucb_beta
 from ml.tuner.gp_bandit.kernel import rank_warp
-from ml.tuner.gp_safe.constraint import Constraint, drawdown_margin, unpenalised_reward
-from ml.tuner.gp_safe.model import _Model, _prob_below
+from ml.tuner.gp_safe.constraint import Constraint, resolve_rules
+from ml.tuner.gp_safe.model import _Model
+from ml.tuner.gp_safe.state import SafeSearch
 
 
 def gp_trust_bandit(objective: Objective, space: Space, budget: int, seed: int = 0,
@@ -51,96 +51,22 @@ def gp_trust_bandit(objective: Objective, space: Space, budget: int, seed: int =
         max_arms: Grids up to this size are scored whole; larger ones by a subset per global step.
         n_local: Arms near the best safe pulls added to that subset (large grids only).
     """
-    if isinstance(constraint, str):
-        if constraint != "auto":
-            raise ValueError(f"constraint must be a callable, None or 'auto', got {constraint!r}")
-        constraint = drawdown_margin(objective)
-    if isinstance(valid, str):
-        if valid != "auto":
-            raise ValueError(f"valid must be a callable, None or 'auto', got {valid!r}")
-        valid = getattr(getattr(objective, "strategy", None), "is_valid", None)
+    constraint, valid = resolve_rules(objective, constraint, valid)
     if local_every < 0 or mix < 0 or top_k < 1 or not 0 <= radius <= max_radius:
         raise ValueError("need local_every >= 0, mix >= 0, top_k >= 1 and 0 <= radius <= max_radius")
-    raw_value = unpenalised_reward(objective)
-    rng = np.random.default_rng(seed)
-    evaluator = Evaluator(objective, space, budget)
-    arms = _Arms(space)
-    d = len(arms.sizes)
-    n_init = max(10, 2 * d) if n_init is None else n_init
-    every_arm = arms.all() if arms.n <= max_arms else None
-
-    def keep_valid(idx: np.ndarray) -> np.ndarray:
-        if valid is None:
-            return idx
-        ok = np.array([bool(valid(arms.params(i))) for i in idx], dtype=bool)
-        return idx[ok] if ok.any() else idx
-
-    if every_arm is not None:
-        every_arm = keep_valid(every_arm)
-    f_model, c_model, v_model, p_model = (_Model(d, refit_every) for _ in range(4))
-    pulled: list[np.ndarray] = []
-    values: list[float] = []
-    margins: list[float] = []  # nan = invalid parameter set
-    fit_values: list[float] = []  # what the objective GP sees (nan = left out)
-    tried: set[tuple] = set()
+    s = SafeSearch(objective, space, budget, seed, constraint, "unpenalised", n_init, refit_every, max_arms, n_local,
+                   valid)
+    arms, d = s.arms, s.d
+    p_model = _Model(d, refit_every)  # the plain GP-UCB steps' GP on the penalised values
     failures: dict[tuple, int] = {}
-    state = {"steps": 0, "global": 0, "improved": False}
-    queue = list(arms.latin_hypercube(rng, min(n_init, arms.n, budget)))
-    if valid is not None and every_arm is not None:  # an invalid start point -> the nearest valid arm
-        ux, snapped = arms.unit(every_arm), []
-        for q in queue:
-            dist = ((ux - arms.unit(q[None])) ** 2).sum(1)
-            taken = {tuple(s) for s in snapped}
-            snapped.append(next(every_arm[j] for j in np.argsort(dist, kind="stable")
-                                if tuple(every_arm[j]) not in taken))
-        queue = snapped
-
-    def pull(idx: np.ndarray) -> None:
-        tried.add(tuple(int(i) for i in idx))
-        params = arms.params(idx)
-        before = max(values) if values else -np.inf
-        values.append(evaluator(params))
-        state["improved"] = values[-1] > before
-        pulled.append(np.asarray(idx, dtype=int))
-        if constraint is None:
-            margins.append(-1.0)
-        else:
-            m = constraint(params)
-            margins.append(float(m) if m is not None and np.isfinite(m) else np.nan)
-        v = values[-1] if raw_value is None else raw_value(params)
-        fit_values.append(float(v) if v is not None and np.isfinite(v) and np.isfinite(margins[-1]) else np.nan)
-
-    def prob_safe(x: np.ndarray, xs: np.ndarray) -> np.ndarray:
-        if constraint is None:
-            return np.ones(len(xs))
-        c = np.array(margins)
-        finite = np.isfinite(c)
-        p = np.full(len(xs), 0.5)
-        if finite.any():  # the margin GP sees valid sets only
-            loc, scale = c[finite].mean(), c[finite].std()
-            scale = scale if scale > 1e-9 else 1.0
-            p = _prob_below(c_model.update(x[finite], (c[finite] - loc) / scale), xs, (0.0 - loc) / scale)
-        if not finite.all():  # P(valid) from a GP on +-1 labels, only once an invalid set was seen
-            p = p * (1.0 - _prob_below(v_model.update(x, np.where(finite, 1.0, -1.0)), xs, 0.0))
-        return p
-
-    def global_candidates() -> np.ndarray:
-        if every_arm is not None:
-            cand = every_arm
-        else:
-            c = np.nan_to_num(np.array(margins), nan=1e6)  # best safe pulls, else the nearest to safe
-            order = np.argsort(np.where(c <= 0, values, -1e15 - c))[::-1][:5]
-            cand = keep_valid(np.unique(np.vstack([arms.random(rng, max_arms - n_local),
-                                                   arms.neighbours(rng, np.array(pulled)[order], n_local)]), axis=0))
-        fresh = np.array([c not in tried for c in map(tuple, cand)])
-        return cand[fresh] if fresh.any() else arms.random(rng, 1)
+    state = {"steps": 0, "global": 0}
 
     def local_candidates(centres: np.ndarray) -> np.ndarray | None:
         """Untried (valid) arms in the boxes of half-width ``radius`` around ``centres``, grown while empty."""
         for r in range(radius, max_radius + 1):
             offsets = np.stack(np.meshgrid(*[np.arange(-r, r + 1)] * d, indexing="ij"), -1).reshape(-1, d)
             box = np.unique(np.clip((centres[:, None, :] + offsets[None]).reshape(-1, d), 0, arms.sizes - 1), axis=0)
-            fresh = np.array([c not in tried for c in map(tuple, box)])
+            fresh = np.array([c not in s.tried for c in map(tuple, box)])
             if valid is not None:
                 fresh &= np.array([bool(valid(arms.params(c))) for c in box])
             if fresh.any():
@@ -148,39 +74,36 @@ def gp_trust_bandit(objective: Objective, space: Space, budget: int, seed: int =
         return None
 
     def step() -> None:
-        while queue:
-            idx = queue.pop(0)
-            if tuple(int(i) for i in idx) not in tried:
-                return pull(idx)
-        x = arms.unit(np.array(pulled))
-        safe = np.array(margins) <= 0
+        if s.pull_queued():
+            return
+        x = arms.unit(np.array(s.pulled))
+        safe = np.array(s.margins) <= 0
         state["steps"] += 1
         local, centres = None, []
         if safe.any() and local_every and state["steps"] % local_every == 0:
-            centres = [int(i) for i in np.argsort(np.where(safe, values, -np.inf), kind="stable")[::-1]
-                       if safe[i] and (fail_tol is None or failures.get(tuple(pulled[i]), 0) < fail_tol)][:top_k]
+            centres = [int(i) for i in np.argsort(np.where(safe, s.values, -np.inf), kind="stable")[::-1]
+                       if safe[i] and (fail_tol is None or failures.get(tuple(s.pulled[i]), 0) < fail_tol)][:top_k]
             if centres:
-                local = local_candidates(np.array(pulled)[centres])
-        cand = local if local is not None else global_candidates()
-        jitter = 1e-9 * rng.random(len(cand))
+                local = local_candidates(np.array(s.pulled)[centres])
+        cand = local if local is not None else s.candidates()
+        jitter = 1e-9 * s.rng.random(len(cand))
         xs = arms.unit(cand)
         if local is None:
             state["global"] += 1
             if mix and state["global"] % mix == 0:  # plain GP-UCB on the penalised values (gp_bandit's step)
-                mean, sd = p_model.update(x, rank_warp(np.array(values))).predict(xs)
-                return pull(cand[int(np.argmax(mean + np.sqrt(ucb_beta(arms.n, len(values) + 1, mix_beta, delta))
-                                                * sd + jitter))])
-        p_safe = prob_safe(x, xs)
+                mean, sd = p_model.update(x, rank_warp(np.array(s.values))).predict(xs)
+                s.pull(cand[int(np.argmax(mean + np.sqrt(ucb_beta(arms.n, len(s.values) + 1, mix_beta, delta))
+                                          * sd + jitter))])
+                return
+        p_safe = s.prob_safe(x, xs)
         if not safe.any():  # start rule: no safe point known yet
-            return pull(cand[int(np.argmax(p_safe + jitter))])
-        use = np.isfinite(fit_values)
-        mean, sd = f_model.update(x[use], rank_warp(np.array(fit_values)[use])).predict(xs)
-        ucb = mean + np.sqrt(ucb_beta(arms.n, len(values) + 1, beta_scale, delta)) * sd
+            s.pull(cand[int(np.argmax(p_safe + jitter))])
+            return
+        _, _, ucb = s.ucb(x, xs, beta_scale, delta)
         floor = 1e-6 if local is not None else 0.0  # a box can hold few arms: keep its lowest UCB in the race
-        pull(cand[int(np.argmax(p_safe * (ucb - ucb.min() + floor) + jitter))])
-        if local is not None and not state["improved"]:
+        s.pull(cand[int(np.argmax(p_safe * (ucb - ucb.min() + floor) + jitter))])
+        if local is not None and not s.improved:
             for i in centres:
-                failures[tuple(pulled[i])] = failures.get(tuple(pulled[i]), 0) + 1
+                failures[tuple(s.pulled[i])] = failures.get(tuple(s.pulled[i]), 0) + 1
 
-    with threadpool_limits(1):  # small matrices: one BLAS thread is faster, and no oversubscription
-        return run_until_exhausted(step, evaluator, min(budget, arms.n) * 3)
+    return s.run(step)
