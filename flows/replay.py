@@ -12,9 +12,9 @@ Step by step (step ``k`` = the ``k``-th held-back bar of every daily series, :fu
    Prefect server (``monitoring-loop``: the outcome backfill, then monitoring, which may fire
    ``abtpro.model.drift`` -> ``retrain-model`` -> gated promotion -> the service's hot swap) have covered the bars
    of the pace point before, so the feed is at most two paces ahead while the loop works; at the first pace point
-   and after the last step, until every run has finished. Monitoring records a pass per ``every_bars`` bars of data time however seldom
-   it runs (its catch-up), so the pace only decides how far the feed may run ahead of the loop, not how many
-   passes there are. With ``loop="inline"`` (no Prefect server: tests,
+   and after the last step, until every run has finished. Monitoring records a pass per ``every_bars`` bars of
+   data time however seldom it runs (its catch-up), so the pace only decides how far the feed may run ahead of
+   the loop, not how many passes there are. With ``loop="inline"`` (no Prefect server: tests,
    ``--no-ui``) it runs the backfill and monitoring flows itself instead, with direct retrain dispatch.
 
 At the end it waits for open retrains, then reports (:mod:`flows.steps.replay_report`): a closing summary, a

@@ -5,15 +5,16 @@ The replay drives nothing but the service: the outcome backfill, monitoring, ret
 their own Prefect triggers (``abtpro.bars.arrived`` -> ``monitoring-loop``: backfill, then monitoring ->
 ``abtpro.model.drift`` -> ``retrain-model``). The waits only watch the Prefect API: at a pace point
 :func:`wait_until_covered` waits until the loop has covered the bars of the pace point before, so it is at most two
-``pace_bars`` behind the feed while its runs overlap the feed's steps; after the last step :func:`wait_for_loop`
-waits until the runs the last push started have finished (monitoring records the weekly passes of the bars by
-catching up, each as of its own bar).
+``pace_bars`` behind the feed while its runs overlap the feed's steps; at the first pace point and after the last
+step :func:`drain_loop` waits until the runs the last push started have finished (monitoring records the weekly
+passes of the bars by catching up, each as of its own bar).
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -152,19 +153,9 @@ def wait_for_loop(since: datetime, timeout: float = 90.0, settle: float = 3.0,
     Done as soon as none is active and a run created at or after ``pushed_at`` (the last push: its arrival event's
     run, whether it ran or was cancelled because one was running, which then catches its bars up) exists; without
     one, once nothing was active for ``settle`` seconds (a push that stored nothing new emits no event)."""
-    deadline, quiet_since = time.monotonic() + timeout, None
-    while time.monotonic() < deadline:
-        runs = _started_by_now(_loop_runs(since, names))
-        active = [r for r in runs if r.state_type and r.state_type.value in ACTIVE_STATES]
-        if not active:
-            if pushed_at is not None and any(r.created and r.created >= pushed_at for r in runs):
-                break
-            quiet_since = quiet_since or time.monotonic()
-            if runs and time.monotonic() - quiet_since >= settle:
-                break
-        else:
-            quiet_since = None
-        time.sleep(0.3)
+    _poll(since, names, timeout, settle, idle_needs_runs=True,
+          done=lambda runs, active: not active and pushed_at is not None
+          and any(r.created and r.created >= pushed_at for r in runs))
     return len(_started_by_now(_loop_runs(since, names)))
 
 
@@ -174,16 +165,25 @@ def wait_until_covered(since: datetime, pushed_at: datetime, timeout: float = 90
     completed (its backfill read every bar stored by its start), or none of the runs since ``since`` was active for
     ``settle`` seconds (it drained what it was sent; the next push starts a run for anything left). Returns
     whether it was covered before ``timeout``."""
+    return _poll(since, names, timeout, settle, idle_needs_runs=False,
+                 done=lambda runs, active: _covering(runs, pushed_at))
+
+
+def _poll(since: datetime, names: tuple[str, ...], timeout: float, settle: float, idle_needs_runs: bool,
+          done: Callable[[list, bool], bool]) -> bool:
+    """Poll the loop's runs since ``since`` every 0.3 s until ``done(runs, any active)`` or, with none active for
+    ``settle`` seconds (and at least one run seen, with ``idle_needs_runs``), idle; False at ``timeout``."""
     deadline, quiet_since = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         runs = _started_by_now(_loop_runs(since, names))
-        if _covering(runs, pushed_at):
+        active = any(r.state_type and r.state_type.value in ACTIVE_STATES for r in runs)
+        if done(runs, active):
             return True
-        if any(r.state_type and r.state_type.value in ACTIVE_STATES for r in runs):
+        if active:
             quiet_since = None
         else:
             quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since >= settle:
+            if (runs or not idle_needs_runs) and time.monotonic() - quiet_since >= settle:
                 return True
         time.sleep(0.3)
     return False
