@@ -39,12 +39,14 @@ class LockboxScores:
     sizing_walk_forward: dict[str, dict[str, dict[str, float]]]
     #: Its inputs per series: columns ``forecast`` (out-of-sample, NaN before trading starts) and ``target``.
     sizing_walk_forward_inputs: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: The second declared policy, de-risk only (:meth:`SizingWalkForward.de_risk_only`), on the same inputs.
+    sizing_de_risk_only: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
 def score_lockbox(bars: dict[str, pd.DataFrame], selection: Selection,
                   config: ScorecardConfig = ScorecardConfig()) -> LockboxScores:
     """Score the frozen choices of ``selection`` on the lockbox of every series (once; chooses nothing)."""
-    volatility, sizing, forecasts, sizing_wf, wf_inputs = {}, {}, {}, {}, {}
+    volatility, sizing, forecasts, sizing_wf, wf_inputs, de_risk = {}, {}, {}, {}, {}, {}
     walk_forward = SizingWalkForward(horizon=config.vol_horizon, max_leverage=config.max_leverage)
     reference: dict[str, dict[str, dict[str, float]]] = {m: {} for m in config.vol_reference}
     for symbol, b in bars.items():
@@ -64,6 +66,7 @@ def score_lockbox(bars: dict[str, pd.DataFrame], selection: Selection,
         if walk_forward.tradable(b):
             wf_inputs[symbol] = walk_forward.inputs(b)
             sizing_wf[symbol] = walk_forward.evaluate(b, wf_inputs[symbol])
+            de_risk[symbol] = walk_forward.de_risk_only().evaluate(b, wf_inputs[symbol])
     sets = signal_sets(bars, config)
     parts = []
     for name, (X, labels, _) in sets.items():
@@ -80,7 +83,7 @@ def score_lockbox(bars: dict[str, pd.DataFrame], selection: Selection,
     dataset = signals["group"].str.split("|").str[0]
     signal = {d: signal_metrics(g) for d, g in signals.groupby(dataset, sort=False)}
     signal["ALL"] = signal_metrics(signals)
-    return LockboxScores(signal, volatility, reference, sizing, forecasts, signals, sizing_wf, wf_inputs)
+    return LockboxScores(signal, volatility, reference, sizing, forecasts, signals, sizing_wf, wf_inputs, de_risk)
 
 
 def scorecard_table(scores: LockboxScores, selection: Selection) -> pd.DataFrame:
@@ -124,14 +127,16 @@ def scorecard_table(scores: LockboxScores, selection: Selection) -> pd.DataFrame
             "<= 0.80, Sharpe not lower", round(c["mdd_ratio"], 3), c["met"])
     n_met = sum(c["met"] for _, _, c in cells)
     add("sizing: cells meeting the target", ">= 4 of 6", f"{n_met} of {len(cells)}", n_met >= MIN_CELLS)
-    wf = [(s, k, c) for s, per in scores.sizing_walk_forward.items() for k, c in per.items()]
-    for s, k, c in wf:
-        add(f"sizing walk-forward {c['start'][:4]}-{c['end'][:4]} max DD vt/fixed {s} {k} "
-            f"(Sharpe {c['sharpe_vt']:.2f} vs {c['sharpe_fix']:.2f}, exposure {c['exposure_vt']:.2f})",
-            "<= 0.80, Sharpe not lower", round(c["mdd_ratio"], 3), c["met"])
-    if wf:
-        n_wf = sum(c["met"] for _, _, c in wf)
-        add("sizing walk-forward: cells meeting the target", ">= 4 of 6", f"{n_wf} of {len(wf)}", n_wf >= MIN_CELLS)
+    for name, policy in (("sizing walk-forward", scores.sizing_walk_forward),
+                         ("sizing de-risk-only (cap 1) walk-forward", scores.sizing_de_risk_only)):
+        wf = [(s, k, c) for s, per in policy.items() for k, c in per.items()]
+        for s, k, c in wf:
+            add(f"{name} {c['start'][:4]}-{c['end'][:4]} max DD vt/fixed {s} {k} "
+                f"(Sharpe {c['sharpe_vt']:.2f} vs {c['sharpe_fix']:.2f}, exposure {c['exposure_vt']:.2f})",
+                "<= 0.80, Sharpe not lower", round(c["mdd_ratio"], 3), c["met"])
+        if wf:
+            n_wf = sum(c["met"] for _, _, c in wf)
+            add(f"{name}: cells meeting the target", ">= 4 of 6", f"{n_wf} of {len(wf)}", n_wf >= MIN_CELLS)
     extras = {"precision (taken)": "precision", "recall (taken)": "recall", "ECE": "ece",
               "corr(score, label)": "corr_score_label", "Spearman(score, ret)": "corr_score_ret",
               "mean ret per trade taken - all (bp)": "ret_lift_bp", "ROI taken (sum ret)": "roi_kept",

@@ -14,20 +14,33 @@ The policy is declared here, before any run, and is the scorecard's own policy m
   lockbox policy targets the selection part's, an expanding mean here); leverage capped at ``max_leverage``;
 * strategies: always long and the SMA(200) trend, fixed vs vol-targeted (:func:`ml.scorecard.metrics.sizing_scores`).
 
+A second policy, **de-risk only** (:data:`DE_RISK_ONLY`, :meth:`SizingWalkForward.de_risk_only`), was declared
+here in code before its first run, after the first policy's one run (benchmarks/RESULTS.md, 2026-12-03 15:19): the
+same forecasts and target with the scale capped at 1 (``max_leverage=1.0``). The position is never larger than the
+fixed-size one; it is cut only when the forecast exceeds the long-run level. Why: a sizing rule that only reduces
+risk is the conservative production rule, and the Sharpe ratio is scale-free, so the comparison with fixed sizing
+is about the timing of the cuts, not about running more exposure (the first policy ran at 1.1-1.7x the fixed
+exposure on average). The cap was chosen after that diagnosis, on the same out-of-sample bars: a declared policy,
+not a test on unseen data. No other cap or variant is tried.
+
 Pure: pandas/numpy only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from ml.risk import position_size
 from ml.scorecard.metrics import sizing_scores
 from ml.volatility.evaluation import WalkForwardConfig, walk_forward_forecasts
 from ml.volatility.registry import DEFAULT_MODEL, make_model
 from ml.volatility.targets import log_returns
+
+#: The de-risk-only cap: the vol-targeted position is never larger than the fixed-size one.
+DE_RISK_ONLY_LEVERAGE = 1.0
 
 
 @dataclass(frozen=True)
@@ -38,8 +51,9 @@ class SizingWalkForward:
         train_bars: Bars of the first training window (five years of daily bars); trading starts after them.
         refit_every: Bars between refits of the volatility model.
         horizon: Volatility forecast horizon in bars (also the purge before each origin).
-        max_leverage: Cap of the vol-targeting scale.
+        max_leverage: Cap of the vol-targeting scale (2 for the first policy, 1 for :meth:`de_risk_only`).
         model: Volatility model name (:func:`ml.volatility.registry.make_model`).
+        name: The policy's name in reports (``declared`` or ``de_risk_only``).
     """
 
     train_bars: int = 1260
@@ -47,6 +61,15 @@ class SizingWalkForward:
     horizon: int = 5
     max_leverage: float = 2.0
     model: str = DEFAULT_MODEL
+    name: str = "declared"
+
+    def de_risk_only(self) -> SizingWalkForward:
+        """The de-risk-only policy: the same forecasts and target, the scale capped at 1 (see the module docstring).
+
+        Only ``max_leverage`` (and the name) differ, so :meth:`inputs` of either policy are the same and one
+        walk-forward serves both.
+        """
+        return replace(self, max_leverage=DE_RISK_ONLY_LEVERAGE, name="de_risk_only")
 
     def forecasts(self, bars: pd.DataFrame) -> pd.Series:
         """Out-of-sample forecasts of every bar after ``train_bars`` (NaN before)."""
@@ -69,6 +92,11 @@ class SizingWalkForward:
         """Columns ``forecast`` (:meth:`forecasts`) and ``target`` (:meth:`target_vol`), indexed like ``bars``."""
         return pd.DataFrame({"forecast": self.forecasts(bars), "target": self.target_vol(bars)})
 
+    def scale(self, inputs: pd.DataFrame) -> pd.Series:
+        """The vol-targeted position relative to the fixed-size one at each bar: ``min(target / forecast, cap)``
+        (:func:`ml.risk.position_size` of a unit position; 0 without a forecast), as :meth:`evaluate` trades it."""
+        return position_size(1.0, inputs["forecast"], inputs["target"], self.max_leverage)
+
     def evaluate(self, bars: pd.DataFrame, inputs: pd.DataFrame | None = None) -> dict[str, dict[str, float]]:
         """``strategy -> {start, end, n_bars, sharpe_fix, sharpe_vt, mdd_fix, mdd_vt, mdd_ratio, exposure_vt, met}``
         (the cells of :func:`ml.scorecard.metrics.sizing_scores`, with the traded span).
@@ -82,3 +110,9 @@ class SizingWalkForward:
         span = {"start": str(traded[0].date()), "end": str(traded[-1].date()), "n_bars": float(len(traded))}
         cells = sizing_scores(bars["close"], inputs["forecast"], inputs["target"], self.max_leverage)
         return {name: {**span, **cell} for name, cell in cells.items()}
+
+
+#: The first declared policy (target the expanding RMS of returns, leverage cap 2), run once on 2026-12-03.
+DECLARED = SizingWalkForward()
+#: The second declared policy, de-risk only (the scale capped at 1), declared before its first run.
+DE_RISK_ONLY = DECLARED.de_risk_only()

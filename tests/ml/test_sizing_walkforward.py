@@ -56,3 +56,54 @@ def test_forecasts_and_target_read_only_past_bars(bars_and_forecast):
 def test_too_short_a_series_is_refused():
     with pytest.raises(ValueError, match="nothing to trade"):
         POLICY.forecasts(_bars(n=400))
+
+
+DE_RISK = POLICY.de_risk_only()
+
+
+@pytest.fixture(scope="module")
+def inputs(bars_and_forecast):
+    bars, forecast = bars_and_forecast
+    return pd.DataFrame({"forecast": forecast, "target": POLICY.target_vol(bars)})
+
+
+def test_de_risk_only_is_the_declared_policy_capped_at_one():
+    from dataclasses import replace
+
+    from ml.scorecard.sizing_walkforward import DE_RISK_ONLY, DECLARED
+
+    for first, second in ((DECLARED, DE_RISK_ONLY), (POLICY, DE_RISK)):
+        assert second.max_leverage == 1.0 and second.name == "de_risk_only"
+        # everything that makes the forecasts and the target is the first policy's: one walk-forward serves both
+        assert replace(second, max_leverage=first.max_leverage, name=first.name) == first
+
+
+def test_de_risk_only_scale_never_exceeds_one(bars_and_forecast, inputs):
+    from ml.risk import compare_sizing, sma_trend_signal
+
+    bars, _ = bars_and_forecast
+    scale = DE_RISK.scale(inputs)
+    assert scale.max() <= 1.0 and (POLICY.scale(inputs) > 1.0).any()  # the first policy does lever up here
+    for cell in DE_RISK.evaluate(bars, inputs).values():
+        assert cell["exposure_vt"] <= 1.0
+    for signal in (None, sma_trend_signal(bars["close"], 200)):
+        rets = compare_sizing(bars["close"], inputs["forecast"], inputs["target"], signal=signal,
+                              max_leverage=DE_RISK.max_leverage).returns
+        assert (rets["vol_target"].abs() <= rets["fixed"].abs()).all()  # never more at risk than the fixed size
+
+
+def test_de_risk_only_position_is_the_fixed_one_when_the_forecast_is_below_target(bars_and_forecast, inputs):
+    from ml.risk import compare_sizing, position_size
+
+    bars, forecast = bars_and_forecast
+    assert position_size(0.7, 0.01, 0.02, DE_RISK.max_leverage) == 0.7  # forecast half the target: the fixed size
+    assert position_size(0.7, 0.04, 0.02, DE_RISK.max_leverage) == pytest.approx(0.35)  # cut above the target
+    calm, hot = forecast < inputs["target"], forecast > inputs["target"]
+    assert calm.sum() > 50 and hot.sum() > 50
+    scale = DE_RISK.scale(inputs)
+    assert (scale[calm] == 1.0).all()
+    np.testing.assert_allclose(scale[hot], (inputs["target"] / forecast)[hot])
+    rets = compare_sizing(bars["close"], forecast, inputs["target"], max_leverage=DE_RISK.max_leverage).returns
+    traded_calm = rets.index[calm.reindex(rets.index)]
+    pd.testing.assert_series_equal(rets.loc[traded_calm, "vol_target"], rets.loc[traded_calm, "fixed"],
+                                   check_names=False)
