@@ -7,6 +7,7 @@ import pandas as pd
 from scipy.optimize import nnls
 
 from ml.volatility.base import VOL_FLOOR, VolatilityModel
+from ml.volatility.intervals import DEFAULT_INTERVAL
 from ml.volatility.targets import realised_vol_target
 
 
@@ -30,9 +31,12 @@ class EnsembleModel(VolatilityModel):
     ``cal_fraction`` of them (out of sample for the members), fits non-negative combination
     weights and an intercept on ``ln RV^2`` there (``combination="nnls"``) and rescales by the
     QLIKE-optimal factor ``mean(RV^2 / forecast^2)`` of that validation set, or takes the
-    geometric mean of the members (``"equal"``); it keeps the validation log residuals for the
-    conformal intervals; then it refits the members on all training bars. The test window is
-    never used.
+    geometric mean of the members (``"equal"``); it keeps the validation log residuals in time
+    order for the conformal intervals, which use :data:`ml.volatility.intervals.DEFAULT_INTERVAL`
+    (adaptive conformal) like every single model, so the ensemble's interval adapts to a change of
+    its residuals the same way; then it refits the members on all training bars. The test window is
+    never used. Ensembles pickled before this (no time-ordered residuals) keep split conformal
+    (:meth:`~ml.volatility.base.VolatilityModel.residual_quantiles`).
 
     Args:
         horizon: Forecast horizon in bars.
@@ -78,7 +82,11 @@ class EnsembleModel(VolatilityModel):
         resid = data["y"].to_numpy() - self.intercept_ - data[list(self.members)].to_numpy() @ self.weights_
         # members are already bias-corrected: an equal-weight mean keeps their scale
         self.scale_ = 1.0 if self.combination == "equal" else float(np.sqrt(np.mean(np.exp(resid))))
-        self.conformal_residuals_ = np.sort(0.5 * resid - np.log(self.scale_))
+        # log-vol residuals in time order (``data`` keeps the bars' order), the interval state of the base class
+        self.calibration_residuals_ = 0.5 * resid - np.log(self.scale_)
+        self.conformal_residuals_ = np.sort(self.calibration_residuals_)
+        self.interval_method_ = DEFAULT_INTERVAL
+        self.interval_cache_: dict[float, tuple[float, float]] = {}
         self.members_ = self._fit_members(bars)
         self.n_train_ = len(bars)
         return self

@@ -32,7 +32,8 @@ import numpy as np
 #: on. Chosen by the rule declared in ``benchmarks/bench_vol_intervals.py`` (``--mode adaptive``) on the scorecard's
 #: selection walk-forward: ACI with gamma 0.005 and 0.01 put the 90% coverage in 0.87-0.93 in all 9 series x model
 #: cells (split: 7 of 9, GOOG 0.836 for both HARs), 0.005 with the smaller median width (1.088x split's; see
-#: benchmarks/RESULTS.md, "Lockbox scorecard", 2026-12-04). The ensemble keeps split conformal (no ordered residuals).
+#: benchmarks/RESULTS.md, "Lockbox scorecard", 2026-12-04). The stacked ensemble uses it too (its validation
+#: residuals in time order); models and ensembles pickled before either change keep split conformal.
 DEFAULT_INTERVAL: tuple[str, float] = ("aci", 0.005)
 #: Fewest resolved residuals before ACI starts making intervals and counting errors.
 ACI_WARMUP = 20
