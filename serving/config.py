@@ -54,6 +54,9 @@ class ServingSettings(BaseSettings):
     context_cache_windows: int = Field(default=64, ge=0, description="Bar windows whose bar-derived signal "
                                        "features are kept (shared by every strategy and side on a window).")
     window_cache_series: int = Field(default=256, gt=0, description="Series the bar-window cache keeps at most.")
+    warm_series: int = Field(default=16, ge=0, description="Most recently written series whose newest-bar answers "
+                             "each worker computes at start and when new bars arrive (serving.warm; 0 = off).")
+    warm_seconds: float = Field(default=1.0, gt=0, description="How often the answer warm-up looks for new bars.")
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0,
                                 description="Largest request body of a POST under /ml (413 above; "
                                             "serving.request_guard).")

@@ -31,9 +31,11 @@ from serving.jobs import JobSpec, TrainingJobs
 from serving.models import ChampionPoller, ChampionSlot
 from serving.openapi import DocumentedService
 from serving.routes import approvals, audit, bars, models, outcomes, risk, signals, tuning, volatility
+from serving.schemas import SignalRequest, VolatilityRequest
 from serving.tuning import TuneJobs
+from serving.warm import AnswerWarmer
 from store import db, reloads
-from store.windows import CachedWindows
+from store.windows import CachedWindows, series_revisions
 
 apply_offline_env()
 request_timeout.install()  # BentoML 1.4 keeps every request's timeout timer alive: cancel it (tail latency)
@@ -94,10 +96,33 @@ class MLService(volatility.VolatilityRoutes, signals.SignalRoutes, models.ModelR
             "SIGNAL_QUALITY": JobSpec(self.serving.signal_flow, self.serving.signal_deployment),
         }, use_deployments=self.serving.use_prefect_deployments)
         self.tune_jobs = TuneJobs(self.db_url, use_deployments=self.serving.use_prefect_deployments)
+        self.warmer = AnswerWarmer(lambda: series_revisions(self.db_url, self.serving.warm_series), self.warm_series,
+                                   lambda: tuple(slot.current and slot.current.version for slot in self.slots.values()),
+                                   self.serving.warm_seconds)
+        if self.serving.warm_series:
+            self.warmer.start()
+
+    def warm_series(self, symbol: str, timeframe: str) -> None:
+        """Compute (cache, not store) the default answers of the series' newest bar: the volatility forecast and
+        every built-in strategy on both sides (:mod:`serving.warm`). Both are tried; the first failure is raised."""
+        from ml.strategies import STRATEGIES
+
+        failures = []
+        for run in (lambda: self._volatility_answers([VolatilityRequest(symbol=symbol, timeframe=timeframe)]),
+                    lambda: self._signal_answers([SignalRequest(symbol=symbol, timeframe=timeframe, strategy=name,
+                                                                side=side)
+                                                  for name in sorted(STRATEGIES) for side in ("BUY", "SELL")])):
+            try:
+                run()
+            except Exception as exc:  # noqa: BLE001 - reported to the warmer, which retries at the next change
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
     @bentoml.on_shutdown
     def _stop(self) -> None:
         self.poller.stop()
+        self.warmer.stop()
 
     def __is_ready__(self) -> bool:
         """Ready once the app started; missing champions answer 503 per endpoint, with the reason."""

@@ -91,6 +91,14 @@ def series_revision(url: str, symbol: str, timeframe: str) -> int | None:
         return conn.execute(_REVISION, {"symbol": symbol, "timeframe": timeframe}).scalar_one_or_none()
 
 
+def series_revisions(url: str, limit: int) -> list[tuple[str, str, int]]:
+    """``(symbol, timeframe, revision)`` of the ``limit`` most recently written series, newest first."""
+    stmt = (select(BarSeries.symbol, BarSeries.timeframe, BarSeries.revision)
+            .order_by(BarSeries.updated_at.desc(), BarSeries.id.desc()).limit(limit))
+    with get_engine(url).connect() as conn:
+        return [(str(s), str(t), int(r)) for s, t, r in conn.execute(stmt).all()]
+
+
 @dataclass(frozen=True)
 class _Series:
     revision: int

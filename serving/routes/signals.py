@@ -59,8 +59,8 @@ def stored_plan(request: SignalRequest, out: Any) -> dict[str, float] | None:
 class SignalRoutes:
     """POST ``/ml/signal/score`` and ``/ml/signal/score_batch``."""
 
-    def _signal_results(self, items: list[SignalRequest], user: ApiUser, endpoint: str,
-                        batch_field: str | None = None) -> tuple[ModelRef, list[SignalResult]]:
+    def _signal_answers(self, items: list[SignalRequest], batch_field: str | None = None) -> tuple[Any, list[Any]]:
+        """The champion used and each item's :class:`~ml.inference.SignalScore` (memoised; nothing stored)."""
         model = self.signal.require()
         contract_inline([("bars" if batch_field is None else f"{batch_field}.{i}.bars", r.timeframe, r.bars)
                          for i, r in enumerate(items) if r.bars])
@@ -87,6 +87,11 @@ class SignalRoutes:
                                                  explain, self.cache, live, plans, given, self.contexts,
                                                  others)):
                 outs[i] = out
+        return model, outs
+
+    def _signal_results(self, items: list[SignalRequest], user: ApiUser, endpoint: str,
+                        batch_field: str | None = None) -> tuple[ModelRef, list[SignalResult]]:
+        model, outs = self._signal_answers(items, batch_field)
         rows = [{"user_id": user.id, "symbol": r.symbol, "timeframe": r.timeframe, "strategy": r.strategy,
                  "side": r.side, "signal_ts": out.ts, "score": out.score, "confidence": out.confidence,
                  "features": out.features, "prediction": out.prediction, "model_name": model.name,

@@ -47,8 +47,9 @@ def bars_per_year(timeframe: str) -> float:
 class VolatilityRoutes:
     """POST ``/ml/volatility/predict`` and ``/ml/volatility/predict_batch``."""
 
-    def _volatility_results(self, items: list[VolatilityRequest], user: ApiUser, endpoint: str,
-                            batch_field: str | None = None) -> tuple[ModelRef, list[VolatilityResult]]:
+    def _volatility_answers(self, items: list[VolatilityRequest],
+                            batch_field: str | None = None) -> tuple[Any, list[Any]]:
+        """The champion used and each item's :class:`~ml.inference.Forecast` (memoised; nothing stored)."""
         model = self.volatility.require()  # one snapshot for the whole request
         contract_inline([("bars" if batch_field is None else f"{batch_field}.{i}.bars", r.timeframe, r.bars)
                          for i, r in enumerate(items) if r.bars])
@@ -65,6 +66,11 @@ class VolatilityRoutes:
             positions = origin_positions(bars, origins, names, inline=inline is not None)
             for i, out in zip(idx, predict_volatility(model, symbol, bars, positions, coverage, explain, self.cache)):
                 outs[i] = out
+        return model, outs
+
+    def _volatility_results(self, items: list[VolatilityRequest], user: ApiUser, endpoint: str,
+                            batch_field: str | None = None) -> tuple[ModelRef, list[VolatilityResult]]:
+        model, outs = self._volatility_answers(items, batch_field)
         rows = []
         for r, out in zip(items, outs):
             minutes = out.horizon_bars * timeframe_minutes(r.timeframe)

@@ -142,7 +142,8 @@ def service_env(tracking_uri: str, **extra: str) -> dict[str, str]:
     env = {"ABTPRO_MLFLOW_TRACKING_URI": tracking_uri, "ABTPRO_SERVING_AUTH_CACHE_SECONDS": "0",
            "ABTPRO_SERVING_POLL_SECONDS": "0", "ABTPRO_SERVING_USE_PREFECT_DEPLOYMENTS": "false",
            "ABTPRO_SERVING_VOLATILITY_FLOW": "tests.serving.support:fake_volatility_flow",
-           "ABTPRO_SERVING_SIGNAL_FLOW": "tests.serving.support:fake_signal_flow"}
+           "ABTPRO_SERVING_SIGNAL_FLOW": "tests.serving.support:fake_signal_flow",
+           "ABTPRO_SERVING_WARM_SERIES": "0"}  # no background thread racing the tests' DB resets (test_warm.py)
     env.update(extra)
     return env
 
