@@ -4,6 +4,7 @@ steps let the live loop catch up (wait for its triggered runs to cover the bars,
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -62,13 +63,26 @@ def play(steps: list[pd.DataFrame], app: AppSimulator, client: ServiceClient, fa
                 loop_runs = drain_loop(replay_start, pushed_at, timeout=wait_timeout)
             elif previous_point is None:  # the first pace point: the champions' first monitoring passes, as of it
                 drain_loop(replay_start, pushed_at, timeout=wait_timeout)
-            else:
-                wait_until_covered(replay_start, previous_point, timeout=wait_timeout)
+            elif not wait_until_covered(replay_start, previous_point, timeout=wait_timeout):
+                _log().warning("step %d of %d: the loop had not covered the bars pushed at %s after %.0f s; the "
+                               "feed goes on ahead of it", k + 1, len(steps), previous_point.isoformat(),
+                               wait_timeout)
             previous_point = pushed_at
             timed("loop", mark)
         if progress:
             progress(k + 1, len(steps))
     return fault_counts, loop_runs, time.perf_counter() - t0
+
+
+def _log() -> logging.Logger | logging.LoggerAdapter:
+    """The flow run's logger (shown in the Prefect UI), or this module's outside a run."""
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
 
 
 def run_inline() -> int:

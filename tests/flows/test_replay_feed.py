@@ -44,7 +44,7 @@ def test_play_pushes_every_step_and_closes_the_loop_at_each_pace_point(monkeypat
     monkeypatch.setattr(replay_feed, "drain_loop",
                         lambda since, pushed_at, timeout: waits.append(("drained", step_of(pushed_at))) or 6)
     monkeypatch.setattr(replay_feed, "wait_until_covered",
-                        lambda since, pushed_at, timeout: waits.append(("covered", step_of(pushed_at))))
+                        lambda since, pushed_at, timeout: waits.append(("covered", step_of(pushed_at))) or True)
     client = _Client()
     client.push = lambda bars: pushes.append(datetime.now(UTC))
     faults, loop_runs, seconds = replay_feed.play(steps, app, client, FeedFaults(duplicate_every=4), 10, "triggers",
@@ -58,3 +58,24 @@ def test_play_pushes_every_step_and_closes_the_loop_at_each_pace_point(monkeypat
     assert faults == {"duplicate": sum(len(steps[k - 1]) for k in range(4, 25, 4)), "late": 0, "corrupt": 0}
     assert list(client.counts.seconds) == ["push", "app", "score", "forecast", "loop"]
     assert 0 < sum(client.counts.seconds.values()) <= seconds
+
+
+def test_a_pace_point_the_loop_did_not_cover_in_time_is_logged(monkeypatch):
+    import logging
+
+    symbols, holdback = ["GOOG"], 60
+    steps = replay_steps(read_sample(symbols, holdback_days=holdback, held_back=True))[:25]
+    app = AppSimulator(replay_feed.known_history(symbols, holdback))
+    monkeypatch.setattr(replay_feed, "drain_loop", lambda since, pushed_at, timeout: 1)
+    monkeypatch.setattr(replay_feed, "wait_until_covered", lambda since, pushed_at, timeout: False)  # timed out
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append  # the project's logging config may not propagate to pytest's caplog
+    logger = logging.getLogger("flows.steps.replay_feed")
+    logger.addHandler(handler)
+    try:
+        replay_feed.play(steps, app, _Client(), FeedFaults(), 10, "triggers", 7.0, None)
+    finally:
+        logger.removeHandler(handler)
+    warned = [r.getMessage() for r in records if "had not covered" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].startswith("step 20 of 25") and "after 7 s" in warned[0]
