@@ -62,6 +62,8 @@ def main() -> None:
         ("Lockbox: reference volatility models (declared beforehand, not chosen here)", reference),
         ("Sizing over an expanding walk-forward of every bar after five years (ml.scorecard.SizingWalkForward)",
          pd.concat({s: pd.DataFrame(per).T for s, per in scores.sizing_walk_forward.items()}, names=["symbol", "cell"])),
+        ("Sizing over the same walk-forward, de-risk only (cap 1: SizingWalkForward.de_risk_only)",
+         pd.concat({s: pd.DataFrame(per).T for s, per in scores.sizing_de_risk_only.items()}, names=["symbol", "cell"])),
     ]
     for title, frame in sections:
         print(f"\n## {title}\n")

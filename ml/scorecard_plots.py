@@ -1,6 +1,6 @@
 """The scorecard's figures: on the lockbox, calibration and lift of the signal scores, forecast vs realised
 volatility per series, drawdown of fixed vs volatility-targeted sizing; and that drawdown over the sizing
-walk-forward (every bar after five years). ``matplotlib.figure.Figure`` only."""
+walk-forward (every bar after five years), for both declared policies. ``matplotlib.figure.Figure`` only."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ml.risk import compare_sizing
+from ml.scorecard.sizing_walkforward import DE_RISK_ONLY
 from ml.signal_quality.plots import plot_calibration
 from ml.volatility.plots import forecast_vs_realised
 
@@ -59,4 +60,7 @@ def scorecard_figures(bars: dict[str, pd.DataFrame], scores, selection, max_leve
         figures[f"drawdown_walk_forward_{symbol}"] = drawdowns(
             bars[symbol]["close"], inputs["forecast"], inputs["target"], max_leverage,
             f"{symbol}: drawdown, fixed vs volatility-targeted (walk-forward from year 5)")
+        figures[f"drawdown_walk_forward_de_risk_{symbol}"] = drawdowns(
+            bars[symbol]["close"], inputs["forecast"], inputs["target"], DE_RISK_ONLY.max_leverage,
+            f"{symbol}: drawdown, fixed vs de-risk only (cap 1; walk-forward from year 5)")
     return figures

@@ -18,7 +18,9 @@ lockbox (the last 20% of its bars). :func:`select_settings` sees only the select
 * **sizing**: the policy is declared before looking: target the selection part's per-bar volatility, leverage at
   most 2, on an always-long and an SMA(200) trend strategy. The same policy is also evaluated over an expanding
   walk-forward of every bar after the first five years (:class:`SizingWalkForward`: the declared production
-  volatility model refitted every 63 bars, the target the expanding RMS of past returns), so 2008 is in it.
+  volatility model refitted every 63 bars, the target the expanding RMS of past returns), so 2008 is in it,
+  together with a second declared policy on the same forecasts, **de-risk only** (the scale capped at 1: the
+  position is never larger than the fixed one; :meth:`SizingWalkForward.de_risk_only`).
 
 :func:`score_lockbox` then scores the frozen choices once on the lockboxes. Forecasts and features inside a
 lockbox read earlier bars only (as a deployed model would); labels and outcomes are those of the lockbox.

@@ -34,7 +34,7 @@ def test_scored_once_per_code_version_with_its_table_figures_and_summary(mlflow_
     assert run.data.tags["code_version"] == first.code_version and run.data.metrics
     files = {a.path for a in client.list_artifacts(first.run_id)}
     assert {"scorecard.md", "signal_calibration.png", "signal_lift.png", "volatility_GOOG.png",
-            "drawdown_GOOG.png", "drawdown_walk_forward_GOOG.png"} <= files
+            "drawdown_GOOG.png", "drawdown_walk_forward_GOOG.png", "drawdown_walk_forward_de_risk_GOOG.png"} <= files
     again = lockbox_scorecard(quick=True)
     assert again.reused and again.run_id == first.run_id and again.summary == first.summary
     assert list(again.table["metric"]) == list(first.table["metric"])
