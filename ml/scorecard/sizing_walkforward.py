@@ -35,7 +35,7 @@ import pandas as pd
 
 from ml.risk import position_size
 from ml.scorecard.metrics import sizing_scores
-from ml.volatility.evaluation import WalkForwardConfig, walk_forward_forecasts
+from ml.volatility.evaluation import forecasts_after
 from ml.volatility.registry import DEFAULT_MODEL, make_model
 from ml.volatility.targets import log_returns
 
@@ -75,10 +75,8 @@ class SizingWalkForward:
         """Out-of-sample forecasts of every bar after ``train_bars`` (NaN before)."""
         if not self.tradable(bars):
             raise ValueError(f"{len(bars)} bars leave nothing to trade after {self.train_bars} training bars")
-        config = WalkForwardConfig(horizon=self.horizon, refit_every=self.refit_every,
-                                   test_fraction=1.0 - self.train_bars / len(bars))
-        frame = walk_forward_forecasts(bars, make_model(self.model, horizon=self.horizon), config)
-        return frame["forecast"].reindex(bars.index)
+        return forecasts_after(bars, make_model(self.model, horizon=self.horizon), self.train_bars, self.horizon,
+                               self.refit_every)
 
     def target_vol(self, bars: pd.DataFrame) -> pd.Series:
         """Causal target: RMS of the per-bar log returns of bars up to and including ``t``."""

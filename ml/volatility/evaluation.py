@@ -79,6 +79,15 @@ def walk_forward_forecasts(bars: pd.DataFrame, model: VolatilityModel, config: W
     return pd.concat(blocks)
 
 
+def forecasts_after(bars: pd.DataFrame, model: VolatilityModel, train_bars: int, horizon: int,
+                    refit_every: int) -> pd.Series:
+    """The out-of-sample forecast made at every bar after the first ``train_bars`` (NaN before): an expanding
+    :func:`walk_forward_forecasts` whose first origin is bar ``train_bars``, refitted every ``refit_every``
+    bars with a purge of ``horizon``."""
+    config = WalkForwardConfig(horizon=horizon, refit_every=refit_every, test_fraction=1.0 - train_bars / len(bars))
+    return walk_forward_forecasts(bars, model, config)["forecast"].reindex(bars.index).astype("float64")
+
+
 def evaluate_models(
     bars: pd.DataFrame, models: Mapping[str, VolatilityModel], config: WalkForwardConfig = WalkForwardConfig()
 ) -> WalkForwardResult:

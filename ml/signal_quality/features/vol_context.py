@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ml.volatility.base import VOL_FLOOR
-from ml.volatility.evaluation import WalkForwardConfig, walk_forward_forecasts
+from ml.volatility.evaluation import forecasts_after
 from ml.volatility.registry import DEFAULT_MODEL, make_model
 from ml.volatility.targets import trailing_realised_vol
 
@@ -66,10 +66,8 @@ def walk_forward_vol(bars: pd.DataFrame, config: VolContextConfig = VolContextCo
     n = len(bars)
     if n <= config.train_bars:
         return pd.Series(np.nan, index=bars.index, dtype="float64", name="vol_forecast")
-    wf = WalkForwardConfig(horizon=config.horizon, refit_every=config.refit_every,
-                           test_fraction=1.0 - config.train_bars / n)
-    frame = walk_forward_forecasts(bars, make_model(config.model, horizon=config.horizon), wf)
-    return frame["forecast"].reindex(bars.index).astype("float64").rename("vol_forecast")
+    model = make_model(config.model, horizon=config.horizon)
+    return forecasts_after(bars, model, config.train_bars, config.horizon, config.refit_every).rename("vol_forecast")
 
 
 def vol_context_columns(bars: pd.DataFrame, forecast: pd.Series, horizon: int) -> pd.DataFrame:
