@@ -114,7 +114,7 @@ class MLService(volatility.VolatilityRoutes, signals.SignalRoutes, models.ModelR
                                                   for name in sorted(STRATEGIES) for side in ("BUY", "SELL")])):
             try:
                 run()
-            except Exception as exc:  # noqa: BLE001 - reported to the warmer, which retries at the next change
+            except Exception as exc:  # noqa: BLE001 - reported to the warmer (retried at the next change)
                 failures.append(exc)
         if failures:
             raise failures[0]

@@ -15,8 +15,9 @@ strategy on both sides. So the answer and context caches hold exactly what those
 is stored: a warmed answer is a prediction only when a caller asks for it (and then it is stored as usual).
 Requests with other settings (``explain``, a trade plan, a strength other than 1, an older bar) stay cold.
 
-A failure to warm (no champion yet, too few bars, a database hiccup) is logged at debug level and retried at the
-next change: warming never affects an answer.
+A failure to warm (no champion yet, too few bars, a database hiccup) is logged at debug level and tried again
+at the series' next change (new bars, or a champion loaded or swapped), not at every look: a series that cannot be
+answered costs nothing once. Warming never affects an answer.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class AnswerWarmer:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> list[tuple[str, str]]:
-        """One look: warm every series whose revision or champions changed; returns the series warmed."""
+        """One look: warm every series whose revision or champions changed; returns the series warmed (a failed
+        one is not listed, and is tried again at its next change)."""
         try:
             series, versions = self.revisions(), self.versions()
         except Exception as exc:  # noqa: BLE001 - the database may be restarting: look again next time
@@ -59,12 +61,12 @@ class AnswerWarmer:
             state = (revision, versions)
             if self.warmed.get((symbol, timeframe)) == state:
                 continue
+            self.warmed[(symbol, timeframe)] = state  # tried: the next change tries again, success or not
             try:
                 self.warm(symbol, timeframe)
-            except Exception as exc:  # noqa: BLE001 - e.g. no champion yet: the next change retries
+            except Exception as exc:  # noqa: BLE001 - e.g. no champion yet: loading one is a change
                 logger.debug("answer warm-up of %s %s failed: %s", symbol, timeframe, exc)
                 continue
-            self.warmed[(symbol, timeframe)] = state
             done.append((symbol, timeframe))
         return done
 

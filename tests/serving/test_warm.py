@@ -21,25 +21,24 @@ def _rows(url: str) -> int:
                    for t in (MLSignalScore, VolatilityPrediction))
 
 
-def test_warmer_warms_each_new_state_once_and_survives_failures():
+def test_warmer_warms_each_new_state_once_and_retries_a_failure_at_the_next_change():
     series = [("A", "1d", 1), ("B", "1d", 7)]
     versions = ["v1"]
     calls: list[tuple[str, str]] = []
 
     def warm(symbol: str, timeframe: str) -> None:
         calls.append((symbol, timeframe))
-        if symbol == "B" and len(calls) < 3:
+        if symbol == "B" and versions[0] == "v1":
             raise LookupError("no champion yet")
 
     warmer = AnswerWarmer(lambda: list(series), warm, lambda: versions[0], interval=60)
-    assert warmer.run_once() == [("A", "1d")]  # B failed: not marked warm
-    assert warmer.run_once() == [("B", "1d")]  # retried, now warm; A unchanged: skipped
-    assert warmer.run_once() == []
+    assert warmer.run_once() == [("A", "1d")]  # B failed: not listed
+    assert warmer.run_once() == []  # nothing changed: neither is tried again (a failure costs nothing twice)
     series[0] = ("A", "1d", 2)  # new bars of A
     assert warmer.run_once() == [("A", "1d")]
-    versions[0] = "v2"  # a champion changed: every series again
+    versions[0] = "v2"  # a champion loaded or swapped: every series again, B now succeeds
     assert warmer.run_once() == [("A", "1d"), ("B", "1d")]
-    assert calls == [("A", "1d"), ("B", "1d"), ("B", "1d"), ("A", "1d"), ("A", "1d"), ("B", "1d")]
+    assert calls == [("A", "1d"), ("B", "1d"), ("A", "1d"), ("A", "1d"), ("B", "1d")]
 
 
 def test_warmer_thread_survives_an_unreadable_database_and_stops():
@@ -81,7 +80,7 @@ def test_warmed_default_requests_are_cache_hits_and_nothing_is_stored(service, s
     assert 0 <= outs[0].score <= 1 and vol[0].predicted > 0
     _, other = service._signal_answers([SignalRequest(symbol=support.SYMBOL, strategy="rsi_mean_reversion",
                                                       side="SELL", strength=0.5)])
-    assert service.cache.misses - misses == 1  # another setting than the default is computed on demand
+    assert service.cache.misses - misses == 1 and other[0].ts == outs[0].ts  # another setting: computed on demand
 
 
 def test_new_bars_are_warmed_on_the_next_look(service, store):
