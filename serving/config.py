@@ -28,12 +28,23 @@ def service_threads() -> int:
     return int(os.environ.get("ABTPRO_SERVING_THREADS") or DEFAULT_THREADS)
 
 
+def service_access_log() -> bool:
+    """``ABTPRO_SERVING_ACCESS_LOG`` (default off): BentoML's access log line for every request.
+
+    Off by default because every answer is already a stored row (caller, model version, inputs, answer), every
+    request is counted per route in ``/metrics``, and every 4xx is logged in one line (:mod:`serving.request_guard`);
+    the line per request cost about 7% of the service's CPU per answer under load (``benchmarks/RESULTS.md``,
+    "Capacity"). Errors and tracebacks are logged either way.
+    """
+    return os.environ.get("ABTPRO_SERVING_ACCESS_LOG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 class ServingSettings(BaseSettings):
     """Knobs of the BentoML service; the database and MLflow URIs come from :class:`abtpro.settings.Settings`.
 
-    ``ABTPRO_SERVING_WORKERS`` and ``ABTPRO_SERVING_THREADS`` are read from the environment by the service
-    decorator at import time, before any settings object exists (:func:`service_workers`, :func:`service_threads`),
-    so they are not fields here.
+    ``ABTPRO_SERVING_WORKERS``, ``ABTPRO_SERVING_THREADS`` and ``ABTPRO_SERVING_ACCESS_LOG`` are read from the
+    environment by the service decorator at import time, before any settings object exists (:func:`service_workers`,
+    :func:`service_threads`, :func:`service_access_log`), so they are not fields here.
     """
 
     model_config = SettingsConfigDict(env_prefix="ABTPRO_SERVING_", env_file=".env", extra="ignore")

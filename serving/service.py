@@ -24,7 +24,7 @@ from abtpro.settings import apply_offline_env, get_settings
 from data_contracts.bars import RAW_COLUMNS, split_valid_invalid
 from serving import db_errors, keepalive, request_guard, request_timeout, route_metrics
 from serving.auth import ApiKeyMiddleware, KeyCache
-from serving.config import get_serving_settings, service_threads, service_workers
+from serving.config import get_serving_settings, service_access_log, service_threads, service_workers
 from serving.http import make_get_app
 from serving.inference import LRUCache, OutcomeHistory
 from serving.jobs import JobSpec, TrainingJobs
@@ -50,6 +50,7 @@ api_app = make_get_app(*GET_ROUTERS)
     workers=service_workers(),  # one per core (serving.config.DEFAULT_WORKERS)
     threads=service_threads(),
     traffic={"timeout": 120},
+    logging={"access": {"enabled": service_access_log()}},  # off by default: every answer is a stored row
     # explicit latency buckets (1 ms .. 10 s) so p50/p99 can be read from /metrics at SLO resolution
     metrics={"enabled": True, "namespace": "abtpro",
              "duration": {"buckets": [0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075,
