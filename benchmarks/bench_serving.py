@@ -116,7 +116,7 @@ class Out(BaseModel):
     proba: list[float]
 
 
-@bentoml.service(workers=__WORKERS__, threads=__THREADS__)
+@bentoml.service(workers=__WORKERS__, threads=__THREADS____LOGGING__)
 class BareXGB:
     def __init__(self) -> None:
         self.model = xgboost.XGBClassifier()
@@ -133,6 +133,9 @@ from serving.keepalive import ConnectionRecycleMiddleware
 
 BareXGB.add_asgi_middleware(ConnectionRecycleMiddleware)
 '''
+
+# ...and with ours' framework settings too: recycling, and no access log line per request (serving.config)
+NO_ACCESS_LOG = ', logging={"access": {"enabled": False}}'
 
 MIX_SYMBOLS = ("SP500", "NASDAQ", "GOOG")
 MIX_BARS = 60  # ts / as_of drawn among each symbol's last MIX_BARS bars
@@ -597,7 +600,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     origins = [str(ts) for ts in sp.index[-args.batch:]]
     d, c = args.duration, args.concurrency
     results: dict[str, Any] = {}
-    mixed: dict[str, dict[str, Any]] = {"ours": {}, "bare_bentoml": {}, "bare_recycled": {}, "mlflow": {}}
+    mixed: dict[str, dict[str, Any]] = {"ours": {}, "bare_bentoml": {}, "bare_recycled": {}, "bare_like_ours": {},
+                                        "mlflow": {}}
 
     def bento_cmd(port: int) -> list[str]:
         return [str(BIN / "bentoml"), "serve", "serving.service:MLService", "--host", "127.0.0.1",
@@ -764,9 +768,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         bare_dir.mkdir()
         feature_rows = bare_xgb_model(bare_dir / "model.json", len(sig_cols))
         model_path = repr(str(bare_dir / "model.json"))
-        (bare_dir / "bare_xgb.py").write_text(_service_source(BARE_XGB_SERVICE, args, model=model_path, recycle=""))
-        (bare_dir / "bare_xgb_recycled.py").write_text(_service_source(BARE_XGB_SERVICE, args, model=model_path,
-                                                                       recycle=RECYCLE))
+        for name, recycle, logging in (("bare_xgb", "", ""), ("bare_xgb_recycled", RECYCLE, ""),
+                                       ("bare_xgb_like_ours", RECYCLE, NO_ACCESS_LOG)):
+            (bare_dir / f"{name}.py").write_text(_service_source(BARE_XGB_SERVICE, args, model=model_path,
+                                                                 recycle=recycle, logging=logging))
         port = _free_port()
         bare = f"http://127.0.0.1:{port}"
         with server([str(BIN / "bentoml"), "serve", "bare_xgb:BareXGB", "--host", "127.0.0.1", "--port", str(port),
@@ -778,14 +783,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                                                         timeout=args.timeout))
             reqs, _ = rows_requests(f"{bare}/predict", lambda row: {"features": row}, feature_rows, 20_000, seed=399)
             mixed["bare_bentoml"]["closed"] = closed_with_cpu(proc, lambda i: reqs[i % len(reqs)], c, d)
-        port = _free_port()  # the same service with ours' keep-alive recycling: the closed loop only
-        recycled = f"http://127.0.0.1:{port}"
-        with server([str(BIN / "bentoml"), "serve", "bare_xgb_recycled:BareXGB", "--host", "127.0.0.1", "--port",
-                     str(port), "--working-dir", str(bare_dir)], env, f"{recycled}/readyz", tmp / "bare-recycled.log"
-                    ) as proc:
-            reqs, _ = rows_requests(f"{recycled}/predict", lambda row: {"features": row}, feature_rows, 20_000,
-                                    seed=399)
-            mixed["bare_recycled"]["closed"] = closed_with_cpu(proc, lambda i: reqs[i % len(reqs)], c, d)
+        # the same service with ours' keep-alive recycling, then also without the access log: the closed loop only
+        for key, module in (("bare_recycled", "bare_xgb_recycled"), ("bare_like_ours", "bare_xgb_like_ours")):
+            port = _free_port()
+            url = f"http://127.0.0.1:{port}"
+            with server([str(BIN / "bentoml"), "serve", f"{module}:BareXGB", "--host", "127.0.0.1", "--port",
+                         str(port), "--working-dir", str(bare_dir)], env, f"{url}/readyz", tmp / f"{module}.log"
+                        ) as proc:
+                reqs, _ = rows_requests(f"{url}/predict", lambda row: {"features": row}, feature_rows, 20_000,
+                                        seed=399)
+                mixed[key]["closed"] = closed_with_cpu(proc, lambda i, reqs=reqs: reqs[i % len(reqs)], c, d)
         results["mixed"] = mixed_table(mixed, args.rates)
         results["mixed_closed"] = mixed_closed_table(mixed)
         results["mixed_runs"] = mixed
@@ -820,6 +827,7 @@ SERVERS = {
     "ours": "ABTPro /ml (BentoML + features + DB)",
     "bare_bentoml": "bare BentoML XGBoost",
     "bare_recycled": "bare BentoML XGBoost + keep-alive recycling",
+    "bare_like_ours": "bare BentoML XGBoost + recycling, no access log (ours' settings)",
     "mlflow": "mlflow models serve (signal pyfunc)",
 }
 
@@ -850,6 +858,7 @@ def mixed_closed_table(mixed: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
     ``mlflow models serve``."""
     bare, mlf = mixed["bare_bentoml"].get("closed", {}), mixed["mlflow"].get("closed", {})
     recycled = mixed.get("bare_recycled", {}).get("closed", {})
+    like = mixed.get("bare_like_ours", {}).get("closed", {})
     rows = []
     for key in SERVERS:
         r = mixed[key].get("closed")
@@ -863,6 +872,8 @@ def mixed_closed_table(mixed: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
                      else None,
                      "throughput_vs_bare_recycled": r["throughput_rps"] / recycled["throughput_rps"]
                      if recycled.get("throughput_rps") else None,
+                     "throughput_vs_bare_like_ours": r["throughput_rps"] / like["throughput_rps"]
+                     if like.get("throughput_rps") else None,
                      "throughput_vs_mlflow": r["throughput_rps"] / mlf["throughput_rps"] if mlf.get("throughput_rps")
                      else None})
     return rows
@@ -912,13 +923,14 @@ def report_mixed(res: dict[str, Any]) -> str:
         lines += ["", (f"Mixed load, closed loop ({meta.get('concurrency')} clients back to back, "
                        f"{meta['duration_s']:g} s; server CPU = user + system of the server's processes per answer):"),
                   ("| server | throughput req/s | errors | p50 ms | p99 ms | server CPU ms / request | cores by process "
-                   "| vs bare BentoML | vs bare + recycling | vs mlflow serve |"),
-                  "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+                   "| vs bare BentoML | vs bare + recycling | vs bare, ours' settings | vs mlflow serve |"),
+                  "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
         for row in res["mixed_closed"]:
             lines.append(f"| {SERVERS[row['server']]} | {row['throughput_rps']:.1f} | {row['errors']}/{row['requests']} "
                          f"| {_fmt(row['p50_ms'])} | {_fmt(row['p99_ms'])} | {_fmt(row['server_cpu_ms_per_request'])} "
                          f"| {' / '.join(f'{c:.2f}' for c in row.get('cores_by_process', []))} "
                          f"| {_fmt(row['throughput_vs_bare'], '.2f')} | {_fmt(row.get('throughput_vs_bare_recycled'), '.2f')} "
+                         f"| {_fmt(row.get('throughput_vs_bare_like_ours'), '.2f')} "
                          f"| {_fmt(row['throughput_vs_mlflow'], '.2f')} |")
     ours = {k: v for k, v in res["mixed_runs"]["ours"].items() if k != "closed"}
     if ours:
