@@ -68,6 +68,8 @@ class ServingSettings(BaseSettings):
     warm_series: int = Field(default=16, ge=0, description="Most recently written series whose newest-bar answers "
                              "each worker computes at start and when new bars arrive (serving.warm; 0 = off).")
     warm_seconds: float = Field(default=1.0, gt=0, description="How often the answer warm-up looks for new bars.")
+    warm_min_gap_seconds: float = Field(default=10.0, ge=0, description="Fewest seconds between two warm-ups of one "
+                                        "series (a feed rewriting it faster is warmed at this pace).")
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0,
                                 description="Largest request body of a POST under /ml (413 above; "
                                             "serving.request_guard).")

@@ -99,7 +99,7 @@ class MLService(volatility.VolatilityRoutes, signals.SignalRoutes, models.ModelR
         self.tune_jobs = TuneJobs(self.db_url, use_deployments=self.serving.use_prefect_deployments)
         self.warmer = AnswerWarmer(lambda: series_revisions(self.db_url, self.serving.warm_series), self.warm_series,
                                    lambda: tuple(slot.current and slot.current.version for slot in self.slots.values()),
-                                   self.serving.warm_seconds)
+                                   self.serving.warm_seconds, self.serving.warm_min_gap_seconds)
         if self.serving.warm_series:
             self.warmer.start()
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
 
 logger = logging.getLogger(__name__)
@@ -37,12 +38,19 @@ class AnswerWarmer:
         warm: Computes (and caches) the series' default answers of its newest bar.
         versions: ``() -> a hashable`` naming the champions served; a change re-warms every series.
         interval: Seconds between looks; the first look is at :meth:`start`.
+        min_gap: Fewest seconds between two warm-ups of one series: a feed that rewrites a series several times
+            a second (a replay, a backfill) is warmed at this pace, not at every write, so the warm-up never
+            takes more than a share of a core. A live feed's bars arrive far less often.
+        clock: Monotonic seconds (tests pass their own).
     """
 
     def __init__(self, revisions: Callable[[], list[tuple[str, str, int]]], warm: Callable[[str, str], None],
-                 versions: Callable[[], Hashable] = lambda: None, interval: float = 1.0):
+                 versions: Callable[[], Hashable] = lambda: None, interval: float = 1.0, min_gap: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic):
         self.revisions, self.warm, self.versions, self.interval = revisions, warm, versions, interval
+        self.min_gap, self.clock = min_gap, clock
         self.warmed: dict[tuple[str, str], tuple[int, Hashable]] = {}  # series -> (revision, versions) warmed
+        self.last: dict[tuple[str, str], float] = {}  # series -> clock of its last warm-up
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -58,10 +66,13 @@ class AnswerWarmer:
         for symbol, timeframe, revision in series:
             if self._stop.is_set():
                 break
-            state = (revision, versions)
-            if self.warmed.get((symbol, timeframe)) == state:
+            state, key = (revision, versions), (symbol, timeframe)
+            if self.warmed.get(key) == state:
                 continue
-            self.warmed[(symbol, timeframe)] = state  # tried: the next change tries again, success or not
+            now = self.clock()
+            if key in self.last and now - self.last[key] < self.min_gap:
+                continue  # warmed moments ago: a later look takes the newest revision
+            self.warmed[key], self.last[key] = state, now  # tried: the next change tries again, success or not
             try:
                 self.warm(symbol, timeframe)
             except Exception as exc:  # noqa: BLE001 - e.g. no champion yet: loading one is a change

@@ -31,7 +31,7 @@ def test_warmer_warms_each_new_state_once_and_retries_a_failure_at_the_next_chan
         if symbol == "B" and versions[0] == "v1":
             raise LookupError("no champion yet")
 
-    warmer = AnswerWarmer(lambda: list(series), warm, lambda: versions[0], interval=60)
+    warmer = AnswerWarmer(lambda: list(series), warm, lambda: versions[0], interval=60, min_gap=0)
     assert warmer.run_once() == [("A", "1d")]  # B failed: not listed
     assert warmer.run_once() == []  # nothing changed: neither is tried again (a failure costs nothing twice)
     series[0] = ("A", "1d", 2)  # new bars of A
@@ -39,6 +39,19 @@ def test_warmer_warms_each_new_state_once_and_retries_a_failure_at_the_next_chan
     versions[0] = "v2"  # a champion loaded or swapped: every series again, B now succeeds
     assert warmer.run_once() == [("A", "1d"), ("B", "1d")]
     assert calls == [("A", "1d"), ("B", "1d"), ("A", "1d"), ("A", "1d"), ("B", "1d")]
+
+
+def test_a_series_rewritten_faster_than_the_gap_is_warmed_at_its_pace_with_its_newest_revision():
+    series, now, calls = [("A", "1d", 1)], [0.0], []
+    warmer = AnswerWarmer(lambda: list(series), lambda s, t: calls.append(series[0][2]), min_gap=10,
+                          clock=lambda: now[0])
+    assert warmer.run_once() == [("A", "1d")]
+    for revision, at in ((2, 1.0), (3, 2.0), (4, 9.9)):  # three writes within the gap: none warmed
+        series[0], now[0] = ("A", "1d", revision), at
+        assert warmer.run_once() == []
+    now[0] = 10.0  # the gap has passed: the newest revision is warmed once
+    assert warmer.run_once() == [("A", "1d")] and warmer.run_once() == []
+    assert calls == [1, 4]
 
 
 def test_warmer_thread_survives_an_unreadable_database_and_stops():
@@ -89,7 +102,7 @@ def test_new_bars_are_warmed_on_the_next_look(service, store):
     from store.bars import upsert_bars
     from store.windows import series_revisions
 
-    warmer = AnswerWarmer(lambda: series_revisions(store, 4), service.warm_series, interval=60)
+    warmer = AnswerWarmer(lambda: series_revisions(store, 4), service.warm_series, interval=60, min_gap=0)
     assert sorted(warmer.run_once()) == [(support.SYMBOL, "1d"), (support.OTHER, "1d")]
     assert warmer.run_once() == []
     bars = support.garch_bars()
